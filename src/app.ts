@@ -1,0 +1,58 @@
+import crypto from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import swagger from "@fastify/swagger";
+import type { Deps } from "./deps.js";
+import { requireBearer } from "./http/authenticate.js";
+import { installErrorHandling } from "./http/errors.js";
+import { installRateLimits } from "./http/rate-limit.js";
+import { authRoutes } from "./http/routes/auth.js";
+import { healthRoutes } from "./http/routes/health.js";
+import { wellKnownRoutes } from "./http/routes/well-known.js";
+
+/** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** Builds the HTTP app around ready dependencies. No I/O here: tests call it and use inject(). */
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // proxy-addr semantics: true, a hop count, or the addresses/CIDRs allowed to set X-Forwarded-For.
+    trustProxy: deps.config.TRUST_PROXY as boolean | string[],
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "Warden", version: "1.0.0", description: "Authentication API compatible with Storno.ro's auth endpoints." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    },
+  });
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    // Responses carry tokens; no cache should keep them.
+    if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+  });
+
+  installErrorHandling(app);
+  installRateLimits(app, deps.limiter, deps.config);
+
+  authRoutes(app, deps);
+  wellKnownRoutes(app, deps);
+  healthRoutes(app, deps.database);
+  await app.register(
+    async (v1) => {
+      requireBearer(v1, deps);
+    },
+    { prefix: "/api/v1" },
+  );
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.ready();
+  return app;
+}

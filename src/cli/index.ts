@@ -1,0 +1,135 @@
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "../config.js";
+import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts.js";
+import { normaliseEmail } from "../domain/context.js";
+import { buildDeps, type Deps } from "../deps.js";
+import { createLogger } from "../log.js";
+import { readImportFile } from "./import-file.js";
+
+const USAGE = `usage: warden <command>
+
+  user create --email E --password P [--unconfirmed] [--inactive] [--role ROLE ...]
+  user deactivate --email E     revoke every session and block logins
+  user activate --email E
+  user confirm --email E        mark the email address as confirmed
+  user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
+  keys rotate                   make a new signing key the signer
+  keys list
+  migrate                       bring the database schema up to date
+
+Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
+
+/** A failure the user can act on: printed as one line, exit code 1. */
+class UsageError extends Error {}
+
+type Options = Record<string, string | boolean | string[] | undefined>;
+
+/** What the CLI records as the actor in security events. */
+const CLI = { ip: null, userAgent: "warden-cli" };
+
+async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const deps = await buildDeps(config, createLogger("warn", process.stderr as never));
+  try {
+    return await run(deps);
+  } finally {
+    await deps.close();
+  }
+}
+
+async function findUser(deps: Deps, options: Options) {
+  if (typeof options.email !== "string") throw new UsageError("--email is required");
+  const user = await deps.users.findByEmail(normaliseEmail(options.email));
+  if (!user || user.deletedAt) throw new UsageError(`no user with email ${options.email}`);
+  return user;
+}
+
+const commands: Record<string, (options: Options) => Promise<string>> = {
+  "user create": (o) =>
+    withDeps(async (deps) => {
+      if (typeof o.email !== "string" || typeof o.password !== "string") throw new UsageError("--email and --password are required");
+      const user = await createUser(deps, {
+        email: o.email,
+        password: o.password,
+        confirmed: !o.unconfirmed,
+        active: !o.inactive,
+        roles: (o.role as string[] | undefined) ?? [],
+      });
+      return `created user ${user.email} (${user.id})`;
+    }),
+  "user deactivate": (o) =>
+    withDeps(async (deps) => {
+      const user = await findUser(deps, o);
+      await deactivateUser(deps, user, CLI);
+      return `deactivated ${user.email}; every session revoked`;
+    }),
+  "user activate": (o) =>
+    withDeps(async (deps) => {
+      const user = await findUser(deps, o);
+      await activateUser(deps, user, CLI);
+      return `activated ${user.email}`;
+    }),
+  "user confirm": (o) =>
+    withDeps(async (deps) => {
+      const user = await findUser(deps, o);
+      const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
+      return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
+    }),
+  "user import": (o) =>
+    withDeps(async (deps) => {
+      if (typeof o.file !== "string") throw new UsageError("--file is required");
+      const report = await importUsers(deps, readImportFile(o.file));
+      const lines = report.skipped.map((s) => `  row ${s.row} (${s.email || "no email"}): ${s.reason}`);
+      return [`imported ${report.imported} user(s), skipped ${report.skipped.length}`, ...lines].join("\n");
+    }),
+  "keys rotate": () =>
+    withDeps(async (deps) => {
+      const kid = await deps.keys.rotate();
+      return `new signing key ${kid}; older keys stay in the JWKS until their tokens expire`;
+    }),
+  "keys list": () =>
+    withDeps(async (deps) =>
+      deps.keys
+        .list()
+        .map((k) => `${k.kid}  created ${k.createdAt.toISOString()}  ${k.signing ? "signing" : k.published ? `retired ${k.retiredAt?.toISOString()} (still published)` : "retired"}`)
+        .join("\n"),
+    ),
+  migrate: () => withDeps(async () => "database schema is up to date"),
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: "string" },
+      password: { type: "string" },
+      file: { type: "string" },
+      role: { type: "string", multiple: true },
+      unconfirmed: { type: "boolean" },
+      inactive: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const name = positionals.slice(0, positionals[0] === "migrate" ? 1 : 2).join(" ");
+  const command = commands[name];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  try {
+    console.log(await command(values));
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
+      return 78;
+    }
+    if (error instanceof UsageError || error instanceof AccountError) {
+      console.error(`warden: ${error.message}`);
+      return 1;
+    }
+    console.error(`warden: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import os from "node:os";
+
+/** A `<count>/<seconds>` limit, e.g. `5/60`. */
+export interface RateRule {
+  points: number;
+  durationSeconds: number;
+}
+
+const rateRule = z.string().transform((value, ctx): RateRule => {
+  const match = /^(\d+)\s*\/\s*(\d+)$/.exec(value.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    ctx.addIssue({ code: "custom", message: `expected <count>/<seconds> such as 5/60, got "${value}"` });
+    return z.NEVER;
+  }
+  return { points: Number(match[1]), durationSeconds: Number(match[2]) };
+});
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const seconds = z.coerce.number().int().min(0);
+const positiveSeconds = z.coerce.number().int().min(1);
+
+/** `false`, `true`, a hop count, or a comma list of addresses/CIDRs of the proxies allowed to set X-Forwarded-For. */
+export type TrustProxy = boolean | number | string[];
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  const v = value.trim();
+  if (v === "" || v === "false") return false;
+  if (v === "true") return true;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an IP address or CIDR` });
+      return z.NEVER;
+    }
+  }
+  return list;
+});
+
+const workers = z.string().transform((value, ctx) => {
+  if (value === "auto") return os.availableParallelism();
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    ctx.addIssue({ code: "custom", message: `expected a whole number >= 1 or "auto", got "${value}"` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
+  message: "expected sqlite:<path> or postgres://...",
+});
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  DATABASE_URL: databaseUrl.default("sqlite:./data/warden.db"),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected redis://...").optional(),
+  /** Namespace of the rate-limit counters, so several deployments (or test runs) can share one Redis. */
+  COUNTER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and - only").default("warden"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  TRUST_PROXY: trustProxy.default(false),
+  APP_URL: z.url().default("http://localhost:3000"),
+  /** The `iss` claim; defaults to APP_URL. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "expected smtp://user:pass@host:port").optional(),
+  MAIL_FROM: z.string().min(3).default("Warden <no-reply@localhost>"),
+  PRODUCT_NAME: z.string().min(1).default("Warden"),
+  ACCESS_TOKEN_TTL: positiveSeconds.default(3600),
+  REFRESH_TOKEN_TTL: positiveSeconds.default(2_592_000),
+  SESSION_MAX_LIFETIME: positiveSeconds.default(7_776_000),
+  REFRESH_REUSE_GRACE: seconds.default(10),
+  MFA_CHALLENGE_TTL: positiveSeconds.default(300),
+  MFA_ISSUER: z.string().min(1).default("Warden"),
+  REQUIRE_EMAIL_CONFIRMATION: bool.default(true),
+  PASSWORD_MIN_LENGTH: z.coerce.number().int().min(1).max(64).default(8),
+  LOGIN_RATE_LIMIT: rateRule.default({ points: 5, durationSeconds: 60 }),
+  MFA_RATE_LIMIT: rateRule.default({ points: 5, durationSeconds: 60 }),
+  REFRESH_RATE_LIMIT: rateRule.default({ points: 60, durationSeconds: 60 }),
+  REGISTER_RATE_LIMIT: rateRule.default({ points: 10, durationSeconds: 3600 }),
+  PASSWORD_RESET_RATE_LIMIT: rateRule.default({ points: 3, durationSeconds: 900 }),
+  /** Failed passwords per account from all IPs together (NIST SP 800-63B 5.2.2). */
+  ACCOUNT_FAILURE_LIMIT: rateRule.default({ points: 100, durationSeconds: 3600 }),
+  /** Longest a login may wait for a password-hashing slot before the server answers 503. */
+  HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  WORKERS: workers.default(1),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Env = z.output<typeof schema>;
+
+export interface Config extends Env {
+  issuer: string;
+  databaseKind: "sqlite" | "postgres";
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("; "));
+    this.name = "ConfigError";
+  }
+}
+
+/** The only reader of process.env. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.keys(schema.shape)
+      .filter((key) => env[key] !== undefined && env[key] !== "")
+      .map((key) => [key, env[key]]),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const value = parsed.data;
+  return {
+    ...value,
+    issuer: value.JWT_ISSUER ?? value.APP_URL.replace(/\/+$/, ""),
+    databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
+  };
+}

@@ -1,0 +1,109 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { AccessTokens } from "./domain/access-tokens.js";
+import type { DomainDeps } from "./domain/context.js";
+import { createPasswordHasher, type Argon2Params } from "./domain/passwords.js";
+import type { Clock, Random } from "./domain/ports.js";
+import { SlidingWindowLimiter } from "./domain/rate-limits.js";
+import { SecretBox } from "./domain/secret-box.js";
+import { SigningKeys } from "./domain/signing-keys.js";
+import { createBackupCodeStore } from "./storage/backup-codes.js";
+import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
+import { openDatabase, type Database } from "./storage/database.js";
+import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
+import { migrateToLatest } from "./storage/migrations.js";
+import { createSecurityEventStore } from "./storage/security-events.js";
+import { createSessionStore } from "./storage/sessions.js";
+import { createSigningKeyStore } from "./storage/signing-keys.js";
+import { createUserStore } from "./storage/users.js";
+
+export interface Deps extends DomainDeps {
+  database: Database;
+  counters: Counters;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+export const systemRandom: Random = { bytes: (n) => crypto.randomBytes(n), uuid: () => crypto.randomUUID() };
+
+export interface BuildOptions {
+  clock?: Clock;
+  /** Tests may use cheaper argon2 parameters; the HTTP suite also runs the real ones. */
+  argon2?: Argon2Params;
+  /** Run migrations and create the first signing key (the server does; the CLI does too). */
+  prepare?: boolean;
+}
+
+/**
+ * The master secret encrypts signing keys and TOTP secrets. Without WARDEN_SECRET one is
+ * generated into the data folder, which only works while every instance shares that folder.
+ */
+export function resolveSecret(config: Config, log: Logger): string {
+  if (config.WARDEN_SECRET) return config.WARDEN_SECRET;
+  const file = path.join(config.DATA_DIR, "secret");
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  const secret = crypto.randomBytes(32).toString("base64url");
+  try {
+    fs.writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+  } catch {
+    // Another process created it first: use theirs.
+    return fs.readFileSync(file, "utf8").trim();
+  }
+  log.warn({ file }, "WARDEN_SECRET is not set: generated one into the data folder; set WARDEN_SECRET when several hosts share the database");
+  return secret;
+}
+
+export function counterBackendFor(config: Config, database: Database): CounterBackend {
+  if (config.REDIS_URL) return { kind: "redis", url: config.REDIS_URL, prefix: config.COUNTER_PREFIX };
+  if (database.pgPool) return { kind: "postgres", pool: database.pgPool };
+  const file = config.DATABASE_URL.slice("sqlite:".length);
+  // Counters share the database file, so every worker process sees the same numbers.
+  return file === ":memory:" ? { kind: "memory", prefix: config.COUNTER_PREFIX } : { kind: "sqlite", file };
+}
+
+export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
+  const clock = options.clock ?? systemClock;
+  const random = systemRandom;
+  const database = openDatabase(config.DATABASE_URL);
+  try {
+    if (options.prepare !== false) await migrateToLatest(database.db);
+    const counters = await createCounters(counterBackendFor(config, database));
+    const box = new SecretBox(resolveSecret(config, log));
+    const keys = new SigningKeys(createSigningKeyStore(database.db, database.engine), box, clock, config.ACCESS_TOKEN_TTL);
+    if (options.prepare !== false) await keys.init();
+    else await keys.reload();
+    const hasher = await createPasswordHasher({ params: options.argon2, maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS });
+    const deps: Deps = {
+      config,
+      clock,
+      random,
+      box,
+      hasher,
+      keys,
+      accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
+      limiter: new SlidingWindowLimiter(counters, clock),
+      users: createUserStore(database.db, random),
+      sessions: createSessionStore(database.db),
+      mfaChallenges: createMfaChallengeStore(database.db),
+      backupCodes: createBackupCodeStore(database.db),
+      events: createSecurityEventStore(database.db, random),
+      database,
+      counters,
+      log,
+      async close() {
+        keys.stop();
+        await counters.close();
+        await database.close();
+      },
+    };
+    return deps;
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

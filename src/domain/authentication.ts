@@ -1,0 +1,26 @@
+import type { AccessClaims } from "./access-tokens.js";
+import type { DomainDeps } from "./context.js";
+import { AuthError } from "./errors.js";
+import type { UserRecord } from "./ports.js";
+
+export interface Authenticated {
+  claims: AccessClaims;
+  user: UserRecord;
+  sessionId: string;
+}
+
+/**
+ * Bearer authentication for Warden's own endpoints. Beyond the signature, the session and the
+ * user are read on every request, so a revoked session (401) or a deactivated user (403) is
+ * refused at once on every instance, not when the token expires.
+ */
+export async function authenticate(deps: DomainDeps, authorization: string | undefined): Promise<Authenticated> {
+  const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  if (!match) throw new AuthError("JWT_NOT_FOUND");
+  const claims = await deps.accessTokens.verify(match[1]!);
+  const [session, user] = await Promise.all([deps.sessions.findSession(claims.sid), deps.users.findById(claims.sub)]);
+  if (!user || !session || session.userId !== user.id) throw new AuthError("JWT_INVALID");
+  if (user.deactivatedAt || user.deletedAt) throw new AuthError("ACCOUNT_INACTIVE");
+  if (session.revokedAt || session.expiresAt <= deps.clock.now()) throw new AuthError("JWT_INVALID");
+  return { claims, user, sessionId: session.id };
+}

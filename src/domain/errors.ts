@@ -1,0 +1,49 @@
+/** Stable error codes and the sentence a client reads. HTTP statuses live in http/errors.ts. */
+export const AUTH_ERRORS = {
+  INVALID_CREDENTIALS: "Invalid credentials.",
+  EMAIL_NOT_CONFIRMED: "Please confirm your email address before logging in.",
+  ACCOUNT_INACTIVE: "Your account has been deactivated. Please contact support.",
+  RATE_LIMITED: "Too many requests. Please try again later.",
+  ACCOUNT_THROTTLED: "Too many failed login attempts for this account. Please try again later.",
+  OVERLOADED: "The server is busy. Please try again shortly.",
+  REFRESH_TOKEN_MISSING: "Missing refresh_token.",
+  REFRESH_TOKEN_INVALID: "Invalid refresh token.",
+  REFRESH_TOKEN_EXPIRED: "Refresh token has expired. Please login again.",
+  JWT_NOT_FOUND: "JWT Token not found",
+  JWT_INVALID: "Invalid JWT Token",
+  JWT_EXPIRED: "Expired JWT Token",
+  SESSION_REVOKED: "This session has been revoked. Please login again.",
+  MFA_TOKEN_MISSING: "Missing mfaToken.",
+  MFA_CODE_MISSING: "Missing code.",
+  MFA_CODE_INVALID: "Invalid code.",
+  MFA_CHALLENGE_INVALID: "Invalid or expired MFA challenge.",
+  MFA_TOO_MANY_ATTEMPTS: "Too many failed attempts. Please log in again.",
+  MFA_ALREADY_ENABLED: "Two-factor authentication is already enabled.",
+  MFA_NOT_ENABLED: "Two-factor authentication is not enabled.",
+  MFA_SETUP_MISSING: "Start the TOTP setup first.",
+  WRONG_PASSWORD: "The password is incorrect.",
+  WEAK_PASSWORD: "The password does not meet the requirements.",
+  EMAIL_TAKEN: "An account with this email address already exists.",
+  EMAIL_ALREADY_CONFIRMED: "This email address is already confirmed.",
+  EMAIL_TOKEN_INVALID: "Invalid or expired token.",
+  VALIDATION_FAILED: "Validation failed.",
+  NOT_FOUND: "Not found.",
+} as const;
+
+export type AuthErrorCode = keyof typeof AUTH_ERRORS;
+
+export class AuthError extends Error {
+  constructor(
+    readonly code: AuthErrorCode,
+    readonly details: {
+      cause?: unknown;
+      /** Seconds until a retry may succeed (rate limits, overload). */
+      retryAfterSeconds?: number;
+      /** Per-field validation messages. */
+      errors?: Record<string, string[]>;
+    } = {},
+  ) {
+    super(AUTH_ERRORS[code], { cause: details.cause });
+    this.name = "AuthError";
+  }
+}

@@ -1,0 +1,39 @@
+import type { DomainDeps, RequestContext } from "./context.js";
+import type { UserRecord } from "./ports.js";
+import { sha256Hex } from "./secret-box.js";
+
+export type MfaMethod = "totp" | "backup_code";
+
+export interface MfaChallengeResponse {
+  mfa_required: true;
+  mfa_token: string;
+  mfa_methods: MfaMethod[];
+}
+
+/** The methods a user can answer a challenge with right now. */
+export async function mfaMethodsOf(deps: Pick<DomainDeps, "backupCodes">, user: UserRecord): Promise<MfaMethod[]> {
+  const methods: MfaMethod[] = [];
+  if (user.totpEnabledAt) methods.push("totp");
+  if ((await deps.backupCodes.countUnused(user.id)) > 0) methods.push("backup_code");
+  return methods;
+}
+
+export const isMfaEnabled = (user: UserRecord): boolean => user.totpEnabledAt !== null;
+
+/**
+ * Issues a challenge instead of tokens: 64 hex characters (256 random bits), bound to the user,
+ * valid MFA_CHALLENGE_TTL seconds, single use. Only its hash is stored.
+ */
+export async function createMfaChallenge(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<MfaChallengeResponse> {
+  const now = deps.clock.now();
+  const token = deps.random.bytes(32).toString("hex");
+  await deps.mfaChallenges.create({
+    tokenHash: sha256Hex(token),
+    userId: user.id,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + deps.config.MFA_CHALLENGE_TTL * 1000),
+    ip: ctx.ip,
+    userAgent: ctx.userAgent,
+  });
+  return { mfa_required: true, mfa_token: token, mfa_methods: await mfaMethodsOf(deps, user) };
+}

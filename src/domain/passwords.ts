@@ -1,0 +1,147 @@
+import crypto from "node:crypto";
+import os from "node:os";
+import * as argon2 from "@node-rs/argon2";
+import * as bcrypt from "@node-rs/bcrypt";
+import { AuthError } from "./errors.js";
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP Password Storage Cheat Sheet, argon2id option 2: 19 MiB, 2 passes, 1 lane. */
+export const OWASP_ARGON2ID: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Verifies argon2 (any variant and parameters) and bcrypt ($2a$, $2b$, $2y$) hashes. */
+  verify(hash: string, password: string): Promise<boolean>;
+  /** True when the hash is not argon2id at the current parameters. */
+  needsRehash(hash: string): boolean;
+  /** A hash of a random password at the current parameters: verifying against it costs what a real check costs. */
+  readonly dummyHash: string;
+}
+
+/**
+ * Runs password hashing on libuv's thread pool with at most one job per core, and refuses
+ * work that could not start within `maxWaitMs` (judged from the measured hash time), so an
+ * overload turns into quick 503s instead of an unbounded queue and timeouts for everyone.
+ */
+export class HashGate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private averageMs: number;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxWaitMs: number,
+    initialEstimateMs: number,
+  ) {
+    this.averageMs = initialEstimateMs;
+  }
+
+  /** How many jobs may wait: those that can start within maxWaitMs. */
+  get maxQueue(): number {
+    return Math.max(this.concurrency, Math.floor((this.maxWaitMs / this.averageMs) * this.concurrency));
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.maxQueue) throw new AuthError("OVERLOADED", { retryAfterSeconds: 1 });
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    } else {
+      this.running++;
+    }
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      // Moving average of the job time, so the queue bound follows the machine's real speed.
+      this.averageMs = this.averageMs * 0.9 + (performance.now() - started) * 0.1;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
+const ARGON2_PARAMS = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([^$]+)\$/;
+
+export function parseArgon2Params(hash: string): (Argon2Params & { variant: string; version: number }) | null {
+  const match = ARGON2_PARAMS.exec(hash);
+  if (!match) return null;
+  const params = Object.fromEntries(match[3]!.split(",").map((kv) => kv.split("=") as [string, string]));
+  return {
+    variant: match[1]!,
+    version: Number(match[2]),
+    memoryCost: Number(params.m),
+    timeCost: Number(params.t),
+    parallelism: Number(params.p),
+  };
+}
+
+/**
+ * Symfony's NativePasswordHasher pre-hashes bcrypt input longer than 72 bytes or holding a NUL
+ * (base64 of SHA-512), so long passwords are never cut at bcrypt's limit; imported hashes need the same.
+ */
+function symfonyBcryptInput(password: string): string {
+  if (Buffer.byteLength(password) > 72 || password.includes("\0")) {
+    return crypto.createHash("sha512").update(password).digest("base64");
+  }
+  return password;
+}
+
+export async function createPasswordHasher(options: {
+  params?: Argon2Params;
+  concurrency?: number;
+  maxWaitMs?: number;
+}): Promise<PasswordHasher & { gate: HashGate }> {
+  const params = options.params ?? OWASP_ARGON2ID;
+  const argonOptions = { algorithm: argon2.Algorithm.Argon2id, ...params };
+  const started = performance.now();
+  const dummyHash = await argon2.hash(crypto.randomBytes(32).toString("base64url"), argonOptions);
+  const gate = new HashGate(
+    options.concurrency ?? os.availableParallelism(),
+    options.maxWaitMs ?? 1000,
+    Math.max(1, performance.now() - started),
+  );
+
+  return {
+    gate,
+    dummyHash,
+    hash: (password) => gate.run(() => argon2.hash(password, argonOptions)),
+    async verify(hash, password) {
+      if (hash.startsWith("$argon2")) {
+        return gate.run(() => argon2.verify(hash, password)).catch((error: unknown) => {
+          if (error instanceof AuthError) throw error;
+          return false; // a malformed stored hash verifies nothing
+        });
+      }
+      if (/^\$2[aby]\$\d\d\$/.test(hash)) {
+        return gate.run(() => bcrypt.verify(symfonyBcryptInput(password), hash)).catch((error: unknown) => {
+          if (error instanceof AuthError) throw error;
+          return false;
+        });
+      }
+      // Unknown scheme (or a deleted account's "!"): spend the same time, then refuse.
+      await gate.run(() => argon2.verify(dummyHash, password));
+      return false;
+    },
+    needsRehash(hash) {
+      const current = parseArgon2Params(hash);
+      return (
+        current === null ||
+        current.variant !== "argon2id" ||
+        current.version !== 19 ||
+        current.memoryCost !== params.memoryCost ||
+        current.timeCost !== params.timeCost ||
+        current.parallelism !== params.parallelism
+      );
+    },
+  };
+}

@@ -1,0 +1,186 @@
+/** What the domain needs from the outside world. Implementations live in storage/ and mail/. */
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Random {
+  bytes(length: number): Buffer;
+  uuid(): string;
+}
+
+export interface UserRecord {
+  id: string;
+  /** Trimmed and lower-cased. */
+  email: string;
+  passwordHash: string;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  locale: string | null;
+  timezone: string | null;
+  roles: string[];
+  preferences: Record<string, unknown>;
+  emailConfirmedAt: Date | null;
+  deactivatedAt: Date | null;
+  deletedAt: Date | null;
+  /** TOTP secret in use, encrypted (secret-box). */
+  totpSecretEnc: string | null;
+  /** Secret from a setup not yet confirmed with a code, encrypted. */
+  totpPendingSecretEnc: string | null;
+  totpEnabledAt: Date | null;
+  /** Highest RFC 6238 time step ever accepted; a code of this step or older is refused. */
+  totpLastStep: number | null;
+  lastConnectedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  roles: string[];
+  emailConfirmedAt: Date | null;
+  deactivatedAt: Date | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+}
+
+export type ProfilePatch = Partial<
+  Pick<UserRecord, "firstName" | "lastName" | "phone" | "locale" | "timezone" | "preferences">
+>;
+
+export interface UserStore {
+  findById(id: string): Promise<UserRecord | null>;
+  /** `email` must already be normalised (trimmed, lower-cased). */
+  findByEmail(email: string): Promise<UserRecord | null>;
+  /** Returns null when the email is taken (the unique index decides, so concurrent creates are safe). */
+  create(user: NewUser, now: Date): Promise<UserRecord | null>;
+  /** Replaces the hash only while it still equals `expectedHash`, so a rehash never undoes a password change. */
+  replacePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
+  setPasswordHash(id: string, newHash: string, now: Date): Promise<void>;
+  setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
+  /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
+  confirmEmail(id: string, now: Date): Promise<boolean>;
+  touchLastConnected(id: string, now: Date): Promise<void>;
+  updateProfile(id: string, patch: ProfilePatch, now: Date): Promise<void>;
+  /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
+  markDeleted(id: string, now: Date): Promise<void>;
+  setTotpPendingSecret(id: string, secretEnc: string, now: Date): Promise<void>;
+  /** Moves the pending secret into use; false when there is none or TOTP is already on. */
+  enableTotp(id: string, now: Date): Promise<boolean>;
+  disableTotp(id: string, now: Date): Promise<void>;
+  /** Compare-and-set: records `step` as accepted only if it is newer than every accepted step. */
+  advanceTotpStep(id: string, step: number): Promise<boolean>;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  /** Public JWK as JSON text. */
+  publicJwk: string;
+  /** PKCS#8 PEM of the private key, encrypted with secret-box. */
+  privateKeyEnc: string;
+  createdAt: Date;
+  /** When another key replaced this one as the signer; null while it signs. */
+  retiredAt: Date | null;
+}
+
+export interface SigningKeyStore {
+  list(): Promise<SigningKeyRecord[]>;
+  /** Inserts `key` only if no key exists yet; returns false when another process won that race. */
+  insertFirst(key: SigningKeyRecord): Promise<boolean>;
+  /** Inserts `key` and retires every current signer, in one transaction. */
+  rotate(key: SigningKeyRecord, now: Date): Promise<void>;
+  /** Deletes keys retired before `cutoff` (no token they signed can still be live). */
+  deleteRetiredBefore(cutoff: Date): Promise<number>;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  /** Absolute end of the session (SESSION_MAX_LIFETIME after login). */
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+}
+
+export interface RefreshTokenRecord {
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  tokenHash: string;
+  sessionId: string;
+  userId: string;
+  createdAt: Date;
+  /** Sliding expiry: REFRESH_TOKEN_TTL after it was issued. */
+  expiresAt: Date;
+  usedAt: Date | null;
+  /** Hash of the token minted when this one was spent. */
+  successorHash: string | null;
+  /** The successor, encrypted under a key derived from this token, for the grace window. */
+  successorEnc: string | null;
+}
+
+export interface NewRefreshToken {
+  tokenHash: string;
+  expiresAt: Date;
+}
+
+export interface SessionStore {
+  /** Creates the session and its first refresh token in one transaction. */
+  createSession(session: Omit<SessionRecord, "revokedAt" | "revokedReason">, token: NewRefreshToken): Promise<void>;
+  findSession(id: string): Promise<SessionRecord | null>;
+  /** Revokes one session (its whole refresh-token family); false when it was already revoked. */
+  revokeSession(id: string, reason: string, now: Date): Promise<boolean>;
+  /** Revokes every live session of the user, except `exceptSessionId`; returns how many. */
+  revokeUserSessions(userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<number>;
+  /** Whether the user ever had a session from `ip` since `since` (a device the owner used). */
+  hasSessionFromIp(userId: string, ip: string, since: Date): Promise<boolean>;
+}
+
+export interface MfaChallengeRecord {
+  /** SHA-256 of the 64-character challenge token, hex. */
+  tokenHash: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  failedAttempts: number;
+  consumedAt: Date | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface MfaChallengeStore {
+  create(challenge: Omit<MfaChallengeRecord, "failedAttempts" | "consumedAt">): Promise<void>;
+  find(tokenHash: string): Promise<MfaChallengeRecord | null>;
+  /** Kills every open challenge of the user (deactivation, MFA reset). */
+  revokeForUser(userId: string, now: Date): Promise<void>;
+}
+
+export interface BackupCodeStore {
+  /** Unused backup codes of the user. */
+  countUnused(userId: string): Promise<number>;
+}
+
+export interface SecurityEvent {
+  userId: string | null;
+  type: string;
+  ip: string | null;
+  userAgent: string | null;
+  detail?: Record<string, unknown>;
+}
+
+export interface SecurityEventStore {
+  record(event: SecurityEvent, now: Date): Promise<void>;
+}
+
+/** A counter that many processes can share: Redis, PostgreSQL, SQLite or memory. */
+export interface CounterStore {
+  /** Adds `amount` to the counter `key` (created with `ttlSeconds`) and returns the new value. Atomic. */
+  increment(key: string, amount: number, ttlSeconds: number): Promise<number>;
+  /** Current value, 0 when absent or expired. `ttlSeconds` as given to increment. */
+  get(key: string, ttlSeconds: number): Promise<number>;
+}

@@ -1,0 +1,97 @@
+import type { RateRule } from "../config.js";
+import type { Clock, CounterStore } from "./ports.js";
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the current window ends. */
+  resetSeconds: number;
+  /** Seconds until one more request would be allowed (0 when allowed). */
+  retryAfterSeconds: number;
+  windowSeconds: number;
+}
+
+/**
+ * Sliding-window counter: the estimate is the previous window's count, weighted by how much
+ * of it still overlaps the sliding window, plus the current window's count. Counts live in a
+ * shared CounterStore, so every process of a cluster sees the same numbers.
+ */
+export class SlidingWindowLimiter {
+  constructor(
+    private readonly counters: CounterStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Counts one request against `rule` and tells whether it may proceed. A refused request is not counted. */
+  async hit(name: string, rule: RateRule, key: string): Promise<RateDecision> {
+    const w = this.window(rule);
+    const [current, previous] = await Promise.all([
+      this.counters.increment(w.key(name, key, 0), 1, w.ttl),
+      this.counters.get(w.key(name, key, -1), w.ttl),
+    ]);
+    const estimate = previous * (1 - w.elapsed) + current;
+    if (estimate <= rule.points) return this.decision(rule, w, previous, current, true);
+    await this.counters.increment(w.key(name, key, 0), -1, w.ttl);
+    return this.decision(rule, w, previous, current - 1, false);
+  }
+
+  /** Tells whether one more event would stay within `rule`, counting nothing. */
+  async check(name: string, rule: RateRule, key: string): Promise<RateDecision> {
+    const w = this.window(rule);
+    const [current, previous] = await Promise.all([
+      this.counters.get(w.key(name, key, 0), w.ttl),
+      this.counters.get(w.key(name, key, -1), w.ttl),
+    ]);
+    const allowed = previous * (1 - w.elapsed) + current + 1 <= rule.points;
+    return this.decision(rule, w, previous, current, allowed);
+  }
+
+  /** Counts one event without asking (a failed password, say). */
+  async record(name: string, rule: RateRule, key: string): Promise<void> {
+    const w = this.window(rule);
+    await this.counters.increment(w.key(name, key, 0), 1, w.ttl);
+  }
+
+  private window(rule: RateRule) {
+    const windowMs = rule.durationSeconds * 1000;
+    const nowMs = this.clock.now().getTime();
+    const index = Math.floor(nowMs / windowMs);
+    return {
+      windowMs,
+      elapsed: (nowMs - index * windowMs) / windowMs,
+      // Two windows of life: the previous window is still read while the current one runs.
+      ttl: rule.durationSeconds * 2,
+      key: (name: string, key: string, offset: number) => `${name}:${rule.durationSeconds}:${key}:${index + offset}`,
+    };
+  }
+
+  private decision(rule: RateRule, w: ReturnType<SlidingWindowLimiter["window"]>, previous: number, current: number, allowed: boolean): RateDecision {
+    const estimate = previous * (1 - w.elapsed) + current;
+    return {
+      allowed,
+      limit: rule.points,
+      remaining: Math.max(0, Math.floor(rule.points - estimate - (allowed ? 0 : 1))),
+      resetSeconds: Math.max(1, Math.ceil(((1 - w.elapsed) * w.windowMs) / 1000)),
+      retryAfterSeconds: allowed ? 0 : secondsUntilAllowed(rule.points, previous, current, w.elapsed, w.windowMs),
+      windowSeconds: rule.durationSeconds,
+    };
+  }
+}
+
+/**
+ * Earliest time at which one more request fits, if no other arrives:
+ * prev * (1 - f) + cur + 1 <= limit within this window, else cur * (1 - g) + 1 <= limit in the next.
+ */
+export function secondsUntilAllowed(limit: number, previous: number, current: number, elapsed: number, windowMs: number): number {
+  let waitMs: number;
+  const room = limit - 1 - current;
+  if (room >= 0 && previous > 0 && 1 - room / previous < 1) {
+    const f = 1 - room / previous;
+    waitMs = Math.max(0, f - elapsed) * windowMs;
+  } else {
+    const g = current > 0 ? Math.max(0, 1 - (limit - 1) / current) : 0;
+    waitMs = (1 - elapsed) * windowMs + g * windowMs;
+  }
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from "fastify";
+import { authenticate, type Authenticated } from "../domain/authentication.js";
+import type { DomainDeps } from "../domain/context.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set for every route under /api/v1 before its handler runs. */
+    auth: Authenticated;
+  }
+}
+
+/** Every route registered in `scope` needs a valid Bearer token; the handler never sees a request without one. */
+export function requireBearer(scope: FastifyInstance, deps: DomainDeps): void {
+  scope.decorateRequest("auth", null as unknown as Authenticated);
+  scope.addHook("onRequest", async (request) => {
+    request.auth = await authenticate(deps, request.headers.authorization);
+  });
+}

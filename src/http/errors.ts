@@ -1,0 +1,120 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { AUTH_ERRORS, AuthError, type AuthErrorCode } from "../domain/errors.js";
+
+/** The one table: domain error code -> HTTP status. */
+export const STATUS = {
+  INVALID_CREDENTIALS: 401,
+  EMAIL_NOT_CONFIRMED: 403,
+  ACCOUNT_INACTIVE: 403,
+  RATE_LIMITED: 429,
+  ACCOUNT_THROTTLED: 429,
+  OVERLOADED: 503,
+  REFRESH_TOKEN_MISSING: 400,
+  REFRESH_TOKEN_INVALID: 401,
+  REFRESH_TOKEN_EXPIRED: 401,
+  JWT_NOT_FOUND: 401,
+  JWT_INVALID: 401,
+  JWT_EXPIRED: 401,
+  SESSION_REVOKED: 401,
+  MFA_TOKEN_MISSING: 400,
+  MFA_CODE_MISSING: 400,
+  MFA_CODE_INVALID: 401,
+  MFA_CHALLENGE_INVALID: 401,
+  MFA_TOO_MANY_ATTEMPTS: 429,
+  MFA_ALREADY_ENABLED: 409,
+  MFA_NOT_ENABLED: 400,
+  MFA_SETUP_MISSING: 400,
+  WRONG_PASSWORD: 422,
+  WEAK_PASSWORD: 422,
+  EMAIL_TAKEN: 409,
+  EMAIL_ALREADY_CONFIRMED: 409,
+  EMAIL_TOKEN_INVALID: 401,
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+} as const satisfies Record<AuthErrorCode, number>;
+
+/** Bearer failures carry the challenge header (RFC 6750). */
+const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED", "SESSION_REVOKED"]);
+
+export interface ErrorBody {
+  code: number;
+  message: string;
+  errors?: Record<string, string[]>;
+  error?: string;
+  requestId?: string;
+}
+
+export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyReply {
+  const status = STATUS[error.code];
+  if (error.details.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.details.retryAfterSeconds));
+  if (BEARER_ERRORS.has(error.code)) reply.header("www-authenticate", `Bearer error="invalid_token"`);
+  const body: ErrorBody = { code: status, message: AUTH_ERRORS[error.code] };
+  if (error.details.errors) body.errors = error.details.errors;
+  // Clients written for Storno's MFA endpoints read `error`; routes that need it ask for it.
+  if (reply.request.routeOptions.config?.errorField) body.error = body.message;
+  return reply.code(status).send(body);
+}
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Turns schema violations into `errors: {field: [sentence]}`. */
+export function validationErrors(issues: AjvError[]): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  for (const issue of issues) {
+    let field = issue.instancePath.replace(/^\//, "").replace(/\//g, ".");
+    let sentence: string;
+    if (issue.keyword === "required") {
+      field = [field, String(issue.params.missingProperty)].filter(Boolean).join(".");
+      sentence = "This value is required.";
+    } else if (issue.keyword === "type") {
+      sentence = `This value should be of type ${String(issue.params.type)}.`;
+    } else if (issue.keyword === "minLength") {
+      sentence = "This value should not be blank.";
+    } else if (issue.keyword === "maxLength") {
+      sentence = `This value is too long. It should have ${String(issue.params.limit)} characters or less.`;
+    } else if (issue.keyword === "format") {
+      sentence = "This value is not valid.";
+    } else if (issue.keyword === "enum") {
+      sentence = `This value should be one of: ${(issue.params.allowedValues as unknown[]).join(", ")}.`;
+    } else {
+      sentence = issue.message ? `This value ${issue.message}.` : "This value is not valid.";
+    }
+    (errors[field || "body"] ??= []).push(sentence);
+  }
+  return errors;
+}
+
+/** Fastify's own request errors, all of which are the client's fault: 400 with the contract body. */
+const BAD_REQUEST: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "Invalid JSON body.",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "The request body is empty.",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "Content-Type must be application/json.",
+  FST_ERR_CTP_BODY_TOO_LARGE: "The request body is too large.",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "Invalid Content-Length.",
+  FST_ERR_CTP_INVALID_TYPE: "Content-Type must be application/json.",
+};
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof AuthError) return sendAuthError(reply, error);
+    if (error.validation) {
+      const body: ErrorBody = { code: 400, message: AUTH_ERRORS.VALIDATION_FAILED, errors: validationErrors(error.validation as AjvError[]) };
+      if (request.routeOptions.config?.errorField) body.error = body.message;
+      return reply.code(400).send(body);
+    }
+    const known = error.code ? BAD_REQUEST[error.code] : undefined;
+    if (known || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
+      return reply.code(400).send({ code: 400, message: known ?? "Bad request." });
+    }
+    // Never leak a stack, SQL or secret: the id ties the client's report to the log line.
+    request.log.error({ err: error }, "unhandled error");
+    return reply.code(500).send({ code: 500, message: "Internal server error.", requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 404, message: "Not found." }));
+}

@@ -1,0 +1,47 @@
+import type { Kysely } from "kysely";
+import type { MfaChallengeStore } from "../domain/ports.js";
+import { toDate, type DB } from "./database.js";
+
+export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
+  return {
+    async create(challenge) {
+      await db
+        .insertInto("mfa_challenges")
+        .values({
+          token_hash: challenge.tokenHash,
+          user_id: challenge.userId,
+          created_at: challenge.createdAt.getTime(),
+          expires_at: challenge.expiresAt.getTime(),
+          failed_attempts: 0,
+          consumed_at: null,
+          ip: challenge.ip,
+          user_agent: challenge.userAgent,
+        })
+        .execute();
+    },
+
+    async revokeForUser(userId, now) {
+      await db
+        .updateTable("mfa_challenges")
+        .set({ consumed_at: now.getTime() })
+        .where("user_id", "=", userId)
+        .where("consumed_at", "is", null)
+        .execute();
+    },
+
+    async find(tokenHash) {
+      const row = await db.selectFrom("mfa_challenges").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      if (!row) return null;
+      return {
+        tokenHash: row.token_hash,
+        userId: row.user_id,
+        createdAt: new Date(row.created_at),
+        expiresAt: new Date(row.expires_at),
+        failedAttempts: row.failed_attempts,
+        consumedAt: toDate(row.consumed_at),
+        ip: row.ip,
+        userAgent: row.user_agent,
+      };
+    },
+  };
+}

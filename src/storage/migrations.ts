@@ -1,0 +1,135 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+/**
+ * Migrations in order. Append new ones; never edit one that has shipped.
+ * Column types are chosen to mean the same on SQLite and PostgreSQL: text, integer, bigint.
+ */
+const migrations: Record<string, Migration> = {
+  "0001_initial": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("users")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("email", "text", (c) => c.notNull().unique())
+        .addColumn("password_hash", "text", (c) => c.notNull())
+        .addColumn("first_name", "text")
+        .addColumn("last_name", "text")
+        .addColumn("phone", "text")
+        .addColumn("locale", "text")
+        .addColumn("timezone", "text")
+        .addColumn("roles", "text", (c) => c.notNull())
+        .addColumn("preferences", "text", (c) => c.notNull())
+        .addColumn("email_confirmed_at", "bigint")
+        .addColumn("deactivated_at", "bigint")
+        .addColumn("deleted_at", "bigint")
+        .addColumn("totp_secret_enc", "text")
+        .addColumn("totp_pending_secret_enc", "text")
+        .addColumn("totp_enabled_at", "bigint")
+        .addColumn("totp_last_step", "bigint")
+        .addColumn("last_connected_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("signing_keys")
+        .addColumn("kid", "text", (c) => c.primaryKey())
+        .addColumn("public_jwk", "text", (c) => c.notNull())
+        .addColumn("private_key_enc", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("retired_at", "bigint")
+        .execute();
+
+      await db.schema
+        .createTable("sessions")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_used_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("ip", "text")
+        .addColumn("user_agent", "text")
+        .addColumn("revoked_at", "bigint")
+        .addColumn("revoked_reason", "text")
+        .execute();
+      await db.schema.createIndex("sessions_user_id").on("sessions").column("user_id").execute();
+
+      await db.schema
+        .createTable("refresh_tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("session_id", "text", (c) => c.notNull().references("sessions.id").onDelete("cascade"))
+        .addColumn("user_id", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addColumn("successor_hash", "text")
+        .addColumn("successor_enc", "text")
+        .execute();
+      await db.schema.createIndex("refresh_tokens_session_id").on("refresh_tokens").column("session_id").execute();
+
+      await db.schema
+        .createTable("mfa_challenges")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("failed_attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("consumed_at", "bigint")
+        .addColumn("ip", "text")
+        .addColumn("user_agent", "text")
+        .execute();
+      await db.schema.createIndex("mfa_challenges_user_id").on("mfa_challenges").column("user_id").execute();
+
+      await db.schema
+        .createTable("backup_codes")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("code_hash", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addUniqueConstraint("backup_codes_user_code", ["user_id", "code_hash"])
+        .execute();
+
+      await db.schema
+        .createTable("email_tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("purpose", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .execute();
+      await db.schema
+        .createIndex("email_tokens_user_purpose")
+        .on("email_tokens")
+        .columns(["user_id", "purpose"])
+        .execute();
+
+      await db.schema
+        .createTable("security_events")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text")
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("ip", "text")
+        .addColumn("user_agent", "text")
+        .addColumn("detail", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("security_events_user_created")
+        .on("security_events")
+        .columns(["user_id", "created_at"])
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the schema up to date. Safe to run from several processes at once (the migrator locks). */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,58 @@
+import { sql, type Kysely } from "kysely";
+import type { SigningKeyRecord, SigningKeyStore } from "../domain/ports.js";
+import { toDate, type DB, type Engine } from "./database.js";
+
+export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKeyStore {
+  const toRow = (key: SigningKeyRecord) => ({
+    kid: key.kid,
+    public_jwk: key.publicJwk,
+    private_key_enc: key.privateKeyEnc,
+    created_at: key.createdAt.getTime(),
+    retired_at: key.retiredAt?.getTime() ?? null,
+  });
+
+  /** Serialises key changes across processes: SQLite's `begin immediate` already holds the write lock. */
+  const lockKeys = async (trx: Kysely<DB>) => {
+    if (engine === "postgres") await sql`lock table signing_keys in share row exclusive mode`.execute(trx);
+  };
+
+  return {
+    async list() {
+      const rows = await db.selectFrom("signing_keys").selectAll().orderBy("created_at").orderBy("kid").execute();
+      return rows.map((row) => ({
+        kid: row.kid,
+        publicJwk: row.public_jwk,
+        privateKeyEnc: row.private_key_enc,
+        createdAt: new Date(row.created_at),
+        retiredAt: toDate(row.retired_at),
+      }));
+    },
+
+    async insertFirst(key) {
+      return db.transaction().execute(async (trx) => {
+        await lockKeys(trx);
+        const existing = await trx.selectFrom("signing_keys").select("kid").limit(1).executeTakeFirst();
+        if (existing) return false;
+        await trx.insertInto("signing_keys").values(toRow(key)).execute();
+        return true;
+      });
+    },
+
+    async rotate(key, now) {
+      await db.transaction().execute(async (trx) => {
+        await lockKeys(trx);
+        await trx.updateTable("signing_keys").set({ retired_at: now.getTime() }).where("retired_at", "is", null).execute();
+        await trx.insertInto("signing_keys").values(toRow(key)).execute();
+      });
+    },
+
+    async deleteRetiredBefore(cutoff) {
+      const result = await db
+        .deleteFrom("signing_keys")
+        .where("retired_at", "is not", null)
+        .where("retired_at", "<", cutoff.getTime())
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import type { Kysely, Selectable } from "kysely";
+import type { NewUser, ProfilePatch, Random, UserRecord, UserStore } from "../domain/ports.js";
+import { toDate, type DB, type UsersTable } from "./database.js";
+
+function toRecord(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    email: row.email,
+    passwordHash: row.password_hash,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    phone: row.phone,
+    locale: row.locale,
+    timezone: row.timezone,
+    roles: JSON.parse(row.roles) as string[],
+    preferences: JSON.parse(row.preferences) as Record<string, unknown>,
+    emailConfirmedAt: toDate(row.email_confirmed_at),
+    deactivatedAt: toDate(row.deactivated_at),
+    deletedAt: toDate(row.deleted_at),
+    totpSecretEnc: row.totp_secret_enc,
+    totpPendingSecretEnc: row.totp_pending_secret_enc,
+    totpEnabledAt: toDate(row.totp_enabled_at),
+    totpLastStep: row.totp_last_step,
+    lastConnectedAt: toDate(row.last_connected_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+const isUniqueViolation = (error: unknown): boolean => {
+  const e = error as { code?: string };
+  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+};
+
+export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
+  const users = () => db.selectFrom("users").selectAll();
+  const update = (id: string, now: Date) =>
+    db.updateTable("users").where("id", "=", id).set({ updated_at: now.getTime() });
+
+  return {
+    async findById(id) {
+      const row = await users().where("id", "=", id).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    },
+
+    async findByEmail(email) {
+      const row = await users().where("email", "=", email).executeTakeFirst();
+      return row ? toRecord(row) : null;
+    },
+
+    async create(user: NewUser, now) {
+      try {
+        const row = await db
+          .insertInto("users")
+          .values({
+            id: random.uuid(),
+            email: user.email,
+            password_hash: user.passwordHash,
+            first_name: user.firstName ?? null,
+            last_name: user.lastName ?? null,
+            phone: null,
+            locale: user.locale ?? null,
+            timezone: null,
+            roles: JSON.stringify(user.roles),
+            preferences: "{}",
+            email_confirmed_at: user.emailConfirmedAt?.getTime() ?? null,
+            deactivated_at: user.deactivatedAt?.getTime() ?? null,
+            deleted_at: null,
+            totp_secret_enc: null,
+            totp_pending_secret_enc: null,
+            totp_enabled_at: null,
+            totp_last_step: null,
+            last_connected_at: null,
+            created_at: now.getTime(),
+            updated_at: now.getTime(),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toRecord(row);
+      } catch (error) {
+        if (isUniqueViolation(error)) return null;
+        throw error;
+      }
+    },
+
+    async replacePasswordHash(id, expectedHash, newHash, now) {
+      const result = await update(id, now)
+        .set({ password_hash: newHash })
+        .where("password_hash", "=", expectedHash)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async setPasswordHash(id, newHash, now) {
+      await update(id, now).set({ password_hash: newHash }).execute();
+    },
+
+    async setDeactivated(id, deactivatedAt, now) {
+      await update(id, now).set({ deactivated_at: deactivatedAt?.getTime() ?? null }).execute();
+    },
+
+    async confirmEmail(id, now) {
+      const result = await update(id, now)
+        .set({ email_confirmed_at: now.getTime() })
+        .where("email_confirmed_at", "is", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async touchLastConnected(id, now) {
+      await db.updateTable("users").where("id", "=", id).set({ last_connected_at: now.getTime() }).execute();
+    },
+
+    async updateProfile(id, patch: ProfilePatch, now) {
+      const set: Partial<UsersTable> = {};
+      if (patch.firstName !== undefined) set.first_name = patch.firstName;
+      if (patch.lastName !== undefined) set.last_name = patch.lastName;
+      if (patch.phone !== undefined) set.phone = patch.phone;
+      if (patch.locale !== undefined) set.locale = patch.locale;
+      if (patch.timezone !== undefined) set.timezone = patch.timezone;
+      if (patch.preferences !== undefined) set.preferences = JSON.stringify(patch.preferences);
+      await update(id, now).set(set).execute();
+    },
+
+    async markDeleted(id, now) {
+      await update(id, now)
+        .set({
+          email: `deleted-${id}@invalid`,
+          password_hash: "!",
+          first_name: null,
+          last_name: null,
+          phone: null,
+          preferences: "{}",
+          totp_secret_enc: null,
+          totp_pending_secret_enc: null,
+          totp_enabled_at: null,
+          deleted_at: now.getTime(),
+        })
+        .execute();
+    },
+
+    async setTotpPendingSecret(id, secretEnc, now) {
+      await update(id, now).set({ totp_pending_secret_enc: secretEnc }).execute();
+    },
+
+    async enableTotp(id, now) {
+      const result = await db
+        .updateTable("users")
+        .set((eb) => ({
+          totp_secret_enc: eb.ref("totp_pending_secret_enc"),
+          totp_pending_secret_enc: null,
+          totp_enabled_at: now.getTime(),
+          updated_at: now.getTime(),
+        }))
+        .where("id", "=", id)
+        .where("totp_pending_secret_enc", "is not", null)
+        .where("totp_enabled_at", "is", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async disableTotp(id, now) {
+      await update(id, now)
+        .set({ totp_secret_enc: null, totp_pending_secret_enc: null, totp_enabled_at: null })
+        .execute();
+    },
+
+    async advanceTotpStep(id, step) {
+      const result = await db
+        .updateTable("users")
+        .set({ totp_last_step: step })
+        .where("id", "=", id)
+        .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}

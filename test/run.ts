@@ -1,0 +1,30 @@
+/**
+ * `npm test`: every *.test.ts under test/ through node's test runner (Node 20 has no glob for
+ * --test). In CI the PostgreSQL and Redis halves must run: missing URLs fail the run here.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname);
+const files = fs
+  .readdirSync(root, { recursive: true, encoding: "utf8" })
+  .filter((f) => f.endsWith(".test.ts"))
+  .map((f) => path.join(root, f))
+  .sort();
+
+const ci = process.env.CI === "true" || process.env.CI === "1";
+const missing = ["TEST_DATABASE_URL", "TEST_REDIS_URL"].filter((name) => !process.env[name]);
+if (missing.length > 0) {
+  const message = `${missing.join(" and ")} not set: the PostgreSQL/Redis tests would skip`;
+  if (ci) {
+    console.error(`test/run: ${message}; refusing to run in CI`);
+    process.exit(1);
+  }
+  console.warn(`test/run: ${message} (set them to run every test; CI does)`);
+}
+
+const filter = process.argv.slice(2);
+const selected = filter.length ? files.filter((f) => filter.some((part) => f.includes(part))) : files;
+const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...selected], { stdio: "inherit" });
+process.exit(result.status ?? 1);
