@@ -82,6 +82,9 @@ for (const { engine, skip } of engines) {
         assert.equal((await bearer(w, "GET", "/api/v1/me/mfa/status", viaBackup.body.token)).body.backupCodesRemaining, 9);
         const again = await verify(w, { mfa_token: await challenge(w, "alice@example.com"), code: codes[0], type: "backup_code" });
         assert.deepEqual(again.body, { code: 401, message: "Invalid code.", error: "Invalid code." }, "a backup code works once");
+
+        const logs = w.logLines.join("");
+        for (const secretValue of [secret, login.body.mfa_token, ok.body.refresh_token, ...codes]) assert.ok(!logs.includes(secretValue));
       });
 
       await t.test("replay: a TOTP code is accepted once; of two concurrent verifies exactly one wins", async () => {
