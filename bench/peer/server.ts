@@ -20,10 +20,16 @@ const env = (name: string): string => {
   return value;
 };
 
+// The same SQLite settings as Warden's (src/storage/database.ts), so the file is not what differs.
+const database = new SQLite(env("PEER_DB"));
+database.pragma("journal_mode = WAL");
+database.pragma("synchronous = NORMAL");
+database.pragma("busy_timeout = 5000");
+
 const options = {
   baseURL: `http://127.0.0.1:${env("PORT")}`,
   secret: env("BETTER_AUTH_SECRET"),
-  database: new SQLite(env("PEER_DB")),
+  database,
   emailAndPassword: {
     enabled: true,
     password: {
