@@ -41,14 +41,14 @@ function panel(title: string, series: Series[], offsetX: number): string {
   const logMin = Math.log2(xs[0]!);
   const logSpan = Math.max(1, Math.log2(xs[xs.length - 1]!) - logMin);
   const yMax = niceMax(Math.max(...all.map((p) => p.perSecond)));
-  const x = (c: number) => offsetX + left + ((Math.log2(c) - logMin) / logSpan) * plotW;
+  const x = (c: number) => offsetX + left + (xs.length === 1 ? plotW / 2 : ((Math.log2(c) - logMin) / logSpan) * plotW);
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
 
   const parts: string[] = [`<text x="${offsetX + left + plotW / 2}" y="20" text-anchor="middle" font-weight="bold">${escape(title)}</text>`];
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4;
+  for (let i = 0; i <= 5; i++) {
+    const v = (yMax * i) / 5;
     parts.push(`<line x1="${offsetX + left}" x2="${offsetX + left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${offsetX + left - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`);
+    parts.push(`<text x="${offsetX + left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toPrecision(3))}</text>`);
   }
   for (const c of xs) parts.push(`<text x="${x(c)}" y="${top + plotH + 16}" text-anchor="middle">${c}</text>`);
   parts.push(`<text x="${offsetX + left + plotW / 2}" y="${height - 8}" text-anchor="middle">connections (log scale)</text>`);
