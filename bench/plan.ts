@@ -1,3 +1,4 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineName } from "./warden.js";
 
@@ -15,6 +16,8 @@ export interface Plan {
   /** Most connections the overload run opens (it needs about rate x 1 s of them). */
   overloadMaxConnections: number;
   peer: boolean;
+  /** Folder for V8 CPU profiles of every server process (`--profile`), or null. */
+  profileDir: string | null;
   users: number;
   mfaUsers: number;
   redisUrl: string;
@@ -28,6 +31,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--engine sqlite|postgres]... [
   --workers    limit the run to these worker settings (default: 1 and auto)
   --duration   seconds per scenario (default 10, quick 2)
   --no-peer    skip better-auth
+  --profile    run the servers with --cpu-prof; profiles go to bench/results/profiles/
 
 PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a server where scratch databases may be
 created; default postgres://postgres@127.0.0.1:5432/postgres). Redis: BENCH_REDIS_URL or
@@ -42,6 +46,7 @@ export function parsePlan(argv: string[]): Plan | null {
       workers: { type: "string", multiple: true },
       duration: { type: "string" },
       "no-peer": { type: "boolean", default: false },
+      profile: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -67,6 +72,7 @@ export function parsePlan(argv: string[]): Plan | null {
     overloadMaxConnections: 400,
     // The peer is compared with Warden on SQLite and one process; it runs only when that row does.
     peer: !values["no-peer"],
+    profileDir: values.profile ? path.resolve(import.meta.dirname, "results/profiles") : null,
     users: quick ? 200 : 2000,
     mfaUsers: quick ? 16 : 64,
     redisUrl: process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15",

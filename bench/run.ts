@@ -36,7 +36,7 @@ const unavailable = (base: RowBase, connections: number, note: string): Row => (
 async function benchWarden(plan: Plan, config: Plan["configs"][number], report: Report): Promise<void> {
   process.env.TEST_DATABASE_URL = plan.postgresUrl;
   log(`starting Warden on ${config.engine} with WORKERS=${config.workers}`);
-  const target = await startWardenTarget({ ...config, users: plan.users, mfaUsers: plan.mfaUsers, redisUrl: plan.redisUrl });
+  const target = await startWardenTarget({ ...config, users: plan.users, mfaUsers: plan.mfaUsers, redisUrl: plan.redisUrl, profileDir: plan.profileDir });
   const { engine, workers, server } = target;
   const base = (operation: Operation, scenario: string) => ({ server: "Warden" as const, operation, scenario, engine, workers });
   const c = plan.connections;
@@ -105,7 +105,7 @@ async function benchPeer(plan: Plan, report: Report): Promise<void> {
   let peer;
   log("starting better-auth");
   try {
-    peer = await startPeerTarget(plan.users);
+    peer = await startPeerTarget(plan.users, plan.profileDir);
   } catch (error) {
     report.notes.push(`better-auth could not be started: ${error instanceof Error ? error.message : String(error)}`);
     return;

@@ -57,6 +57,7 @@ export async function startWardenTarget(options: {
   users: number;
   mfaUsers: number;
   redisUrl?: string;
+  profileDir?: string | null;
 }): Promise<WardenTarget> {
   const database = await (options.engine === "sqlite" ? sqliteEngine : postgresEngine).create();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-"));
@@ -84,6 +85,7 @@ export async function startWardenTarget(options: {
     env,
     port: await freePort(),
     readyPath: "/readyz",
+    profileDir: options.profileDir,
   });
   if (workers > 1) await waitForWorkers(server, workers);
   return {

@@ -16,7 +16,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 export const peerEmail = (i: number) => `peer-${i}@bench.test`;
 
 /** better-auth in its own process (bench/peer/server.ts) on a fresh SQLite file. */
-export async function startPeerTarget(users: number): Promise<PeerTarget> {
+export async function startPeerTarget(users: number, profileDir: string | null = null): Promise<PeerTarget> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "better-auth-bench-"));
   const server = await startServer({
     args: ["--import", "tsx", path.join(ROOT, "bench/peer/server.ts")],
@@ -30,6 +30,7 @@ export async function startPeerTarget(users: number): Promise<PeerTarget> {
     },
     port: await freePort(),
     readyPath: "/api/auth/ok",
+    profileDir,
   });
   return {
     server,
