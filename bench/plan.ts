@@ -6,6 +6,8 @@ import type { EngineName } from "./warden.js";
 export interface Plan {
   quick: boolean;
   durationSeconds: number;
+  /** Unrecorded load before the first scenario of each server (JIT, lazy loading). */
+  warmupSeconds: number;
   configs: Array<{ engine: EngineName; workers: "1" | "auto" }>;
   connections: { login: number; mfa: number; refresh: number; me: number; jwks: number };
   /** Extra connection counts measured on the sweep configuration, for the chart. */
@@ -63,6 +65,7 @@ export function parsePlan(argv: string[]): Plan | null {
   return {
     quick,
     durationSeconds: Number(values.duration ?? (quick ? 2 : 10)),
+    warmupSeconds: quick ? 1 : 3,
     configs,
     connections: quick ? { login: 8, mfa: 8, refresh: 32, me: 32, jwks: 32 } : { login: 16, mfa: 16, refresh: 64, me: 64, jwks: 64 },
     sweep: quick ? { login: [], refresh: [], me: [] } : { login: [1, 4, 64], refresh: [1, 8, 256], me: [1, 8, 256] },

@@ -43,6 +43,8 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
   const isSweep = plan.sweepConfig.engine === config.engine && plan.sweepConfig.workers === config.workers;
   try {
     const rows = report.rows;
+    // Warm-up, not recorded: the first requests pay for JIT compilation and lazy loading.
+    await runLoad({ url: server.url, connections: c.login, durationSeconds: plan.warmupSeconds, steps: wardenLogin(target.emails) });
     const login = await measure(server, base("login", "login"), c.login, plan.durationSeconds, wardenLogin(target.emails));
     rows.push(login);
 
@@ -113,6 +115,7 @@ async function benchPeer(plan: Plan, report: Report): Promise<void> {
   const base = (operation: Operation, scenario: string) => ({ server: "better-auth" as const, operation, scenario, engine: "sqlite", workers: 1 });
   const c = plan.connections;
   try {
+    await runLoad({ url: peer.server.url, connections: c.login, durationSeconds: plan.warmupSeconds, steps: peerSignIn(peer.server.url, peer.emails) });
     report.rows.push(await measure(peer.server, base("login", "email sign-in"), c.login, plan.durationSeconds, peerSignIn(peer.server.url, peer.emails)));
     const cookies = await signInMany(peer, 32);
     report.rows.push(await measure(peer.server, base("me", "get-session"), c.me, plan.durationSeconds, peerGetSession(cookies, false)));
