@@ -134,16 +134,14 @@ async function main(): Promise<number> {
     rows: [],
     sweep: [],
     overload: [],
-    physical: { argon2: { concurrency: plan.connections.login, perSecond: 0 }, sign: new Map() },
+    physical: { argon2: { concurrency: plan.connections.login, perSecond: 0 }, sign: { concurrency: plan.connections.refresh, perSecond: 0 } },
     notes: [],
   };
 
   log(`raw argon2id verify at concurrency ${plan.connections.login}`);
   report.physical.argon2.perSecond = await measureRawArgon2(plan.connections.login, plan.durationSeconds);
-  for (const threads of new Set(plan.configs.map((c) => (c.workers === "auto" ? os.availableParallelism() : 1)))) {
-    log(`raw RS256 sign on ${threads} thread(s)`);
-    report.physical.sign.set(threads, await measureRawSign(threads, plan.durationSeconds));
-  }
+  log(`raw RS256 sign at concurrency ${plan.connections.refresh}`);
+  report.physical.sign.perSecond = await measureRawSign(plan.connections.refresh, plan.durationSeconds);
 
   for (const config of plan.configs) await benchWarden(plan, config, report);
   if (plan.peer) await benchPeer(plan, report);
