@@ -53,7 +53,8 @@ async function seedUsers(env: Record<string, string>, emails: string[]): Promise
  */
 export async function startWardenTarget(options: {
   engine: EngineName;
-  workers: "1" | "auto";
+  /** The WORKERS setting: a count or "auto". */
+  workers: string;
   users: number;
   mfaUsers: number;
   redisUrl?: string;
@@ -78,7 +79,7 @@ export async function startWardenTarget(options: {
   const mfaEmails = Array.from({ length: options.mfaUsers }, (_, i) => mfaEmail(i));
   await seedUsers(env, [...emails, ...mfaEmails]);
 
-  const workers = options.workers === "auto" ? os.availableParallelism() : 1;
+  const workers = options.workers === "auto" ? os.availableParallelism() : Number(options.workers);
   const server = await startServer({
     args: ["--import", "tsx", path.join(ROOT, "src/main.ts")],
     cwd: ROOT,
