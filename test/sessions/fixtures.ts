@@ -1,0 +1,46 @@
+import type { InjectOptions } from "fastify";
+import type { EngineUnderTest } from "../helpers/engines.js";
+import { FixedClock, postJson, safeJson, startWarden, type Warden } from "../helpers/warden.js";
+
+export const PASSWORD = "correct horse battery";
+
+/** Limits out of the way: these suites send many requests from one address on purpose. */
+export const GENEROUS_LIMITS = { LOGIN_RATE_LIMIT: "10000/60", REFRESH_RATE_LIMIT: "10000/60" };
+
+export interface SessionsWarden extends Warden {
+  clock: FixedClock;
+}
+
+/** A Warden on a fresh database of `engine` with a fixed clock; always closed afterwards. */
+export async function withWarden(engine: EngineUnderTest, env: Record<string, string>, run: (w: SessionsWarden) => Promise<void>): Promise<void> {
+  const clock = new FixedClock();
+  const w = await startWarden({ engine, clock, env: { ...GENEROUS_LIMITS, ...env } });
+  try {
+    await run({ ...w, clock });
+  } finally {
+    await w.close();
+  }
+}
+
+export async function login(w: Warden, email: string, password = PASSWORD, headers: Record<string, string> = {}): Promise<{ token: string; refresh_token: string }> {
+  const response = await postJson(w.app, "/api/auth", { email, password }, headers);
+  if (response.status !== 200 || !response.body.refresh_token) throw new Error(`login failed: ${response.status} ${response.raw}`);
+  return response.body;
+}
+
+export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") => postJson(w.app, url, { refresh_token: refreshToken });
+export const logout = (w: Warden, refreshToken: unknown) => postJson(w.app, "/api/auth/logout", { refresh_token: refreshToken });
+
+/** A request with a Bearer token (or an exact Authorization header). */
+export async function withBearer(w: Warden, token: string, request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> }) {
+  const response = await w.app.inject({ ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } } as InjectOptions);
+  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
+}
+
+export const getMe = (w: Warden, token: string) => withBearer(w, token, { method: "GET", url: "/api/v1/me" });
+
+/** Event types recorded for a user, oldest first. */
+export async function eventTypes(w: Warden, userId: string): Promise<string[]> {
+  const events = await w.deps.events.listForUser(userId, 1000);
+  return events.reverse().map((e) => e.type);
+}
