@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, exportJWK, SignJWT, type JWTPayload } from "jose";
 import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
-import { getMe, login, PASSWORD, withBearer, withWarden } from "./fixtures.js";
+import { getMe, login, PASSWORD, withBearer, sharedWarden } from "./fixtures.js";
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 const attacker = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -23,7 +23,8 @@ function signRs256(header: Record<string, unknown>, claims: JWTPayload, key: cry
 }
 
 for (const { engine, skip } of engines) {
-  test(`${engine.name}: forged, altered and foreign tokens get 401 and never reach past signature checks`, { skip }, async () => {
+  const onShared = sharedWarden(engine);
+  test(`${engine.name}: forged, altered and foreign tokens get 401 and never reach past signature checks`, { skip }, async (t) => {
     // A server an attacker's `jku`/`x5u` would point at: it must never be asked.
     let fetched = 0;
     const keyServer = http.createServer((_req, res) => {
@@ -35,7 +36,7 @@ for (const { engine, skip } of engines) {
     const keyUrl = `http://127.0.0.1:${(keyServer.address() as AddressInfo).port}/jwks.json`;
 
     try {
-      await withWarden(engine, {}, async (w) => {
+      await onShared(async (w) => {
         const user = await w.createUser("victim@example.com", PASSWORD);
         const other = await w.createUser("other@example.com", PASSWORD);
         const { token: valid, refresh_token } = await login(w, "victim@example.com");
@@ -101,6 +102,10 @@ for (const { engine, skip } of engines) {
         const { findById } = w.deps.users;
         w.deps.sessions.findSession = async (id) => (reads++, findSession(id));
         w.deps.users.findById = async (id) => (reads++, findById(id));
+        t.after(() => {
+          w.deps.sessions.findSession = findSession;
+          w.deps.users.findById = findById;
+        });
 
         const control = await getMe(w, valid);
         assert.equal(control.status, 200, "the genuine token works (so the spy and the route are live)");
@@ -130,7 +135,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(`${engine.name}: an expired access token gets 401 Expired JWT Token`, { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       await w.createUser("late@example.com", PASSWORD);
       const { token } = await login(w, "late@example.com");
       w.clock.advance(3599);

@@ -3,16 +3,17 @@ import { test } from "node:test";
 import { deactivateUser, activateUser } from "../../src/domain/accounts.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, startWarden } from "../helpers/warden.js";
-import { eventTypes, GENEROUS_LIMITS, getMe, login, logout, PASSWORD, refresh, withBearer, withWarden } from "./fixtures.js";
+import { eventTypes, GENEROUS_LIMITS, getMe, login, logout, PASSWORD, refresh, withBearer, sharedWarden, withWarden } from "./fixtures.js";
 
 const INACTIVE = '{"code":403,"message":"Your account has been deactivated. Please contact support."}';
 const NEW_PASSWORD = "a much better passphrase";
 
 for (const { engine, skip } of engines) {
+  const onShared = sharedWarden(engine);
   const name = (s: string) => `${engine.name}: ${s}`;
 
   test(name("GET /me has exactly the contract's fields; PATCH updates the profile and validates it"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("Maria@Example.com", PASSWORD);
       const { token } = await login(w, "maria@example.com");
       const me = await getMe(w, token);
@@ -55,7 +56,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("a password change needs the current password, checks the new one, keeps this session and kills the others"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("pat@example.com", PASSWORD);
       const here = await login(w, "pat@example.com");
       const phone = await login(w, "pat@example.com");
@@ -105,7 +106,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("DELETE /me needs the password, answers 204 and ends everything"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("gone@example.com", PASSWORD);
       const a = await login(w, "gone@example.com");
       const b = await login(w, "gone@example.com");
@@ -126,7 +127,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("sessions: the list shows live sessions with the current one marked; one can be ended, another user's is 404"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("list@example.com", PASSWORD);
       await w.createUser("stranger@example.com", PASSWORD);
       const phone = await login(w, "list@example.com", PASSWORD, { "user-agent": "Phone/1.0" });
@@ -168,7 +169,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("security events: newest first, paginated with a cursor, only the user's own"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       await w.createUser("audit@example.com", PASSWORD);
       await w.createUser("nosy@example.com", PASSWORD);
       await login(w, "nosy@example.com");
@@ -206,7 +207,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("deactivation ends everything at once: refresh 403, live access token 403, new login 403; activation lets login back"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("dora@example.com", PASSWORD);
       const pair = await login(w, "dora@example.com");
       // A second instance on the same database, as behind a load balancer.
@@ -241,7 +242,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("a user deactivated without revoking (e.g. imported inactive) still cannot refresh, and the session dies"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("quiet@example.com", PASSWORD);
       const pair = await login(w, "quiet@example.com");
       await w.deps.users.setDeactivated(user.id, w.clock.now(), w.clock.now());

@@ -4,7 +4,7 @@ import { startSession } from "../../src/domain/sessions.js";
 import { sha256Hex } from "../../src/domain/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
-import { eventTypes, getMe, login, logout, PASSWORD, refresh, withWarden } from "./fixtures.js";
+import { eventTypes, getMe, login, logout, PASSWORD, refresh, sharedWarden, withWarden } from "./fixtures.js";
 
 const CTX = { ip: "192.0.2.7", userAgent: "race-test" };
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
@@ -19,10 +19,11 @@ const ticks = async (n: number) => {
 };
 
 for (const { engine, skip } of engines) {
+  const onShared = sharedWarden(engine);
   const name = (s: string) => `${engine.name}: ${s}`;
 
   test(name("refresh returns a new pair at both paths; the old token is spent; bad input is 400/401"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       await w.createUser("ana@example.com", PASSWORD);
       const first = await login(w, "ana@example.com");
       const second = await refresh(w, first.refresh_token);
@@ -44,7 +45,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("50 concurrent refreshes of one token mint exactly one successor, and every caller gets it"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("race@example.com", PASSWORD);
       const { refresh_token } = await login(w, "race@example.com");
       const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(w, refresh_token)));
@@ -80,7 +81,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("a replay after the grace window revokes the family (successor included), is recorded, and stays 401"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("thief@example.com", PASSWORD);
       const first = await login(w, "thief@example.com");
       const second = await refresh(w, first.refresh_token);
@@ -125,7 +126,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("an MFA challenge token is never a refresh token"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
       await w.deps.users.setTotpPendingSecret(user.id, w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP"), w.clock.now());
       assert.equal(await w.deps.users.enableTotp(user.id, w.clock.now()), true);
@@ -137,7 +138,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("logout revokes the whole family; 400 without a token, 401 for an unknown one"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("bye@example.com", PASSWORD);
       const first = await login(w, "bye@example.com");
       const second = await refresh(w, first.refresh_token);
@@ -155,7 +156,7 @@ for (const { engine, skip } of engines) {
   });
 
   test(name("a refresh racing a logout never leaves a live token (40 rounds)"), { skip }, async () => {
-    await withWarden(engine, {}, async (w) => {
+    await onShared(async (w) => {
       const user = await w.createUser("racer@example.com", PASSWORD);
       // Four rounds at a time: enough overlap to contend, few enough that the pool does not serialise them.
       const rounds = await inBatches(40, 4, async (i) => {
