@@ -6,23 +6,14 @@ import type { ProfilePatch, UserRecord } from "./ports.js";
 import { recordEvent } from "./security-events.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
-export interface ProfileView {
-  id: string;
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  phone: string | null;
-  locale: string | null;
-  timezone: string | null;
-  roles: string[];
+export type ProfileView = Pick<UserRecord, "id" | "email" | "firstName" | "lastName" | "phone" | "locale" | "timezone" | "roles" | "preferences"> & {
   active: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
   lastConnectedAt: string | null;
   createdAt: string;
   updatedAt: string;
-  preferences: Record<string, unknown>;
-}
+};
 
 export function viewProfile(user: UserRecord): ProfileView {
   return {

@@ -41,6 +41,7 @@ for (const { engine, skip } of engines) {
       assert.equal((await refresh(w, 12345)).status, 400);
       assert.equal((await refresh(w, "x".repeat(5000))).status, 400);
       assert.equal((await refresh(w, "not-a-token")).raw, '{"code":401,"message":"Invalid refresh token."}');
+      assert.equal((await refresh(w, third.body.token)).raw, '{"code":401,"message":"Invalid refresh token."}', "an access token is not a refresh token");
     });
   });
 
