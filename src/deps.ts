@@ -90,7 +90,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       users: createUserStore(database.db, random),
       sessions: createSessionStore(database.db, database.engine),
       mfaChallenges: createMfaChallengeStore(database.db),
-      backupCodes: createBackupCodeStore(database.db),
+      backupCodes: createBackupCodeStore(database.db, random),
       events: createSecurityEventStore(database.db, random),
       database,
       counters,

@@ -68,8 +68,12 @@ export interface UserStore {
   /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
   markDeleted(id: string, now: Date): Promise<void>;
   setTotpPendingSecret(id: string, secretEnc: string, now: Date): Promise<void>;
-  /** Moves the pending secret into use; false when there is none or TOTP is already on. */
-  enableTotp(id: string, now: Date): Promise<boolean>;
+  /**
+   * Moves the pending secret into use, only while it is still `pendingSecretEnc` (the one the
+   * user's code was checked against, not one a concurrent setup wrote since); false otherwise
+   * or when TOTP is already on.
+   */
+  enableTotp(id: string, pendingSecretEnc: string, now: Date): Promise<boolean>;
   disableTotp(id: string, now: Date): Promise<void>;
   /** Compare-and-set: records `step` as accepted only if it is newer than every accepted step. */
   advanceTotpStep(id: string, step: number): Promise<boolean>;
@@ -184,6 +188,15 @@ export interface MfaChallengeRecord {
 export interface MfaChallengeStore {
   create(challenge: Omit<MfaChallengeRecord, "failedAttempts" | "consumedAt">): Promise<void>;
   find(tokenHash: string): Promise<MfaChallengeRecord | null>;
+  /**
+   * Counts one answer against an open challenge before the code is checked, in one conditional
+   * write, and returns the new count with the challenge's user; null when the challenge is
+   * unknown, spent, expired or already at `maxAttempts`. However many requests race, at most
+   * `maxAttempts` codes are ever checked against one challenge.
+   */
+  recordAttempt(tokenHash: string, now: Date, maxAttempts: number): Promise<{ userId: string; attempts: number } | null>;
+  /** Marks the challenge spent; false when it was already spent or expired. Of two concurrent callers exactly one wins. */
+  consume(tokenHash: string, now: Date): Promise<boolean>;
   /** Kills every open challenge of the user (deactivation, MFA reset). */
   revokeForUser(userId: string, now: Date): Promise<void>;
 }
@@ -191,6 +204,11 @@ export interface MfaChallengeStore {
 export interface BackupCodeStore {
   /** Unused backup codes of the user. */
   countUnused(userId: string): Promise<number>;
+  /** Deletes every code of the user and stores these keyed hashes instead, in one transaction. */
+  replaceAll(userId: string, codeHashes: string[], now: Date): Promise<void>;
+  /** Marks the code used if it is the user's and unused; of two concurrent callers exactly one wins. */
+  consume(userId: string, codeHash: string, now: Date): Promise<boolean>;
+  deleteAll(userId: string): Promise<void>;
 }
 
 export interface SecurityEvent {

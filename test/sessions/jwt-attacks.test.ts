@@ -48,8 +48,9 @@ for (const { engine, skip } of engines) {
         const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
         const jwk = w.deps.keys.jwks().keys.find((k) => k.kid === kid)!;
 
-        await w.deps.users.setTotpPendingSecret(other.id, w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP"), w.clock.now());
-        await w.deps.users.enableTotp(other.id, w.clock.now());
+        const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
+        await w.deps.users.setTotpPendingSecret(other.id, secretEnc, w.clock.now());
+        await w.deps.users.enableTotp(other.id, secretEnc, w.clock.now());
         const mfa = await postJson(w.app, "/api/auth", { email: "other@example.com", password: PASSWORD });
         assert.equal(mfa.body.mfa_required, true);
 

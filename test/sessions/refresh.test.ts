@@ -129,8 +129,9 @@ for (const { engine, skip } of engines) {
   test(name("an MFA challenge token is never a refresh token"), { skip }, async () => {
     await onShared(async (w) => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
-      await w.deps.users.setTotpPendingSecret(user.id, w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP"), w.clock.now());
-      assert.equal(await w.deps.users.enableTotp(user.id, w.clock.now()), true);
+      const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
+      await w.deps.users.setTotpPendingSecret(user.id, secretEnc, w.clock.now());
+      assert.equal(await w.deps.users.enableTotp(user.id, secretEnc, w.clock.now()), true);
       const challenge = await postJson(w.app, "/api/auth", { email: "mfa@example.com", password: PASSWORD });
       assert.equal(challenge.body.mfa_required, true);
       assert.equal((await refresh(w, challenge.body.mfa_token)).raw, '{"code":401,"message":"Invalid refresh token."}');
