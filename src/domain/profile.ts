@@ -3,6 +3,7 @@ import type { DomainDeps, RequestContext } from "./context.js";
 import { AuthError } from "./errors.js";
 import { passwordProblems } from "./password-policy.js";
 import type { ProfilePatch, UserRecord } from "./ports.js";
+import { confirmPassword } from "./reauthentication.js";
 import { recordEvent } from "./security-events.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
@@ -65,20 +66,6 @@ function profileProblems(update: ProfileUpdate): Record<string, string[]> {
     errors.currentPassword = ["This value is required."];
   }
   return errors;
-}
-
-/**
- * Re-authentication for sensitive changes. Wrong guesses are limited per account (the login
- * limit), so a stolen access token cannot be used to brute-force the password.
- */
-export async function confirmPassword(deps: DomainDeps, user: UserRecord, password: string, field: string): Promise<void> {
-  const rule = deps.config.LOGIN_RATE_LIMIT;
-  const budget = await deps.limiter.check("password-confirm", rule, user.id);
-  if (!budget.allowed) throw new AuthError("RATE_LIMITED", { retryAfterSeconds: budget.retryAfterSeconds });
-  if (!(await deps.hasher.verify(user.passwordHash, password))) {
-    await deps.limiter.record("password-confirm", rule, user.id);
-    throw new AuthError("WRONG_PASSWORD", { errors: { [field]: ["The password is incorrect."] } });
-  }
 }
 
 /**
