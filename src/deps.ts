@@ -88,7 +88,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
       users: createUserStore(database.db, random),
-      sessions: createSessionStore(database.db),
+      sessions: createSessionStore(database.db, database.engine),
       mfaChallenges: createMfaChallengeStore(database.db),
       backupCodes: createBackupCodeStore(database.db, random),
       events: createSecurityEventStore(database.db, random),

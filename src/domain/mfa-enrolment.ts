@@ -3,6 +3,7 @@ import type { DomainDeps, RequestContext } from "./context.js";
 import { issueBackupCodes } from "./backup-codes.js";
 import { AuthError } from "./errors.js";
 import type { UserRecord } from "./ports.js";
+import { confirmPassword } from "./reauthentication.js";
 import { recordEvent } from "./security-events.js";
 import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp.js";
 
@@ -68,7 +69,7 @@ export async function disableTotp(
 ): Promise<{ disabled: true }> {
   const { user } = auth;
   if (!user.totpEnabledAt) throw new AuthError("MFA_NOT_ENABLED");
-  await assertPassword(deps, user, input.password);
+  await confirmPassword(deps, user, input.password, "password");
   await removeSecondFactors(deps, user.id);
   await recordEvent(deps, user, "mfa_disabled", ctx, { method: "totp" });
   await endOtherSessionsIfAsked(deps, auth, input.revokeOtherSessions, "mfa_disabled");
@@ -78,7 +79,7 @@ export async function disableTotp(
 /** A new set of 10 codes; the old ones stop working in the same transaction. */
 export async function regenerateBackupCodes(deps: DomainDeps, user: UserRecord, password: string, ctx: RequestContext): Promise<{ backupCodes: string[] }> {
   if (!user.totpEnabledAt) throw new AuthError("MFA_NOT_ENABLED");
-  await assertPassword(deps, user, password);
+  await confirmPassword(deps, user, password, "password");
   const backupCodes = await issueBackupCodes(deps, user.id);
   await recordEvent(deps, user, "backup_codes_regenerated", ctx);
   return { backupCodes };
@@ -101,10 +102,6 @@ async function removeSecondFactors(deps: DomainDeps, userId: string): Promise<vo
 }
 
 /** A logged-in user re-proves who they are before weakening or reissuing their second factor. */
-async function assertPassword(deps: DomainDeps, user: UserRecord, password: string): Promise<void> {
-  if (!(await deps.hasher.verify(user.passwordHash, password))) throw new AuthError("WRONG_PASSWORD");
-}
-
 async function endOtherSessionsIfAsked(deps: DomainDeps, auth: Authenticated, asked: boolean | undefined, reason: string): Promise<void> {
   if (asked) await deps.sessions.revokeUserSessions(auth.user.id, reason, deps.clock.now(), auth.sessionId);
 }

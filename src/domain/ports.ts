@@ -133,7 +133,35 @@ export interface NewRefreshToken {
   expiresAt: Date;
 }
 
+/** The token minted when a refresh token is spent. */
+export interface SuccessorToken {
+  tokenHash: string;
+  /** Wanted expiry; the store caps it at the session's end. */
+  expiresAt: Date;
+  /** The successor's plaintext sealed under a key derived from the spent token (grace window). */
+  successorEnc: string;
+}
+
+export interface RotationResult {
+  /** True only for the one caller whose conditional write spent the token and stored `successor`. */
+  rotated: boolean;
+  /** The presented token as it stands after the call; null when no such token exists. */
+  token: RefreshTokenRecord | null;
+  /** Its session (locked while the call ran); null when the token is unknown. */
+  session: SessionRecord | null;
+}
+
 export interface SessionStore {
+  /**
+   * Spends `tokenHash` and stores `successor` in one transaction. The spend is ONE conditional
+   * write: it happens only while the token is unspent and unexpired and its session unrevoked and
+   * unexpired, so of any number of concurrent callers exactly one gets `rotated: true`. The
+   * session row is locked for the transaction, so a concurrent revoke lands strictly before or after.
+   */
+  rotateRefreshToken(tokenHash: string, successor: SuccessorToken, now: Date): Promise<RotationResult>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /** Unrevoked sessions of the user that end after `now` and were used since `activeSince`, most recently used first. */
+  listLiveSessions(userId: string, now: Date, activeSince: Date): Promise<SessionRecord[]>;
   /** Creates the session and its first refresh token in one transaction. */
   createSession(session: Omit<SessionRecord, "revokedAt" | "revokedReason">, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
@@ -191,8 +219,21 @@ export interface SecurityEvent {
   detail?: Record<string, unknown>;
 }
 
+export interface SecurityEventRecord extends SecurityEvent {
+  id: string;
+  createdAt: Date;
+}
+
+/** A position in a user's event list: events strictly older than this one (newest first order). */
+export interface EventCursor {
+  createdAt: Date;
+  id: string;
+}
+
 export interface SecurityEventStore {
   record(event: SecurityEvent, now: Date): Promise<void>;
+  /** The user's events, newest first (ties broken by id), strictly after `before` in that order. */
+  listForUser(userId: string, limit: number, before?: EventCursor): Promise<SecurityEventRecord[]>;
 }
 
 /** A counter that many processes can share: Redis, PostgreSQL, SQLite or memory. */
