@@ -77,7 +77,7 @@ export function parsePlan(argv: string[]): Plan | null {
     peer: !values["no-peer"],
     profileDir: values.profile ? path.resolve(import.meta.dirname, "results/profiles") : null,
     users: quick ? 200 : 2000,
-    mfaUsers: quick ? 16 : 64,
+    mfaUsers: quick ? 16 : 128,
     redisUrl: process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15",
     postgresUrl: process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
   };

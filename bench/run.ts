@@ -52,10 +52,10 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
 
     const canRefresh = await hasRoute(target, "POST", "/api/auth/token/refresh");
     const canMe = await hasRoute(target, "GET", "/api/v1/me");
-    const sweepMax = Math.max(c.refresh, c.me, ...(isSweep ? [...plan.sweep.refresh, ...plan.sweep.me] : []));
-    const sessions = canRefresh || canMe ? await loginMany(target, sweepMax + 32) : [];
+    // Refresh chains need one session per connection and spares; /me shares 32 access tokens.
+    const sessions = canRefresh || canMe ? await loginMany(target, c.refresh + 32) : [];
     if (canRefresh) {
-      rows.push(await measure(server, base("refresh", "refresh"), c.refresh, plan.durationSeconds, wardenRefresh(sessions.splice(0, c.refresh + 16))));
+      rows.push(await measure(server, base("refresh", "refresh"), c.refresh, plan.durationSeconds, wardenRefresh(sessions.slice(32))));
     } else rows.push(unavailable(base("refresh", "refresh"), c.refresh, "no POST /api/auth/token/refresh on this build (404)"));
     if (canMe) rows.push(await measure(server, base("me", "GET /api/v1/me"), c.me, plan.durationSeconds, wardenMe(sessions.slice(0, 32))));
     else rows.push(unavailable(base("me", "GET /api/v1/me"), c.me, "no GET /api/v1/me on this build (404)"));
