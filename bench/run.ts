@@ -52,8 +52,8 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
 
     const canRefresh = await hasRoute(target, "POST", "/api/auth/token/refresh");
     const canMe = await hasRoute(target, "GET", "/api/v1/me");
-    // Refresh chains need one session per connection and spares; /me shares 32 access tokens.
-    const sessions = canRefresh || canMe ? await loginMany(target, c.refresh + 32) : [];
+    // Refresh chains need one session per connection and 16 spares; /me shares 32 access tokens.
+    const sessions = canRefresh || canMe ? await loginMany(target, c.refresh + 48) : [];
     if (canRefresh) {
       rows.push(await measure(server, base("refresh", "refresh"), c.refresh, plan.durationSeconds, wardenRefresh(sessions.slice(32))));
     } else rows.push(unavailable(base("refresh", "refresh"), c.refresh, "no POST /api/auth/token/refresh on this build (404)"));
