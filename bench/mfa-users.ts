@@ -1,6 +1,6 @@
 import * as OTPAuth from "otpauth";
 import { call, forEachLimited } from "./http-call.js";
-import { BENCH_PASSWORD, type WardenTarget } from "./warden.js";
+import { login, type WardenTarget } from "./warden.js";
 
 /** A user with TOTP on, as the bench client knows it: the secret, the last step used, unused backup codes. */
 export interface MfaUser {
@@ -21,9 +21,7 @@ export async function enableMfa(target: WardenTarget): Promise<MfaUser[]> {
   const url = target.server.url;
   return forEachLimited(target.mfaEmails.length, 8, async (i) => {
     const email = target.mfaEmails[i]!;
-    const login = await call(`${url}/api/auth`, { body: { email, password: BENCH_PASSWORD } });
-    if (login.status !== 200) throw new Error(`MFA setup: login of ${email} answered ${login.status}`);
-    const auth = { authorization: `Bearer ${String(login.body.token)}` };
+    const auth = { authorization: `Bearer ${String((await login(target, email)).token)}` };
     const setup = await call(`${url}/api/v1/me/mfa/totp/setup`, { method: "POST", headers: auth });
     if (setup.status !== 200) throw new Error(`MFA setup of ${email} answered ${setup.status}: ${JSON.stringify(setup.body)}`);
     const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(String(setup.body.secret)), digits: 6, period: STEP_SECONDS, algorithm: "SHA1" });

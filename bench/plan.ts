@@ -61,17 +61,20 @@ export function parsePlan(argv: string[]): Plan | null {
   const workers = (values.workers ?? (quick ? ["auto"] : ["1", "auto"])) as Array<"1" | "auto">;
   for (const e of engines) if (e !== "sqlite" && e !== "postgres") throw new Error(`--engine ${e}: expected sqlite or postgres`);
   for (const w of workers) if (w !== "1" && w !== "auto") throw new Error(`--workers ${w}: expected 1 or auto`);
+  const duration = Number(values.duration ?? (quick ? 2 : 10));
+  if (!(duration >= 1)) throw new Error(`--duration ${values.duration}: expected seconds >= 1`);
   const configs = engines.flatMap((engine) => workers.map((w) => ({ engine, workers: w })));
   return {
     quick,
-    durationSeconds: Number(values.duration ?? (quick ? 2 : 10)),
+    durationSeconds: duration,
     warmupSeconds: quick ? 1 : 3,
     configs,
     connections: quick ? { login: 8, mfa: 8, refresh: 32, me: 32, jwks: 32 } : { login: 16, mfa: 16, refresh: 64, me: 64, jwks: 64 },
     sweep: quick ? { login: [], refresh: [], me: [] } : { login: [1, 4, 64], refresh: [1, 8, 256], me: [1, 8, 256] },
     sweepConfig: configs.find((c) => c.engine === "sqlite" && c.workers === "auto") ?? configs[0]!,
-    sweepSeconds: quick ? 1 : 5,
-    overloadSeconds: quick ? 3 : 15,
+    // Shorter runs scale with --duration (10 s: sweep 5 s, overload 15 s).
+    sweepSeconds: Math.max(1, Math.round(duration / 2)),
+    overloadSeconds: Math.max(3, Math.round(duration * 1.5)),
     overloadMaxConnections: 400,
     // The peer is compared with Warden on SQLite and one process; it runs only when that row does.
     peer: !values["no-peer"],
