@@ -4,8 +4,11 @@ import autocannon, { type RawRequest, type RequestSpec } from "autocannon";
 export interface Step {
   method?: "GET" | "POST";
   path: string;
-  /** Builds the request for this turn; `context` lives for one pass through the steps. */
-  build?: (context: Record<string, unknown>) => { body?: unknown; headers?: Record<string, string>; path?: string };
+  /**
+   * Builds the request for this turn; `context` lives for one pass through the steps. Returning
+   * null (not allowed for the first step) ends the pass here: the next request starts a new one.
+   */
+  build?: (context: Record<string, unknown>) => { body?: unknown; headers?: Record<string, string>; path?: string } | null;
   onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
   /** Whether an answer is a success; default: a 2xx status. */
   accept?: (status: number, body: string) => boolean;
@@ -80,7 +83,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     method: step.method ?? "GET",
     path: step.path,
     setupRequest(request: RawRequest, context: Record<string, unknown>) {
-      const built = step.build?.(context) ?? {};
+      const built = step.build ? step.build(context) : {};
+      if (built === null) return null;
       const now = performance.now();
       context.startedAt = now;
       if (index === 0) context.flowStartedAt = now;

@@ -7,6 +7,8 @@ export interface MfaUser {
   email: string;
   totp: OTPAuth.TOTP;
   lastStep: number;
+  /** A login with a TOTP code of this user is under way: a newer step accepted first would make its code stale. */
+  totpInFlight: boolean;
   backupCodes: string[];
 }
 
@@ -30,18 +32,20 @@ export async function enableMfa(target: WardenTarget): Promise<MfaUser[]> {
     const enable = await call(`${url}/api/v1/me/mfa/totp/enable`, { body: { code }, headers: auth });
     if (enable.status !== 200) throw new Error(`MFA enable of ${email} answered ${enable.status}: ${JSON.stringify(enable.body)}`);
     // The enabling code may have spent this step; the first login code waits for the next one.
-    return { email, totp, lastStep: step, backupCodes: [...(enable.body.backupCodes as string[])] };
+    return { email, totp, lastStep: step, totpInFlight: false, backupCodes: [...(enable.body.backupCodes as string[])] };
   });
 }
 
 /**
  * A second factor the server will accept now: the current TOTP code if this user has not used
- * this time step yet (a step is accepted once per user), else one of its backup codes.
+ * this time step yet (a step is accepted once per user) and has no TOTP login under way, else
+ * one of its backup codes. The caller clears `totpInFlight` when the login ends.
  */
 export function nextSecondFactor(user: MfaUser): { type: "totp" | "backup_code"; code: string } | null {
   const step = currentStep();
-  if (step > user.lastStep) {
+  if (step > user.lastStep && !user.totpInFlight) {
     user.lastStep = step;
+    user.totpInFlight = true;
     return { type: "totp", code: user.totp.generate({ timestamp: step * STEP_SECONDS * 1000 }) };
   }
   const code = user.backupCodes.pop();

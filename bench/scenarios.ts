@@ -22,6 +22,11 @@ export function wardenLogin(emails: readonly string[]): Step[] {
   return [{ method: "POST", path: "/api/auth", build: () => ({ body: { email: email(), password: BENCH_PASSWORD } }) }];
 }
 
+/** A pass that used the user's TOTP code is over: the user may use a newer step again. */
+function endTotpFlow(context: Record<string, unknown>): void {
+  if ((context.factor as { type: string }).type === "totp") (context.user as MfaUser).totpInFlight = false;
+}
+
 /**
  * POST /api/auth for a user with TOTP on (-> mfa_token), then POST /api/auth/mfa/verify with a
  * second factor: a fresh TOTP step while the user has one, else a backup code.
@@ -41,19 +46,24 @@ export function wardenMfaLogin(users: readonly MfaUser[]): Step[] {
           factor = nextSecondFactor(chosen);
         }
         context.factor = factor ?? { type: "totp", code: "000000" };
+        context.user = chosen;
         return { body: { email: chosen.email, password: BENCH_PASSWORD } };
       },
       onResponse(status, body, context) {
         if (status === 200) context.mfaToken = parse(body).mfa_token;
+        else endTotpFlow(context);
       },
     },
     {
       method: "POST",
       path: "/api/auth/mfa/verify",
       build(context) {
+        // The login was refused (a 503 under load, say): it already counts as the error; no verify.
+        if (typeof context.mfaToken !== "string") return null;
         const factor = context.factor as { type: string; code: string };
-        return { body: { mfaToken: context.mfaToken ?? "login-failed", code: factor.code, type: factor.type } };
+        return { body: { mfaToken: context.mfaToken, code: factor.code, type: factor.type } };
       },
+      onResponse: (_status, _body, context) => endTotpFlow(context),
     },
   ];
 }
