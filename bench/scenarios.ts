@@ -45,7 +45,7 @@ export function wardenMfaLogin(users: readonly MfaUser[]): Step[] {
           chosen = user();
           factor = nextSecondFactor(chosen);
         }
-        context.factor = factor ?? { type: "totp", code: "000000" };
+        context.factor = factor ?? { type: "backup_code", code: "none-left" };
         context.user = chosen;
         return { body: { email: chosen.email, password: BENCH_PASSWORD } };
       },
