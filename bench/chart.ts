@@ -5,7 +5,8 @@ interface Series {
   points: Array<{ connections: number; perSecond: number }>;
 }
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#000000", "#aec7e8"];
+const LEGEND_LINE = 15;
 const PANEL = { width: 440, height: 300, left: 64, right: 16, top: 36, bottom: 44 };
 
 /** One line per server, operation, engine and worker count, from every row that has a result. */
@@ -56,10 +57,13 @@ function panel(title: string, series: Series[], offsetX: number): string {
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const path = s.points.map((p) => `${x(p.connections).toFixed(1)},${y(p.perSecond).toFixed(1)}`).join(" ");
-    if (s.points.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${path}"/>`);
+    // better-auth dashed, Warden solid.
+    const dash = s.label.startsWith("better-auth") ? ` stroke-dasharray="5 3"` : "";
+    if (s.points.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${path}"/>`);
     for (const p of s.points) parts.push(`<circle cx="${x(p.connections).toFixed(1)}" cy="${y(p.perSecond).toFixed(1)}" r="3" fill="${color}"/>`);
-    parts.push(`<rect x="${offsetX + left + 8}" y="${top + 6 + i * 15}" width="10" height="10" fill="${color}"/>`);
-    parts.push(`<text x="${offsetX + left + 22}" y="${top + 15 + i * 15}">${escape(s.label)}</text>`);
+    const legendY = height + i * LEGEND_LINE;
+    parts.push(`<rect x="${offsetX + left}" y="${legendY}" width="10" height="10" fill="${color}"/>`);
+    parts.push(`<text x="${offsetX + left + 14}" y="${legendY + 9}">${escape(s.label)}</text>`);
   });
   return parts.join("\n");
 }
@@ -67,12 +71,14 @@ function panel(title: string, series: Series[], offsetX: number): string {
 /** Throughput against concurrency: login on the left, refresh and GET /api/v1/me on the right. */
 export function renderChart(rows: Row[], caption: string): string {
   const width = PANEL.width * 2;
-  const height = PANEL.height + 24;
+  const login = seriesOf(rows, ["login"]);
+  const tokens = seriesOf(rows, ["refresh", "me"]);
+  const height = PANEL.height + Math.max(login.length, tokens.length) * LEGEND_LINE + 28;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    panel("Login (argon2id)", seriesOf(rows, ["login"]), 0),
-    panel("Refresh and GET /api/v1/me", seriesOf(rows, ["refresh", "me"]), PANEL.width),
+    panel("Login (argon2id)", login, 0),
+    panel("Refresh and GET /api/v1/me", tokens, PANEL.width),
     `<text x="${width / 2}" y="${height - 6}" text-anchor="middle" fill="#555">${escape(caption)}</text>`,
     `</svg>`,
   ].join("\n");
