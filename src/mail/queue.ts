@@ -46,6 +46,8 @@ export class MailQueue implements Mailer {
   private readonly waiting: Job[] = [];
   private readonly retrying = new Set<Job>();
   private readonly sending = new Set<Job>();
+  /** Failures being written to the security record; idle() waits for them too. */
+  private readonly recording = new Set<Promise<void>>();
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly retry: RetryPolicy;
@@ -55,20 +57,24 @@ export class MailQueue implements Mailer {
   }
 
   get pending(): number {
-    return this.waiting.length + this.retrying.size + this.sending.size;
+    return this.waiting.length + this.retrying.size + this.sending.size + this.recording.size;
   }
 
   enqueue(mail: OutgoingMail): void {
-    if (this.closed || this.pending >= MAX_PENDING) {
-      void this.fail({ mail, envelope: { from: "", to: mail.to, subject: "", text: "", html: "" }, attempts: 0 }, this.closed ? "shutdown" : "queue_full");
-      return;
-    }
+    const refuse = (reason: string, error?: unknown) => {
+      const recorded = this.fail({ mail, envelope: { from: "", to: mail.to, subject: "", text: "", html: "" }, attempts: 0 }, reason, error);
+      this.recording.add(recorded);
+      void recorded.finally(() => {
+        this.recording.delete(recorded);
+        this.notifyIdle();
+      });
+    };
+    if (this.closed || this.pending >= MAX_PENDING) return refuse(this.closed ? "shutdown" : "queue_full");
     let envelope: Envelope;
     try {
       envelope = { from: this.options.from, to: mail.to, link: mail.link, ...renderMail(mail, this.options.brand) };
     } catch (error) {
-      void this.fail({ mail, envelope: { from: "", to: mail.to, subject: "", text: "", html: "" }, attempts: 0 }, "render_failed", error);
-      return;
+      return refuse("render_failed", error);
     }
     this.waiting.push({ mail, envelope, attempts: 0 });
     this.pump();

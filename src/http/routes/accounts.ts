@@ -5,10 +5,12 @@ import { EMAIL_TOKEN_PATTERN } from "../../domain/email-tokens.js";
 import { forgotPassword, resetPassword } from "../../domain/password-reset.js";
 import { register, type RegistrationInput } from "../../domain/registration.js";
 import { requestContext } from "../context.js";
-import { email, errorResponses, password, tokenPair } from "../schemas.js";
+import { email, errorResponses, tokenPair } from "../schemas.js";
 
 const message = { type: "object", properties: { message: { type: "string" } }, required: ["message"] } as const;
 const emailToken = { type: "string", pattern: EMAIL_TOKEN_PATTERN, description: "The token from the link in the mail" } as const;
+/** No length bound here: the password policy says what is too long in its own words (the body limit bounds it anyway). */
+const newPassword = { type: "string", minLength: 1, description: "At least PASSWORD_MIN_LENGTH characters, at most 4096; not a common password" } as const;
 const name = { type: ["string", "null"], maxLength: 100 } as const;
 const emailBody = { type: "object", properties: { email }, required: ["email"] } as const;
 
@@ -26,7 +28,7 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
           type: "object",
           properties: {
             email,
-            password,
+            password: newPassword,
             firstName: name,
             lastName: name,
             locale: { type: ["string", "null"], pattern: "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", maxLength: 35 },
@@ -99,7 +101,7 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
         summary: "Choose a new password with the token from the reset mail",
         description: "Every session of the user is revoked and a notice is mailed.",
         tags: ["accounts"],
-        body: { type: "object", properties: { token: emailToken, password }, required: ["token", "password"] },
+        body: { type: "object", properties: { token: emailToken, password: newPassword }, required: ["token", "password"] },
         response: { 200: message, ...errorResponses(400, 401, 422, 429, 503) },
       },
     },
