@@ -20,7 +20,6 @@ const MAX_PENDING = 10_000;
 
 interface Job {
   mail: OutgoingMail;
-  envelope: Envelope;
   attempts: number;
   timer?: NodeJS.Timeout;
 }
@@ -50,6 +49,7 @@ export class MailQueue implements Mailer {
   private readonly recording = new Set<Promise<void>>();
   private idleWaiters: Array<() => void> = [];
   private closed = false;
+  private pumpScheduled: NodeJS.Immediate | undefined;
   private readonly retry: RetryPolicy;
 
   constructor(private readonly options: MailQueueOptions) {
@@ -61,23 +61,17 @@ export class MailQueue implements Mailer {
   }
 
   enqueue(mail: OutgoingMail): void {
-    const refuse = (reason: string, error?: unknown) => {
-      const recorded = this.fail({ mail, envelope: { from: "", to: mail.to, subject: "", text: "", html: "" }, attempts: 0 }, reason, error);
-      this.recording.add(recorded);
-      void recorded.finally(() => {
-        this.recording.delete(recorded);
-        this.notifyIdle();
-      });
-    };
-    if (this.closed || this.pending >= MAX_PENDING) return refuse(this.closed ? "shutdown" : "queue_full");
-    let envelope: Envelope;
-    try {
-      envelope = { from: this.options.from, to: mail.to, link: mail.link, ...renderMail(mail, this.options.brand) };
-    } catch (error) {
-      return refuse("render_failed", error);
+    if (this.closed || this.pending >= MAX_PENDING) {
+      void this.fail({ mail, attempts: 0 }, this.closed ? "shutdown" : "queue_full");
+      return;
     }
-    this.waiting.push({ mail, envelope, attempts: 0 });
-    this.pump();
+    this.waiting.push({ mail, attempts: 0 });
+    // Rendering and sending start on a later turn of the event loop, after the response is on
+    // its way: a request that queues a mail takes no longer than one that does not.
+    this.pumpScheduled ??= setImmediate(() => {
+      this.pumpScheduled = undefined;
+      this.pump();
+    });
   }
 
   /** Resolves when nothing is queued, retrying or being sent. */
@@ -124,8 +118,17 @@ export class MailQueue implements Mailer {
 
   private async attempt(job: Job): Promise<void> {
     job.attempts++;
+    let envelope: Envelope;
     try {
-      await this.options.transport.send(job.envelope);
+      envelope = { from: this.options.from, to: job.mail.to, link: job.mail.link, ...renderMail(job.mail, this.options.brand) };
+    } catch (error) {
+      // A template bug will not fix itself: no retry.
+      this.sending.delete(job);
+      await this.fail(job, "render_failed", error);
+      return this.pump();
+    }
+    try {
+      await this.options.transport.send(envelope);
       if (!this.sending.delete(job)) return; // close() gave up on it meanwhile
       this.options.log.info({ kind: job.mail.kind, userId: job.mail.userId, attempts: job.attempts }, "mail sent");
     } catch (error) {
@@ -148,7 +151,16 @@ export class MailQueue implements Mailer {
   }
 
   /** Never silent: an error log line (without the link) and a security event on the user's record. */
-  private async fail(job: Job, reason: string, error?: unknown): Promise<void> {
+  private fail(job: Job, reason: string, error?: unknown): Promise<void> {
+    const recorded = this.record(job, reason, error);
+    this.recording.add(recorded);
+    return recorded.finally(() => {
+      this.recording.delete(recorded);
+      this.notifyIdle();
+    });
+  }
+
+  private async record(job: Job, reason: string, error?: unknown): Promise<void> {
     const { kind, userId } = job.mail;
     this.options.log.error({ kind, userId, attempts: job.attempts, reason, err: error ? this.describe(job, error) : undefined }, "mail could not be delivered");
     try {
@@ -164,7 +176,7 @@ export class MailQueue implements Mailer {
   /** The error as text, with the link's token cut out in case a server echoed it back. */
   private describe(job: Job, error: unknown): string {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const token = job.envelope.link ? new URL(job.envelope.link).searchParams.get("token") : null;
+    const token = job.mail.link ? new URL(job.mail.link).searchParams.get("token") : null;
     return token ? text.split(token).join("[redacted]") : text;
   }
 
