@@ -22,35 +22,34 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
   reset: { ttlHours: 1, path: "/reset-password", mail: "reset_password", capName: "mail-reset", cap: { points: 3, durationSeconds: 3600 } },
 };
 
-/** Creates a single-use token for `purpose` (only its SHA-256 is stored) and queues the mail with its link. */
-export async function mailTokenLink(deps: DomainDeps, user: UserRecord, purpose: EmailTokenPurpose, ctx: RequestContext): Promise<void> {
+/**
+ * Mails a link with a new single-use token for `purpose`. Only the token's SHA-256 is stored,
+ * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
+ */
+export function mailTokenLink(deps: DomainDeps, user: UserRecord, purpose: EmailTokenPurpose, ctx: RequestContext): void {
   const rules = EMAIL_TOKEN_RULES[purpose];
   const token = deps.random.bytes(32).toString("base64url");
   const now = deps.clock.now();
-  await deps.emailTokens.create({ tokenHash: sha256Hex(token), userId: user.id, purpose, createdAt: now, expiresAt: new Date(now.getTime() + rules.ttlHours * 3_600_000) });
+  const stored = { tokenHash: sha256Hex(token), userId: user.id, purpose, createdAt: now, expiresAt: new Date(now.getTime() + rules.ttlHours * 3_600_000) };
   const link = `${deps.config.APP_URL.replace(/\/+$/, "")}${rules.path}?token=${token}`;
-  deps.mailer.enqueue({ ...mailFor(deps, user, rules.mail, ctx), link, linkTtlHours: rules.ttlHours });
+  deps.mailer.enqueue({ ...mailFor(deps, user, rules.mail, ctx), link, linkTtlHours: rules.ttlHours }, () => deps.emailTokens.create(stored));
 }
 
 /**
  * For the endpoints that must not tell whether an email has an account (resend-confirmation,
- * forgot-password): every path reads the user, counts the per-address cap, and makes one write
- * to email_tokens (a real token when a mail is due, otherwise an update that matches nothing),
- * and the mail is queued, never awaited. So status, body and time are the same on every path.
+ * forgot-password): every path does the same database work, reading the user and counting the
+ * per-address cap; storing a token and sending the mail happen in the queue, after the
+ * response. So status, body and time are the same on every path.
  */
 export async function mailTokenLinkIfDue(
   deps: DomainDeps,
-  rawEmail: string,
+  email: string,
   purpose: EmailTokenPurpose,
   isDue: (user: UserRecord) => boolean,
   ctx: RequestContext,
 ): Promise<void> {
   const rules = EMAIL_TOKEN_RULES[purpose];
-  const user = await deps.users.findByEmail(rawEmail);
-  const cap = await deps.limiter.hit(rules.capName, rules.cap, rawEmail);
-  if (user && !user.deletedAt && isDue(user) && cap.allowed) {
-    await mailTokenLink(deps, user, purpose, ctx);
-  } else {
-    await deps.emailTokens.consume(sha256Hex(deps.random.bytes(32).toString("base64url")), purpose, deps.clock.now());
-  }
+  const user = await deps.users.findByEmail(email);
+  const cap = await deps.limiter.hit(rules.capName, rules.cap, email);
+  if (user && !user.deletedAt && isDue(user) && cap.allowed) mailTokenLink(deps, user, purpose, ctx);
 }

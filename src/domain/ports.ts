@@ -241,6 +241,8 @@ export interface Mailer {
   /**
    * Queues the mail and returns at once: sending never blocks or fails the caller. Delivery is
    * retried; a mail that finally fails is logged and recorded as a `mail_failed` security event.
+   * `prepare` (e.g. storing the link's token) runs in the queue, once, before the first send;
+   * while it fails the mail is not sent.
    */
-  enqueue(mail: OutgoingMail): void;
+  enqueue(mail: OutgoingMail, prepare?: () => Promise<void>): void;
 }

@@ -65,6 +65,6 @@ export async function register(deps: DomainDeps, input: RegistrationInput, ctx: 
   // Counts against the per-address cap, so an immediate resend-confirmation sends no second mail.
   const rules = EMAIL_TOKEN_RULES.confirm;
   await deps.limiter.record(rules.capName, rules.cap, email);
-  await mailTokenLink(deps, user, "confirm", ctx);
+  mailTokenLink(deps, user, "confirm", ctx);
   return { message: REGISTERED_MESSAGE, email };
 }

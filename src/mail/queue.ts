@@ -20,6 +20,8 @@ const MAX_PENDING = 10_000;
 
 interface Job {
   mail: OutgoingMail;
+  /** Cleared once it has succeeded. */
+  prepare?: () => Promise<void>;
   attempts: number;
   timer?: NodeJS.Timeout;
 }
@@ -60,14 +62,14 @@ export class MailQueue implements Mailer {
     return this.waiting.length + this.retrying.size + this.sending.size + this.recording.size;
   }
 
-  enqueue(mail: OutgoingMail): void {
+  enqueue(mail: OutgoingMail, prepare?: () => Promise<void>): void {
     if (this.closed || this.pending >= MAX_PENDING) {
       void this.fail({ mail, attempts: 0 }, this.closed ? "shutdown" : "queue_full");
       return;
     }
-    this.waiting.push({ mail, attempts: 0 });
-    // Rendering and sending start on a later turn of the event loop, after the response is on
-    // its way: a request that queues a mail takes no longer than one that does not.
+    this.waiting.push({ mail, prepare, attempts: 0 });
+    // Preparing, rendering and sending start on a later turn of the event loop, after the
+    // response is on its way: a request that queues a mail takes no longer than one that does not.
     this.pumpScheduled ??= setImmediate(() => {
       this.pumpScheduled = undefined;
       this.pump();
@@ -128,6 +130,10 @@ export class MailQueue implements Mailer {
       return this.pump();
     }
     try {
+      if (job.prepare) {
+        await job.prepare();
+        job.prepare = undefined;
+      }
       await this.options.transport.send(envelope);
       if (!this.sending.delete(job)) return; // close() gave up on it meanwhile
       this.options.log.info({ kind: job.mail.kind, userId: job.mail.userId, attempts: job.attempts }, "mail sent");

@@ -107,3 +107,22 @@ test("close() tries a mail waiting for its retry once more, then records it inst
     await q.close();
   }
 });
+
+test("prepare (storing the link's token) runs before the send, once, and is retried while it fails", async () => {
+  const smtp = await startSmtp({ reject: (n) => (n === 1 ? 451 : null) });
+  const q = await startQueue(smtp, { attempts: 4, baseDelayMs: 5, factor: 2 });
+  try {
+    const calls: string[] = [];
+    q.queue.enqueue(mail, async () => {
+      calls.push(smtp.received.length === 0 ? "before send" : "after send");
+      if (calls.length === 1) throw new Error("database briefly unavailable");
+    });
+    await smtp.nextMail("queue@example.com");
+    await q.queue.idle();
+    // Try 1: prepare fails. Try 2: prepare succeeds, the server refuses. Try 3: delivered, no second prepare.
+    assert.deepEqual(calls, ["before send", "before send"]);
+    assert.equal(q.logLines.filter((l) => l.includes("will retry")).length, 2);
+  } finally {
+    await q.close();
+  }
+});
