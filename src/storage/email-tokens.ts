@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
 import type { EmailTokenPurpose, EmailTokenRecord, EmailTokenStore } from "../domain/ports.js";
 import { toDate, type DB, type EmailTokensTable } from "./database.js";
 
@@ -12,6 +12,10 @@ function toRecord(row: Selectable<EmailTokensTable>): EmailTokenRecord {
     usedAt: toDate(row.used_at),
   };
 }
+
+/** The token, if it has this purpose and is neither used nor expired at `now`. */
+const isLive = (tokenHash: string, purpose: EmailTokenPurpose, now: Date) => (eb: ExpressionBuilder<DB, "email_tokens">) =>
+  eb.and([eb("token_hash", "=", tokenHash), eb("purpose", "=", purpose), eb("used_at", "is", null), eb("expires_at", ">", now.getTime())]);
 
 export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
   return {
@@ -30,14 +34,7 @@ export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
     },
 
     async findLive(tokenHash, purpose, now) {
-      const row = await db
-        .selectFrom("email_tokens")
-        .selectAll()
-        .where("token_hash", "=", tokenHash)
-        .where("purpose", "=", purpose)
-        .where("used_at", "is", null)
-        .where("expires_at", ">", now.getTime())
-        .executeTakeFirst();
+      const row = await db.selectFrom("email_tokens").selectAll().where(isLive(tokenHash, purpose, now)).executeTakeFirst();
       return row ? toRecord(row) : null;
     },
 
@@ -45,10 +42,7 @@ export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
       const row = await db
         .updateTable("email_tokens")
         .set({ used_at: now.getTime() })
-        .where("token_hash", "=", tokenHash)
-        .where("purpose", "=", purpose)
-        .where("used_at", "is", null)
-        .where("expires_at", ">", now.getTime())
+        .where(isLive(tokenHash, purpose, now))
         .returningAll()
         .executeTakeFirst();
       return row ? toRecord(row) : null;
