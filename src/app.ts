@@ -5,6 +5,7 @@ import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installRateLimits } from "./http/rate-limit.js";
+import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { healthRoutes } from "./http/routes/health.js";
 import { meRoutes } from "./http/routes/me.js";
@@ -48,6 +49,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   authRoutes(app, deps);
   tokenRoutes(app, deps);
   mfaVerifyRoutes(app, deps);
+  accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database);
   await app.register(

@@ -4,6 +4,7 @@ import { issueBackupCodes } from "./backup-codes.js";
 import { AuthError } from "./errors.js";
 import type { UserRecord } from "./ports.js";
 import { confirmPassword } from "./reauthentication.js";
+import { sendNotice } from "./notices.js";
 import { recordEvent } from "./security-events.js";
 import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp.js";
 
@@ -56,6 +57,7 @@ export async function enableTotp(
   if (!(await deps.users.enableTotp(user.id, pending, deps.clock.now()))) throw new AuthError("MFA_ALREADY_ENABLED");
   const backupCodes = await issueBackupCodes(deps, user.id);
   await recordEvent(deps, user, "mfa_enabled", ctx, { method: "totp" });
+  sendNotice(deps, user, "mfa_enabled", ctx);
   await endOtherSessionsIfAsked(deps, auth, input.revokeOtherSessions, "mfa_enabled");
   return { enabled: true, backupCodes };
 }
@@ -72,6 +74,7 @@ export async function disableTotp(
   await confirmPassword(deps, user, input.password, "password");
   await removeSecondFactors(deps, user.id);
   await recordEvent(deps, user, "mfa_disabled", ctx, { method: "totp" });
+  sendNotice(deps, user, "mfa_disabled", ctx);
   await endOtherSessionsIfAsked(deps, auth, input.revokeOtherSessions, "mfa_disabled");
   return { disabled: true };
 }

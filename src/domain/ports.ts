@@ -243,3 +243,65 @@ export interface CounterStore {
   /** Current value, 0 when absent or expired. `ttlSeconds` as given to increment. */
   get(key: string, ttlSeconds: number): Promise<number>;
 }
+
+export type EmailTokenPurpose = "confirm" | "reset";
+
+export interface EmailTokenRecord {
+  /** SHA-256 of the 256-bit token sent by mail, hex. The token itself is never stored. */
+  tokenHash: string;
+  userId: string;
+  purpose: EmailTokenPurpose;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export interface EmailTokenStore {
+  create(token: Omit<EmailTokenRecord, "usedAt">): Promise<void>;
+  /** The token if it has this purpose and is unused and unexpired at `now`. Reads only: spending is `consume`. */
+  findLive(tokenHash: string, purpose: EmailTokenPurpose, now: Date): Promise<EmailTokenRecord | null>;
+  /**
+   * Marks the token used and returns it; null if absent, of another purpose, expired or already
+   * used. One conditional write: of two concurrent callers exactly one wins.
+   */
+  consume(tokenHash: string, purpose: EmailTokenPurpose, now: Date): Promise<EmailTokenRecord | null>;
+  /** Spends every unused token of the user for `purpose`; returns how many. */
+  revokeForUser(userId: string, purpose: EmailTokenPurpose, now: Date): Promise<number>;
+}
+
+/** Every mail Warden sends; templates exist for each in English and Romanian (src/mail/templates). */
+export type MailKind =
+  | "confirm_email"
+  | "reset_password"
+  | "password_changed"
+  | "password_reset_done"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "refresh_token_reuse";
+
+/** A mail to render and send. The mail layer adds the product name, sender and layout. */
+export interface OutgoingMail {
+  kind: MailKind;
+  to: string;
+  userId: string;
+  /** The user's locale (`ro`, `ro-RO`, `en`...); anything not Romanian gets English. */
+  locale: string | null;
+  firstName: string | null;
+  /** The one action link (confirmation, reset), holding a token. Never logged, except in outbox mode. */
+  link?: string;
+  /** How long the link stays valid, told to the reader. */
+  linkTtlHours?: number;
+  /** What triggered a notice: when and from where, shown to the user. */
+  occurredAt: Date;
+  ip?: string | null;
+}
+
+export interface Mailer {
+  /**
+   * Queues the mail and returns at once: sending never blocks or fails the caller. Delivery is
+   * retried; a mail that finally fails is logged and recorded as a `mail_failed` security event.
+   * `prepare` (e.g. storing the link's token) runs in the queue, once, before the first send;
+   * while it fails the mail is not sent.
+   */
+  enqueue(mail: OutgoingMail, prepare?: () => Promise<void>): void;
+}

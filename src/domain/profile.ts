@@ -4,6 +4,7 @@ import { AuthError } from "./errors.js";
 import { passwordProblems } from "./password-policy.js";
 import type { ProfilePatch, UserRecord } from "./ports.js";
 import { confirmPassword } from "./reauthentication.js";
+import { sendNotice } from "./notices.js";
 import { recordEvent } from "./security-events.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
@@ -89,6 +90,7 @@ export async function updateProfile(deps: DomainDeps, auth: Authenticated, updat
     const revoked = await deps.sessions.revokeUserSessions(user.id, "password_changed", now, auth.sessionId);
     await deps.mfaChallenges.revokeForUser(user.id, now);
     await recordEvent(deps, user, "password_changed", ctx, { revokedSessions: revoked });
+    sendNotice(deps, user, "password_changed", ctx);
   }
   const patch: ProfilePatch = {};
   for (const key of ["firstName", "lastName", "phone", "locale", "timezone", "preferences"] as const) {

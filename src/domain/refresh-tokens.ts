@@ -3,6 +3,7 @@ import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
 import { AuthError } from "./errors.js";
 import type { RefreshTokenRecord, SessionRecord, UserRecord } from "./ports.js";
 import { openWithKey, sealWithKey, sha256Hex } from "./secret-box.js";
+import { sendNotice } from "./notices.js";
 import { recordEvent } from "./security-events.js";
 import { newRefreshToken } from "./sessions.js";
 
@@ -70,7 +71,9 @@ async function replaySpentToken(
     return { token: await deps.accessTokens.issue(user, session.id), refresh_token: successor };
   }
   // A spent token after the window: someone holds a copy. Kill the family, successor included.
-  await deps.sessions.revokeSession(session.id, "refresh_token_reuse", now);
+  const isFirstDetection = await deps.sessions.revokeSession(session.id, "refresh_token_reuse", now);
   await recordEvent(deps, user, "refresh_token_reuse_detected", ctx, { sessionId: session.id });
+  // One mail per stolen family, however often the copy is replayed afterwards.
+  if (isFirstDetection) sendNotice(deps, user, "refresh_token_reuse", ctx);
   throw new AuthError("REFRESH_TOKEN_INVALID");
 }
