@@ -1,10 +1,6 @@
 import cluster from "node:cluster";
-import { buildApp } from "./app.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
-import { buildDeps } from "./deps.js";
 import { createLogger } from "./log.js";
-import { openDatabase } from "./storage/database.js";
-import { migrateToLatest } from "./storage/migrations.js";
 
 /** How often each instance re-reads the signing keys, so `warden keys rotate` reaches it. */
 const KEY_RELOAD_MS = 10_000;
@@ -23,6 +19,9 @@ function loadConfigOrExit(): Config {
 }
 
 async function serve(config: Config): Promise<void> {
+  // Loaded here, not at the top: a cluster primary only supervises and never needs the app.
+  const { buildApp } = await import("./app.js");
+  const { buildDeps } = await import("./deps.js");
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
   deps.keys.startAutoReload(KEY_RELOAD_MS, (error) => log.error({ err: error }, "signing key reload failed"));
@@ -44,18 +43,25 @@ async function serve(config: Config): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-/** WORKERS > 1: the primary prepares the database once, then forks workers that share the port. */
+/**
+ * WORKERS > 1: workers share the port. The first worker migrates the database and creates the
+ * first signing key and secret (as a single process does); the others are forked once it
+ * listens, so none races for them. The primary loads no app code, so it stays small.
+ */
 async function primary(config: Config): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
-  const database = openDatabase(config.DATABASE_URL);
-  await migrateToLatest(database.db);
-  await database.close();
-  // Creating the first key and secret here keeps workers from racing for them.
-  const deps = await buildDeps(config, log);
-  await deps.close();
+  const first = cluster.fork();
+  await new Promise<void>((resolve, reject) => {
+    const failed = (code: number | null) => reject(new Error(`the first worker exited with code ${code} before it listened`));
+    first.once("exit", failed);
+    first.once("listening", () => {
+      first.off("exit", failed);
+      resolve();
+    });
+  });
 
   let stopping = false;
-  for (let i = 0; i < config.WORKERS; i++) cluster.fork();
+  for (let i = 1; i < config.WORKERS; i++) cluster.fork();
   cluster.on("exit", (worker, code) => {
     if (stopping) return;
     log.error({ worker: worker.process.pid, code }, "worker died; starting another");

@@ -1,0 +1,171 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "../src/config.js";
+import { importUsers } from "../src/domain/accounts.js";
+import { buildDeps } from "../src/deps.js";
+import { createLogger } from "../src/log.js";
+import { postgresEngine, sqliteEngine } from "../test/helpers/engines.js";
+import { call, forEachLimited } from "./http-call.js";
+import { freePort, processTree, startServer, type ServerProcess } from "./server-process.js";
+
+export const BENCH_PASSWORD = "bench-Password-1";
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+export type EngineName = "sqlite" | "postgres";
+
+export interface WardenTarget {
+  server: ServerProcess;
+  engine: EngineName;
+  /** Worker processes as configured: 1, or the core count for `auto`. */
+  workers: number;
+  emails: string[];
+  mfaEmails: string[];
+  close(): Promise<void>;
+}
+
+export const userEmail = (i: number) => `user-${i}@bench.test`;
+export const mfaEmail = (i: number) => `mfa-${i}@bench.test`;
+
+/**
+ * Users go straight into the database through Warden's own import (one argon2id hash at the real
+ * parameters shared by all, so seeding takes a second), before the server starts.
+ */
+async function seedUsers(env: Record<string, string>, emails: string[]): Promise<void> {
+  const deps = await buildDeps(loadConfig(env), createLogger("silent"));
+  try {
+    const passwordHash = await deps.hasher.hash(BENCH_PASSWORD);
+    const report = await importUsers(
+      deps,
+      emails.map((email) => ({ email, passwordHash, confirmed: true, active: true })),
+    );
+    if (report.skipped.length > 0) throw new Error(`seeding skipped ${report.skipped.length} user(s): ${report.skipped[0]!.reason}`);
+  } finally {
+    await deps.close();
+  }
+}
+
+/**
+ * Starts Warden as an operator would: `node --import tsx src/main.ts` on a real port, configured
+ * only through its environment. TRUST_PROXY lets the harness spread load over client addresses;
+ * every rate limit keeps its default.
+ */
+export async function startWardenTarget(options: {
+  engine: EngineName;
+  /** The WORKERS setting: a count or "auto". */
+  workers: string;
+  users: number;
+  mfaUsers: number;
+  redisUrl?: string;
+  profileDir?: string | null;
+}): Promise<WardenTarget> {
+  const database = await (options.engine === "sqlite" ? sqliteEngine : postgresEngine).create();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-"));
+  const env: Record<string, string> = {
+    NODE_ENV: "production",
+    DATABASE_URL: database.url,
+    DATA_DIR: dataDir,
+    WARDEN_SECRET: crypto.randomBytes(32).toString("base64url"),
+    TRUST_PROXY: "true",
+    WORKERS: options.workers,
+    // Request logs at 5,000/s would measure the log pipe; warnings and errors still print.
+    LOG_LEVEL: "warn",
+    COUNTER_PREFIX: `bench${crypto.randomBytes(4).toString("hex")}`,
+    APP_URL: "http://warden.bench",
+  };
+  if (options.engine === "postgres" && options.redisUrl) env.REDIS_URL = options.redisUrl;
+  const emails = Array.from({ length: options.users }, (_, i) => userEmail(i));
+  const mfaEmails = Array.from({ length: options.mfaUsers }, (_, i) => mfaEmail(i));
+  await seedUsers(env, [...emails, ...mfaEmails]);
+
+  const workers = options.workers === "auto" ? os.availableParallelism() : Number(options.workers);
+  const server = await startServer({
+    args: ["--import", "tsx", path.join(ROOT, "src/main.ts")],
+    cwd: ROOT,
+    env,
+    port: await freePort(),
+    readyPath: "/readyz",
+    profileDir: options.profileDir,
+  });
+  if (workers > 1) await waitForWorkers(server, workers);
+  return {
+    server,
+    engine: options.engine,
+    workers,
+    emails,
+    mfaEmails,
+    async close() {
+      await server.stop();
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The first worker answering does not mean all do, and nothing in a response tells workers apart.
+ * Wait until every worker process exists and none of them is busy any more (starting up means
+ * compiling and connecting: CPU time), so no worker is still starting when the load begins.
+ */
+async function waitForWorkers(server: ServerProcess, workers: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && processTree(server.pid).length < workers + 1) await sleep(100);
+  let quietSamples = 0;
+  let before = cpuTicks(processTree(server.pid));
+  while (Date.now() < deadline && quietSamples < 3) {
+    await sleep(250);
+    const now = cpuTicks(processTree(server.pid));
+    // Under 4% of a core per process over the last 250 ms (clock ticks are 10 ms).
+    quietSamples = [...now].every(([pid, ticks]) => ticks - (before.get(pid) ?? 0) <= 1) ? quietSamples + 1 : 0;
+    before = now;
+  }
+}
+
+/** User + system CPU time of each process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+function cpuTicks(pids: number[]): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // gone
+    }
+  }
+  return ticks;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Session {
+  token: string;
+  refreshToken: string;
+}
+
+/**
+ * One login through the public endpoint, from its own client address. A 503 (the hash queue is
+ * full, e.g. right after a load run) is retried after its Retry-After, as a client would.
+ */
+export async function login(target: WardenTarget, email: string): Promise<Record<string, unknown>> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await call(`${target.server.url}/api/auth`, { body: { email, password: BENCH_PASSWORD } });
+    if (response.status === 200) return response.body;
+    if (response.status !== 503 || attempt === 10) throw new Error(`login of ${email} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    await sleep(Number(response.headers.get("retry-after") ?? 1) * 1000);
+  }
+}
+
+/** Logs `count` users in (8 at a time) and returns their sessions. */
+export async function loginMany(target: WardenTarget, count: number): Promise<Session[]> {
+  return forEachLimited(count, 8, async (i) => {
+    const body = await login(target, target.emails[i % target.emails.length]!);
+    return { token: String(body.token), refreshToken: String(body.refresh_token) };
+  });
+}
+
+/** Whether the server has a route (the endpoints of some scenarios arrive on other branches). */
+export async function hasRoute(target: WardenTarget, method: "GET" | "POST", route: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const response = await call(`${target.server.url}${route}`, { method, body: method === "POST" ? {} : undefined, headers });
+  return response.status !== 404;
+}
