@@ -1,7 +1,11 @@
 /** Configuration: every bad variable stops the start with one line naming it. */
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { resolveSecret } from "../../src/deps.js";
+import { createLogger } from "../../src/log.js";
 import { run, scratchEnv } from "../helpers/process.js";
 
 const bad: Record<string, string> = {
@@ -77,6 +81,24 @@ test("the server refuses to start: exit code 78 and one stderr line per bad vari
     assert.equal(lines.length, 2, r.stderr);
     assert.match(r.stderr, /^warden: invalid configuration: PORT: /m);
     assert.match(r.stderr, /^warden: invalid configuration: LOGIN_RATE_LIMIT: expected <count>\/<seconds>/m);
+  } finally {
+    scratch.cleanup();
+  }
+});
+
+test("without WARDEN_SECRET a secret is generated into DATA_DIR once, with a warning, and reused", () => {
+  const scratch = scratchEnv();
+  try {
+    const config = loadConfig({ DATA_DIR: scratch.env.DATA_DIR });
+    const lines: string[] = [];
+    const log = createLogger("warn", { write: (line: string) => lines.push(line) });
+    const secret = resolveSecret(config, log);
+    assert.ok(secret.length >= 32);
+    const file = path.join(scratch.env.DATA_DIR!, "secret");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.match(lines.join(""), /WARDEN_SECRET is not set/);
+    assert.equal(resolveSecret(config, log), secret, "the next start uses the same one");
+    assert.equal(resolveSecret(loadConfig({ DATA_DIR: scratch.env.DATA_DIR, WARDEN_SECRET: "x".repeat(32) }), log), "x".repeat(32));
   } finally {
     scratch.cleanup();
   }

@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { sha256Hex } from "../../src/domain/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
 
@@ -44,6 +45,22 @@ for (const { engine, skip } of engines) {
       assert.match(r.body.token, /^eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6/); // {"alg":"RS256","typ":"JWT","kid":
       assert.ok(Buffer.from(r.body.refresh_token, "base64url").length >= 32, "at least 256 bits");
       assert.match(String(r.headers["content-type"]), /^application\/json/);
+    });
+
+    test("the refresh token is stored only as its SHA-256, tied to a session with user, times, IP and user agent", async () => {
+      const r = await postJson(w.app, "/api/auth", { email: "user@example.com", password: PASSWORD }, { "user-agent": "seed-client/1.0" }, { remoteAddress: "198.51.100.44" });
+      assert.equal(r.status, 200);
+      const db = w.deps.database.db;
+      const token = await db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", sha256Hex(r.body.refresh_token)).executeTakeFirstOrThrow();
+      const session = await db.selectFrom("sessions").selectAll().where("id", "=", token.session_id).executeTakeFirstOrThrow();
+      const user = await w.deps.users.findByEmail("user@example.com");
+      assert.equal(session.user_id, user!.id);
+      assert.equal(session.ip, "198.51.100.44");
+      assert.equal(session.user_agent, "seed-client/1.0");
+      assert.equal(session.last_used_at, session.created_at);
+      assert.equal(token.expires_at - token.created_at, 2_592_000_000, "REFRESH_TOKEN_TTL");
+      const everything = JSON.stringify([await db.selectFrom("refresh_tokens").selectAll().execute(), await db.selectFrom("sessions").selectAll().execute()]);
+      assert.equal(everything.includes(r.body.refresh_token), false, "the token itself is stored nowhere");
     });
 
     test("emails are matched case-insensitively and trimmed", async () => {
@@ -91,6 +108,10 @@ for (const { engine, skip } of engines) {
       assert.equal(r.body.mfa_required, true);
       assert.match(r.body.mfa_token, /^[0-9a-f]{64}$/);
       assert.deepEqual(r.body.mfa_methods, ["totp"]);
+      const challenge = await w.deps.mfaChallenges.find(sha256Hex(r.body.mfa_token));
+      assert.equal(challenge?.userId, user.id, "bound to the user, stored as a hash");
+      assert.equal(challenge.expiresAt.getTime() - challenge.createdAt.getTime(), 300_000, "valid 5 minutes");
+      assert.equal(challenge.consumedAt, null);
       assert.doesNotMatch(r.raw, /refresh_token|"token"/);
       // Each login gets a fresh challenge.
       const again = await login(w, { email: "mfa@example.com", password: PASSWORD });
