@@ -72,3 +72,12 @@ test("the server starts on its own, answers, and exits 0 on SIGTERM", async () =
     scratch.cleanup();
   }
 });
+
+test("SQLite runs in WAL mode, so readers never wait for the writer", async () => {
+  const w = await startWarden();
+  try {
+    assert.equal(w.deps.database.sqlite!.pragma("journal_mode", { simple: true }), "wal");
+  } finally {
+    await w.close();
+  }
+});

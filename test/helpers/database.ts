@@ -1,6 +1,9 @@
+import type { UserRecord } from "../../src/domain/ports.js";
+import { systemRandom } from "../../src/deps.js";
 import type { Database } from "../../src/storage/database.js";
 import { openDatabase } from "../../src/storage/database.js";
 import { migrateToLatest } from "../../src/storage/migrations.js";
+import { createUserStore } from "../../src/storage/users.js";
 import type { EngineUnderTest } from "./engines.js";
 
 export interface TestDatabase {
@@ -31,4 +34,13 @@ export async function openTestDatabase(engine: EngineUnderTest): Promise<TestDat
       await created.drop();
     },
   };
+}
+
+/** Plain confirmed users in `database`, for suites whose rows need owners (sessions, challenges...). */
+export async function insertUsers(database: Database, ...emails: string[]): Promise<UserRecord[]> {
+  const users = createUserStore(database.db, systemRandom);
+  const now = new Date("2026-01-15T10:00:00Z");
+  const created = [];
+  for (const email of emails) created.push((await users.create({ email, passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: now, deactivatedAt: null }, now))!);
+  return created;
 }

@@ -3,10 +3,8 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { SessionStore, UserRecord } from "../../src/domain/ports.js";
-import { systemRandom } from "../../src/deps.js";
 import { createSessionStore } from "../../src/storage/sessions.js";
-import { createUserStore } from "../../src/storage/users.js";
-import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { insertUsers, openTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { engines } from "../helpers/engines.js";
 
 const T0 = new Date("2026-01-15T10:00:00Z");
@@ -30,10 +28,7 @@ for (const { engine, skip } of engines) {
     before(async () => {
       t = await openTestDatabase(engine);
       sessions = createSessionStore(t.database.db);
-      const users = createUserStore(t.database.db, systemRandom);
-      const make = (email: string) => users.create({ email, passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: T0, deactivatedAt: null }, T0);
-      user = (await make("s1@example.com"))!;
-      other = (await make("s2@example.com"))!;
+      [user, other] = await insertUsers(t.database, "s1@example.com", "s2@example.com");
     });
     after(async () => t?.close());
 
