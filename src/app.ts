@@ -5,8 +5,12 @@ import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installRateLimits } from "./http/rate-limit.js";
+import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { healthRoutes } from "./http/routes/health.js";
+import { meRoutes } from "./http/routes/me.js";
+import { mfaRoutes, mfaVerifyRoutes } from "./http/routes/mfa.js";
+import { tokenRoutes } from "./http/routes/tokens.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
@@ -46,11 +50,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   installRateLimits(app, deps.limiter, deps.config);
 
   authRoutes(app, deps);
+  tokenRoutes(app, deps);
+  mfaVerifyRoutes(app, deps);
+  accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database);
   await app.register(
     async (v1) => {
       requireBearer(v1, deps);
+      meRoutes(v1, deps);
+      mfaRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );

@@ -10,9 +10,12 @@ import type { Clock, Random } from "./domain/ports.js";
 import { SlidingWindowLimiter } from "./domain/rate-limits.js";
 import { SecretBox } from "./domain/secret-box.js";
 import { SigningKeys } from "./domain/signing-keys.js";
+import { MailQueue, type RetryPolicy } from "./mail/queue.js";
+import { createTransportFor } from "./mail/transport.js";
 import { createBackupCodeStore } from "./storage/backup-codes.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
 import { openDatabase, type Database } from "./storage/database.js";
+import { createEmailTokenStore } from "./storage/email-tokens.js";
 import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { createSecurityEventStore } from "./storage/security-events.js";
@@ -24,8 +27,13 @@ export interface Deps extends DomainDeps {
   database: Database;
   counters: Counters;
   log: Logger;
+  /** The Mailer port, as its in-memory queue (tests wait on `mailer.idle()`). */
+  mailer: MailQueue;
   close(): Promise<void>;
 }
+
+/** How long close() waits for queued mail before recording what is left as `mail_failed`. */
+export const MAIL_DRAIN_MS = 3_000;
 
 export const systemClock: Clock = { now: () => new Date() };
 export const systemRandom: Random = { bytes: (n) => crypto.randomBytes(n), uuid: () => crypto.randomUUID() };
@@ -36,6 +44,8 @@ export interface BuildOptions {
   argon2?: Argon2Params;
   /** Run migrations and create the first signing key (the server does; the CLI does too). */
   prepare?: boolean;
+  /** Mail retry timing; tests shorten it. */
+  mailRetry?: RetryPolicy;
 }
 
 /**
@@ -77,6 +87,16 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     const keys = new SigningKeys(createSigningKeyStore(database.db, database.engine), box, clock, config.ACCESS_TOKEN_TTL);
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
+    const events = createSecurityEventStore(database.db, random);
+    const mailer = new MailQueue({
+      transport: createTransportFor(config, log),
+      brand: { productName: config.PRODUCT_NAME, appUrl: config.APP_URL },
+      from: config.MAIL_FROM,
+      log,
+      events,
+      clock,
+      retry: options.mailRetry,
+    });
     const hasher = await createPasswordHasher({ params: options.argon2, maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS });
     const deps: Deps = {
       config,
@@ -88,15 +108,19 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
       users: createUserStore(database.db, random),
-      sessions: createSessionStore(database.db),
+      sessions: createSessionStore(database.db, database.engine),
       mfaChallenges: createMfaChallengeStore(database.db),
-      backupCodes: createBackupCodeStore(database.db),
-      events: createSecurityEventStore(database.db, random),
+      backupCodes: createBackupCodeStore(database.db, random),
+      events,
+      emailTokens: createEmailTokenStore(database.db),
+      mailer,
       database,
       counters,
       log,
       async close() {
         keys.stop();
+        // Before the database closes: mail given up on is recorded as a security event.
+        await mailer.close(MAIL_DRAIN_MS);
         await counters.close();
         await database.close();
       },

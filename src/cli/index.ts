@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts.js";
 import { normaliseEmail } from "../domain/context.js";
+import { resetMfa } from "../domain/mfa-enrolment.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { readImportFile } from "./import-file.js";
@@ -12,6 +13,7 @@ const USAGE = `usage: warden <command>
   user deactivate --email E     revoke every session and block logins
   user activate --email E
   user confirm --email E        mark the email address as confirmed
+  user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
   keys rotate                   make a new signing key the signer
   keys list
@@ -74,6 +76,12 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
       const user = await findUser(deps, o);
       const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
       return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
+    }),
+  "user mfa-reset": (o) =>
+    withDeps(async (deps) => {
+      const user = await findUser(deps, o);
+      await resetMfa(deps, user, CLI);
+      return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
     }),
   "user import": (o) =>
     withDeps(async (deps) => {

@@ -4,6 +4,8 @@ import type { PasswordHasher } from "./passwords.js";
 import type {
   BackupCodeStore,
   Clock,
+  EmailTokenStore,
+  Mailer,
   MfaChallengeStore,
   Random,
   SecurityEventStore,
@@ -29,6 +31,8 @@ export interface DomainDeps {
   mfaChallenges: MfaChallengeStore;
   backupCodes: BackupCodeStore;
   events: SecurityEventStore;
+  emailTokens: EmailTokenStore;
+  mailer: Mailer;
 }
 
 /** Who is asking: recorded with sessions and security events. */

@@ -21,6 +21,8 @@ export const AUTH_ERRORS = {
   MFA_ALREADY_ENABLED: "Two-factor authentication is already enabled.",
   MFA_NOT_ENABLED: "Two-factor authentication is not enabled.",
   MFA_SETUP_MISSING: "Start the TOTP setup first.",
+  /** A wrong code while enabling TOTP: the caller is logged in, so this is 422, not 401. */
+  MFA_ENABLE_CODE_INVALID: "Invalid code.",
   WRONG_PASSWORD: "The password is incorrect.",
   WEAK_PASSWORD: "The password does not meet the requirements.",
   EMAIL_TAKEN: "An account with this email address already exists.",

@@ -24,7 +24,7 @@ export async function login(deps: DomainDeps, input: { email: string; password: 
   // Hash even when the email is unknown, so the response time does not tell which emails exist.
   const valid = await deps.hasher.verify(user?.passwordHash ?? deps.hasher.dummyHash, input.password);
   if (!user || !valid || user.deletedAt) {
-    await deps.limiter.record(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, email);
+    await recordAccountFailure(deps, email);
     if (user) await recordEvent(deps, user, "login_failure", ctx, { reason: "invalid_password" });
     throw new AuthError("INVALID_CREDENTIALS");
   }
@@ -50,6 +50,11 @@ export async function login(deps: DomainDeps, input: { email: string; password: 
   const tokens = await startSession(deps, user, ctx);
   await recordEvent(deps, user, "login_success", ctx);
   return tokens;
+}
+
+/** One failed authentication (a wrong password, or a wrong second-factor code) against the account's budget. */
+export async function recordAccountFailure(deps: Pick<DomainDeps, "limiter" | "config">, email: string): Promise<void> {
+  await deps.limiter.record(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, email);
 }
 
 /**

@@ -37,3 +37,6 @@ export async function createMfaChallenge(deps: DomainDeps, user: UserRecord, ctx
   });
   return { mfa_required: true, mfa_token: token, mfa_methods: await mfaMethodsOf(deps, user) };
 }
+
+/** Codes checked against one challenge at most; then it is dead and the user must log in again. */
+export const MAX_MFA_ATTEMPTS = 5;

@@ -68,8 +68,12 @@ export interface UserStore {
   /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
   markDeleted(id: string, now: Date): Promise<void>;
   setTotpPendingSecret(id: string, secretEnc: string, now: Date): Promise<void>;
-  /** Moves the pending secret into use; false when there is none or TOTP is already on. */
-  enableTotp(id: string, now: Date): Promise<boolean>;
+  /**
+   * Moves the pending secret into use, only while it is still `pendingSecretEnc` (the one the
+   * user's code was checked against, not one a concurrent setup wrote since); false otherwise
+   * or when TOTP is already on.
+   */
+  enableTotp(id: string, pendingSecretEnc: string, now: Date): Promise<boolean>;
   disableTotp(id: string, now: Date): Promise<void>;
   /** Compare-and-set: records `step` as accepted only if it is newer than every accepted step. */
   advanceTotpStep(id: string, step: number): Promise<boolean>;
@@ -129,7 +133,35 @@ export interface NewRefreshToken {
   expiresAt: Date;
 }
 
+/** The token minted when a refresh token is spent. */
+export interface SuccessorToken {
+  tokenHash: string;
+  /** Wanted expiry; the store caps it at the session's end. */
+  expiresAt: Date;
+  /** The successor's plaintext sealed under a key derived from the spent token (grace window). */
+  successorEnc: string;
+}
+
+export interface RotationResult {
+  /** True only for the one caller whose conditional write spent the token and stored `successor`. */
+  rotated: boolean;
+  /** The presented token as it stands after the call; null when no such token exists. */
+  token: RefreshTokenRecord | null;
+  /** Its session (locked while the call ran); null when the token is unknown. */
+  session: SessionRecord | null;
+}
+
 export interface SessionStore {
+  /**
+   * Spends `tokenHash` and stores `successor` in one transaction. The spend is ONE conditional
+   * write: it happens only while the token is unspent and unexpired and its session unrevoked and
+   * unexpired, so of any number of concurrent callers exactly one gets `rotated: true`. The
+   * session row is locked for the transaction, so a concurrent revoke lands strictly before or after.
+   */
+  rotateRefreshToken(tokenHash: string, successor: SuccessorToken, now: Date): Promise<RotationResult>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /** Unrevoked sessions of the user that end after `now` and were used since `activeSince`, most recently used first. */
+  listLiveSessions(userId: string, now: Date, activeSince: Date): Promise<SessionRecord[]>;
   /** Creates the session and its first refresh token in one transaction. */
   createSession(session: Omit<SessionRecord, "revokedAt" | "revokedReason">, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
@@ -156,6 +188,15 @@ export interface MfaChallengeRecord {
 export interface MfaChallengeStore {
   create(challenge: Omit<MfaChallengeRecord, "failedAttempts" | "consumedAt">): Promise<void>;
   find(tokenHash: string): Promise<MfaChallengeRecord | null>;
+  /**
+   * Counts one answer against an open challenge before the code is checked, in one conditional
+   * write, and returns the new count with the challenge's user; null when the challenge is
+   * unknown, spent, expired or already at `maxAttempts`. However many requests race, at most
+   * `maxAttempts` codes are ever checked against one challenge.
+   */
+  recordAttempt(tokenHash: string, now: Date, maxAttempts: number): Promise<{ userId: string; attempts: number } | null>;
+  /** Marks the challenge spent; false when it was already spent or expired. Of two concurrent callers exactly one wins. */
+  consume(tokenHash: string, now: Date): Promise<boolean>;
   /** Kills every open challenge of the user (deactivation, MFA reset). */
   revokeForUser(userId: string, now: Date): Promise<void>;
 }
@@ -163,6 +204,11 @@ export interface MfaChallengeStore {
 export interface BackupCodeStore {
   /** Unused backup codes of the user. */
   countUnused(userId: string): Promise<number>;
+  /** Deletes every code of the user and stores these keyed hashes instead, in one transaction. */
+  replaceAll(userId: string, codeHashes: string[], now: Date): Promise<void>;
+  /** Marks the code used if it is the user's and unused; of two concurrent callers exactly one wins. */
+  consume(userId: string, codeHash: string, now: Date): Promise<boolean>;
+  deleteAll(userId: string): Promise<void>;
 }
 
 export interface SecurityEvent {
@@ -173,8 +219,21 @@ export interface SecurityEvent {
   detail?: Record<string, unknown>;
 }
 
+export interface SecurityEventRecord extends SecurityEvent {
+  id: string;
+  createdAt: Date;
+}
+
+/** A position in a user's event list: events strictly older than this one (newest first order). */
+export interface EventCursor {
+  createdAt: Date;
+  id: string;
+}
+
 export interface SecurityEventStore {
   record(event: SecurityEvent, now: Date): Promise<void>;
+  /** The user's events, newest first (ties broken by id), strictly after `before` in that order. */
+  listForUser(userId: string, limit: number, before?: EventCursor): Promise<SecurityEventRecord[]>;
 }
 
 /** A counter that many processes can share: Redis, PostgreSQL, SQLite or memory. */
@@ -183,4 +242,66 @@ export interface CounterStore {
   increment(key: string, amount: number, ttlSeconds: number): Promise<number>;
   /** Current value, 0 when absent or expired. `ttlSeconds` as given to increment. */
   get(key: string, ttlSeconds: number): Promise<number>;
+}
+
+export type EmailTokenPurpose = "confirm" | "reset";
+
+export interface EmailTokenRecord {
+  /** SHA-256 of the 256-bit token sent by mail, hex. The token itself is never stored. */
+  tokenHash: string;
+  userId: string;
+  purpose: EmailTokenPurpose;
+  createdAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export interface EmailTokenStore {
+  create(token: Omit<EmailTokenRecord, "usedAt">): Promise<void>;
+  /** The token if it has this purpose and is unused and unexpired at `now`. Reads only: spending is `consume`. */
+  findLive(tokenHash: string, purpose: EmailTokenPurpose, now: Date): Promise<EmailTokenRecord | null>;
+  /**
+   * Marks the token used and returns it; null if absent, of another purpose, expired or already
+   * used. One conditional write: of two concurrent callers exactly one wins.
+   */
+  consume(tokenHash: string, purpose: EmailTokenPurpose, now: Date): Promise<EmailTokenRecord | null>;
+  /** Spends every unused token of the user for `purpose`; returns how many. */
+  revokeForUser(userId: string, purpose: EmailTokenPurpose, now: Date): Promise<number>;
+}
+
+/** Every mail Warden sends; templates exist for each in English and Romanian (src/mail/templates). */
+export type MailKind =
+  | "confirm_email"
+  | "reset_password"
+  | "password_changed"
+  | "password_reset_done"
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "refresh_token_reuse";
+
+/** A mail to render and send. The mail layer adds the product name, sender and layout. */
+export interface OutgoingMail {
+  kind: MailKind;
+  to: string;
+  userId: string;
+  /** The user's locale (`ro`, `ro-RO`, `en`...); anything not Romanian gets English. */
+  locale: string | null;
+  firstName: string | null;
+  /** The one action link (confirmation, reset), holding a token. Never logged, except in outbox mode. */
+  link?: string;
+  /** How long the link stays valid, told to the reader. */
+  linkTtlHours?: number;
+  /** What triggered a notice: when and from where, shown to the user. */
+  occurredAt: Date;
+  ip?: string | null;
+}
+
+export interface Mailer {
+  /**
+   * Queues the mail and returns at once: sending never blocks or fails the caller. Delivery is
+   * retried; a mail that finally fails is logged and recorded as a `mail_failed` security event.
+   * `prepare` (e.g. storing the link's token) runs in the queue, once, before the first send;
+   * while it fails the mail is not sent.
+   */
+  enqueue(mail: OutgoingMail, prepare?: () => Promise<void>): void;
 }

@@ -24,6 +24,7 @@ export const STATUS = {
   MFA_ALREADY_ENABLED: 409,
   MFA_NOT_ENABLED: 400,
   MFA_SETUP_MISSING: 400,
+  MFA_ENABLE_CODE_INVALID: 422,
   WRONG_PASSWORD: 422,
   WEAK_PASSWORD: 422,
   EMAIL_TAKEN: 409,
@@ -77,7 +78,7 @@ export function validationErrors(issues: AjvError[]): Record<string, string[]> {
       sentence = "This value should not be blank.";
     } else if (issue.keyword === "maxLength") {
       sentence = `This value is too long. It should have ${String(issue.params.limit)} characters or less.`;
-    } else if (issue.keyword === "format") {
+    } else if (issue.keyword === "format" || issue.keyword === "pattern") {
       sentence = "This value is not valid.";
     } else if (issue.keyword === "enum") {
       sentence = `This value should be one of: ${(issue.params.allowedValues as unknown[]).join(", ")}.`;

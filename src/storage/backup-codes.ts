@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
-import type { BackupCodeStore } from "../domain/ports.js";
+import type { BackupCodeStore, Random } from "../domain/ports.js";
 import type { DB } from "./database.js";
 
-export function createBackupCodeStore(db: Kysely<DB>): BackupCodeStore {
+export function createBackupCodeStore(db: Kysely<DB>, random: Random): BackupCodeStore {
   return {
     async countUnused(userId) {
       const row = await db
@@ -12,6 +12,32 @@ export function createBackupCodeStore(db: Kysely<DB>): BackupCodeStore {
         .where("used_at", "is", null)
         .executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+
+    async replaceAll(userId, codeHashes, now) {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom("backup_codes").where("user_id", "=", userId).execute();
+        if (codeHashes.length === 0) return;
+        await trx
+          .insertInto("backup_codes")
+          .values(codeHashes.map((hash) => ({ id: random.uuid(), user_id: userId, code_hash: hash, created_at: now.getTime(), used_at: null })))
+          .execute();
+      });
+    },
+
+    async consume(userId, codeHash, now) {
+      const result = await db
+        .updateTable("backup_codes")
+        .set({ used_at: now.getTime() })
+        .where("user_id", "=", userId)
+        .where("code_hash", "=", codeHash)
+        .where("used_at", "is", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async deleteAll(userId) {
+      await db.deleteFrom("backup_codes").where("user_id", "=", userId).execute();
     },
   };
 }

@@ -29,6 +29,30 @@ export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
         .execute();
     },
 
+    async recordAttempt(tokenHash, now, maxAttempts) {
+      const row = await db
+        .updateTable("mfa_challenges")
+        .set((eb) => ({ failed_attempts: eb("failed_attempts", "+", 1) }))
+        .where("token_hash", "=", tokenHash)
+        .where("consumed_at", "is", null)
+        .where("expires_at", ">", now.getTime())
+        .where("failed_attempts", "<", maxAttempts)
+        .returning(["user_id", "failed_attempts"])
+        .executeTakeFirst();
+      return row ? { userId: row.user_id, attempts: Number(row.failed_attempts) } : null;
+    },
+
+    async consume(tokenHash, now) {
+      const result = await db
+        .updateTable("mfa_challenges")
+        .set({ consumed_at: now.getTime() })
+        .where("token_hash", "=", tokenHash)
+        .where("consumed_at", "is", null)
+        .where("expires_at", ">", now.getTime())
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     async find(tokenHash) {
       const row = await db.selectFrom("mfa_challenges").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
       if (!row) return null;

@@ -19,5 +19,29 @@ export function createSecurityEventStore(db: Kysely<DB>, random: Random): Securi
         })
         .execute();
     },
+
+    async listForUser(userId, limit, before) {
+      let query = db
+        .selectFrom("security_events")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(limit);
+      if (before) {
+        const t = before.createdAt.getTime();
+        query = query.where((eb) => eb.or([eb("created_at", "<", t), eb.and([eb("created_at", "=", t), eb("id", "<", before.id)])]));
+      }
+      const rows = await query.execute();
+      return rows.map((row) => ({
+        id: row.id,
+        userId: row.user_id,
+        type: row.type,
+        ip: row.ip,
+        userAgent: row.user_agent,
+        detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : undefined,
+        createdAt: new Date(row.created_at),
+      }));
+    },
   };
 }

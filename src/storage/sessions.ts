@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
-import type { SessionRecord, SessionStore } from "../domain/ports.js";
-import { toDate, type DB, type SessionsTable } from "./database.js";
+import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/ports.js";
+import { toDate, type DB, type Engine, type RefreshTokensTable, type SessionsTable } from "./database.js";
 
 export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -16,8 +16,93 @@ export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   };
 }
 
-export function createSessionStore(db: Kysely<DB>): SessionStore {
+function toTokenRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
   return {
+    tokenHash: row.token_hash,
+    sessionId: row.session_id,
+    userId: row.user_id,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    usedAt: toDate(row.used_at),
+    successorHash: row.successor_hash,
+    successorEnc: row.successor_enc,
+  };
+}
+
+export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore {
+  return {
+    async rotateRefreshToken(tokenHash, successor, now) {
+      const t = now.getTime();
+      return db.transaction().execute(async (trx) => {
+        const owner = await trx.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash).executeTakeFirst();
+        if (!owner) return { rotated: false, token: null, session: null };
+        // PostgreSQL: hold the session row until commit, so a logout or deactivation (an UPDATE of
+        // that row) is strictly before this refresh (which then fails) or after it (and revokes the
+        // successor too). SQLite: `begin immediate` already serialises every writer.
+        let sessionQuery = trx.selectFrom("sessions").selectAll().where("id", "=", owner.session_id);
+        if (engine === "postgres") sessionQuery = sessionQuery.forUpdate();
+        const session = toSessionRecord(await sessionQuery.executeTakeFirstOrThrow());
+
+        // The one conditional write that spends the token: the database, not a prior read, decides.
+        const spent = await trx
+          .updateTable("refresh_tokens")
+          .set({ used_at: t, successor_hash: successor.tokenHash, successor_enc: successor.successorEnc })
+          .where("token_hash", "=", tokenHash)
+          .where("used_at", "is", null)
+          .where("expires_at", ">", t)
+          .where((eb) =>
+            eb.exists(
+              eb
+                .selectFrom("sessions")
+                .select("sessions.id")
+                .whereRef("sessions.id", "=", "refresh_tokens.session_id")
+                .where("sessions.revoked_at", "is", null)
+                .where("sessions.expires_at", ">", t),
+            ),
+          )
+          .returningAll()
+          .executeTakeFirst();
+        if (!spent) {
+          const row = await trx.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+          return { rotated: false, token: row ? toTokenRecord(row) : null, session };
+        }
+        await trx
+          .insertInto("refresh_tokens")
+          .values({
+            token_hash: successor.tokenHash,
+            session_id: spent.session_id,
+            user_id: spent.user_id,
+            created_at: t,
+            expires_at: Math.min(successor.expiresAt.getTime(), session.expiresAt.getTime()),
+            used_at: null,
+            successor_hash: null,
+            successor_enc: null,
+          })
+          .execute();
+        await trx.updateTable("sessions").set({ last_used_at: t }).where("id", "=", session.id).execute();
+        return { rotated: true, token: toTokenRecord(spent), session };
+      });
+    },
+
+    async findRefreshToken(tokenHash) {
+      const row = await db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      return row ? toTokenRecord(row) : null;
+    },
+
+    async listLiveSessions(userId, now, activeSince) {
+      const rows = await db
+        .selectFrom("sessions")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", now.getTime())
+        .where("last_used_at", ">", activeSince.getTime())
+        .orderBy("last_used_at", "desc")
+        .orderBy("id")
+        .execute();
+      return rows.map(toSessionRecord);
+    },
+
     async createSession(session, token) {
       await db.transaction().execute(async (trx) => {
         await trx

@@ -143,7 +143,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
       await update(id, now).set({ totp_pending_secret_enc: secretEnc }).execute();
     },
 
-    async enableTotp(id, now) {
+    async enableTotp(id, pendingSecretEnc, now) {
       const result = await db
         .updateTable("users")
         .set((eb) => ({
@@ -153,7 +153,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
           updated_at: now.getTime(),
         }))
         .where("id", "=", id)
-        .where("totp_pending_secret_enc", "is not", null)
+        .where("totp_pending_secret_enc", "=", pendingSecretEnc)
         .where("totp_enabled_at", "is", null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;

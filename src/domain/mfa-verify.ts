@@ -1,0 +1,62 @@
+import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
+import { spendBackupCode } from "./backup-codes.js";
+import { AuthError } from "./errors.js";
+import { recordAccountFailure } from "./login.js";
+import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./mfa-challenges.js";
+import type { UserRecord } from "./ports.js";
+import { sha256Hex } from "./secret-box.js";
+import { recordEvent } from "./security-events.js";
+import { startSession } from "./sessions.js";
+import { acceptTotpCode } from "./totp.js";
+
+export interface MfaVerifyInput {
+  mfaToken?: string;
+  /** Storno's clients send either spelling. */
+  mfa_token?: string;
+  code?: string;
+  type?: "totp" | "backup" | "backup_code";
+}
+
+/**
+ * POST /api/auth/mfa/verify: the second half of a login. The challenge token only ever buys
+ * this one call; the session and refresh token exist from here on, never before.
+ */
+export async function verifyMfaChallenge(deps: DomainDeps, input: MfaVerifyInput, ctx: RequestContext): Promise<TokenPair> {
+  const token = input.mfaToken || input.mfa_token;
+  if (!token) throw new AuthError("MFA_TOKEN_MISSING");
+  const code = input.code?.trim();
+  if (!code) throw new AuthError("MFA_CODE_MISSING");
+  const method: MfaMethod = input.type === "backup" || input.type === "backup_code" ? "backup_code" : "totp";
+
+  // The attempt is counted before the code is looked at, so parallel guesses cannot slip past the limit.
+  const tokenHash = sha256Hex(token);
+  const attempt = await deps.mfaChallenges.recordAttempt(tokenHash, deps.clock.now(), MAX_MFA_ATTEMPTS);
+  if (!attempt) throw await refusalFor(deps, tokenHash);
+
+  const user = await deps.users.findById(attempt.userId);
+  // Deactivation revokes open challenges; this also refuses one that raced the deactivation.
+  if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
+
+  if (!(await isCodeAccepted(deps, user, method, code))) {
+    await recordAccountFailure(deps, user.email);
+    await recordEvent(deps, user, "mfa_failure", ctx, { method, attempt: attempt.attempts });
+    throw new AuthError(attempt.attempts >= MAX_MFA_ATTEMPTS ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CODE_INVALID");
+  }
+  if (!(await deps.mfaChallenges.consume(tokenHash, deps.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
+  const tokens = await startSession(deps, user, ctx);
+  await recordEvent(deps, user, "login_success", ctx, { mfa: method });
+  return tokens;
+}
+
+/** Checking a code spends it: a TOTP step or a backup code is accepted once, ever. */
+async function isCodeAccepted(deps: DomainDeps, user: UserRecord, method: MfaMethod, code: string): Promise<boolean> {
+  if (method === "backup_code") return spendBackupCode(deps, user.id, code);
+  return user.totpEnabledAt !== null && user.totpSecretEnc !== null && acceptTotpCode(deps, user.id, user.totpSecretEnc, code);
+}
+
+/** Why no attempt could be counted: a challenge that is still open was exhausted; anything else is unknown, spent or expired. */
+async function refusalFor(deps: DomainDeps, tokenHash: string): Promise<AuthError> {
+  const challenge = await deps.mfaChallenges.find(tokenHash);
+  const isOpen = challenge !== null && challenge.consumedAt === null && challenge.expiresAt > deps.clock.now();
+  return new AuthError(isOpen ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CHALLENGE_INVALID");
+}

@@ -1,0 +1,50 @@
+import { isValidEmail } from "./accounts.js";
+import type { DomainDeps, RequestContext } from "./context.js";
+import { normaliseEmail } from "./context.js";
+import { mailTokenLinkIfDue } from "./email-tokens.js";
+import { AuthError } from "./errors.js";
+import { sendNotice } from "./notices.js";
+import { passwordProblems } from "./password-policy.js";
+import { INVALID_EMAIL } from "./registration.js";
+import { sha256Hex } from "./secret-box.js";
+import { recordEvent } from "./security-events.js";
+
+export const RESET_REQUESTED_MESSAGE = "If an account with this email address exists, an email with a link to reset the password has been sent.";
+export const RESET_DONE_MESSAGE = "Your password has been reset. Please log in with your new password.";
+
+/** POST /api/auth/forgot-password: the same answer and work whether or not the address has an account. */
+export async function forgotPassword(deps: DomainDeps, rawEmail: string, ctx: RequestContext): Promise<{ message: string }> {
+  const email = normaliseEmail(rawEmail);
+  if (!isValidEmail(email)) throw new AuthError("VALIDATION_FAILED", { errors: { email: [INVALID_EMAIL] } });
+  await mailTokenLinkIfDue(deps, email, "reset", () => true, ctx);
+  return { message: RESET_REQUESTED_MESSAGE };
+}
+
+/**
+ * POST /api/auth/reset-password. The token is checked and the new password judged before the
+ * token is spent, so a weak password does not cost the user their link. Then: the token is
+ * spent (one conditional write), every session and login in progress ends, the other reset
+ * links die, and the user gets a notice.
+ */
+export async function resetPassword(deps: DomainDeps, input: { token: string; password: string }, ctx: RequestContext): Promise<{ message: string }> {
+  const tokenHash = sha256Hex(input.token);
+  const live = await deps.emailTokens.findLive(tokenHash, "reset", deps.clock.now());
+  const user = live ? await deps.users.findById(live.userId) : null;
+  if (!live || !user || user.deletedAt) throw new AuthError("EMAIL_TOKEN_INVALID");
+
+  const problems = passwordProblems(input.password, { minLength: deps.config.PASSWORD_MIN_LENGTH, email: user.email });
+  if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
+  const passwordHash = await deps.hasher.hash(input.password);
+
+  const now = deps.clock.now();
+  if (!(await deps.emailTokens.consume(tokenHash, "reset", now))) throw new AuthError("EMAIL_TOKEN_INVALID");
+  await deps.users.setPasswordHash(user.id, passwordHash, now);
+  await deps.emailTokens.revokeForUser(user.id, "reset", now);
+  const revoked = await deps.sessions.revokeUserSessions(user.id, "password_reset", now);
+  await deps.mfaChallenges.revokeForUser(user.id, now);
+  // Opening the link proved control of the mailbox: that is what confirmation asks for.
+  const confirmed = await deps.users.confirmEmail(user.id, now);
+  await recordEvent(deps, user, "password_reset", ctx, { sessionsRevoked: revoked, emailConfirmed: confirmed });
+  sendNotice(deps, user, "password_reset_done", ctx);
+  return { message: RESET_DONE_MESSAGE };
+}

@@ -1,0 +1,70 @@
+import { isValidEmail } from "./accounts.js";
+import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
+import { normaliseEmail } from "./context.js";
+import { EMAIL_TOKEN_RULES, mailTokenLink } from "./email-tokens.js";
+import { AuthError } from "./errors.js";
+import { passwordProblems } from "./password-policy.js";
+import { recordEvent } from "./security-events.js";
+import { startSession } from "./sessions.js";
+
+export const REGISTERED_MESSAGE = "Registration successful. Please check your email to confirm your account.";
+export const INVALID_EMAIL = "This value is not a valid email address.";
+
+export interface RegistrationInput {
+  email: string;
+  password: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+}
+
+export type RegistrationResult = { message: string; email: string } | TokenPair;
+
+const optionalText = (value: string | null | undefined): string | null => value?.trim() || null;
+
+/** Email and password problems of a new account, per field, in the contract's `errors` shape. */
+export function registrationErrors(deps: Pick<DomainDeps, "config">, email: string, password: string): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  if (!isValidEmail(email)) errors.email = [INVALID_EMAIL];
+  const problems = passwordProblems(password, { minLength: deps.config.PASSWORD_MIN_LENGTH, email });
+  if (problems.length > 0) errors.password = problems;
+  return errors;
+}
+
+/**
+ * POST /api/auth/register. With REQUIRE_EMAIL_CONFIRMATION (the default) the account waits for
+ * its address to be confirmed and no tokens are issued; without it the address is taken as
+ * given (marked confirmed, so login accepts it) and a session starts at once.
+ */
+export async function register(deps: DomainDeps, input: RegistrationInput, ctx: RequestContext): Promise<RegistrationResult> {
+  const email = normaliseEmail(input.email);
+  const errors = registrationErrors(deps, email, input.password);
+  if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
+
+  const mustConfirm = deps.config.REQUIRE_EMAIL_CONFIRMATION;
+  const passwordHash = await deps.hasher.hash(input.password);
+  const now = deps.clock.now();
+  // The unique index decides, so two concurrent registrations of one address get one account and one 409.
+  const user = await deps.users.create(
+    {
+      email,
+      passwordHash,
+      roles: ["ROLE_USER"],
+      emailConfirmedAt: mustConfirm ? null : now,
+      deactivatedAt: null,
+      firstName: optionalText(input.firstName),
+      lastName: optionalText(input.lastName),
+      locale: optionalText(input.locale),
+    },
+    now,
+  );
+  if (!user) throw new AuthError("EMAIL_TAKEN");
+  await recordEvent(deps, user, "user_registered", ctx, { confirmationRequired: mustConfirm });
+  if (!mustConfirm) return startSession(deps, user, ctx);
+
+  // Counts against the per-address cap, so an immediate resend-confirmation sends no second mail.
+  const rules = EMAIL_TOKEN_RULES.confirm;
+  await deps.limiter.record(rules.capName, rules.cap, email);
+  mailTokenLink(deps, user, "confirm", ctx);
+  return { message: REGISTERED_MESSAGE, email };
+}

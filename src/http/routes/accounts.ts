@@ -1,0 +1,110 @@
+import type { FastifyInstance } from "fastify";
+import type { DomainDeps } from "../../domain/context.js";
+import { confirmEmail, resendConfirmation } from "../../domain/email-confirmation.js";
+import { EMAIL_TOKEN_PATTERN } from "../../domain/email-tokens.js";
+import { forgotPassword, resetPassword } from "../../domain/password-reset.js";
+import { register, type RegistrationInput } from "../../domain/registration.js";
+import { requestContext } from "../context.js";
+import { email, errorResponses, tokenPair } from "../schemas.js";
+
+const message = { type: "object", properties: { message: { type: "string" } }, required: ["message"] } as const;
+const emailToken = { type: "string", pattern: EMAIL_TOKEN_PATTERN, description: "The token from the link in the mail" } as const;
+/** No length bound here: the password policy says what is too long in its own words (the body limit bounds it anyway). */
+const newPassword = { type: "string", minLength: 1, description: "At least PASSWORD_MIN_LENGTH characters, at most 4096; not a common password" } as const;
+const name = { type: ["string", "null"], maxLength: 100 } as const;
+const emailBody = { type: "object", properties: { email }, required: ["email"] } as const;
+
+/** Account lifecycle: registration, email confirmation and password reset (all public, all rate limited). */
+export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
+  app.post<{ Body: RegistrationInput }>(
+    "/api/auth/register",
+    {
+      config: { rateLimit: "register" },
+      schema: {
+        summary: "Create an account",
+        description: "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
+        tags: ["accounts"],
+        body: {
+          type: "object",
+          properties: {
+            email,
+            password: newPassword,
+            firstName: name,
+            lastName: name,
+            locale: { type: ["string", "null"], pattern: "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", maxLength: 35 },
+          },
+          required: ["email", "password"],
+        },
+        response: {
+          201: {
+            anyOf: [
+              { type: "object", properties: { message: { type: "string" }, email: { type: "string" } }, required: ["message", "email"] },
+              tokenPair,
+            ],
+          },
+          ...errorResponses(400, 409, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await register(deps, request.body, requestContext(request))),
+  );
+
+  app.post<{ Body: { token: string } }>(
+    "/api/auth/confirm-email",
+    {
+      config: { rateLimit: "register" },
+      schema: {
+        summary: "Confirm an email address with the token from the confirmation mail",
+        tags: ["accounts"],
+        body: { type: "object", properties: { token: emailToken }, required: ["token"] },
+        response: { 200: message, ...errorResponses(400, 401, 409, 429) },
+      },
+    },
+    async (request) => confirmEmail(deps, request.body.token, requestContext(request)),
+  );
+
+  app.post<{ Body: { email: string } }>(
+    "/api/auth/resend-confirmation",
+    {
+      config: { rateLimit: "register" },
+      schema: {
+        summary: "Send the confirmation mail again",
+        description: "Always the same answer, whether or not the address has an unconfirmed account.",
+        tags: ["accounts"],
+        body: emailBody,
+        response: { 200: message, ...errorResponses(400, 429) },
+      },
+    },
+    async (request) => resendConfirmation(deps, request.body.email, requestContext(request)),
+  );
+
+  app.post<{ Body: { email: string } }>(
+    "/api/auth/forgot-password",
+    {
+      config: { rateLimit: "password-reset" },
+      schema: {
+        summary: "Mail a password reset link",
+        description: "Always the same answer, whether or not the address has an account.",
+        tags: ["accounts"],
+        body: emailBody,
+        response: { 200: message, ...errorResponses(400, 429) },
+      },
+    },
+    async (request) => forgotPassword(deps, request.body.email, requestContext(request)),
+  );
+
+  app.post<{ Body: { token: string; password: string } }>(
+    "/api/auth/reset-password",
+    {
+      config: { rateLimit: "password-reset" },
+      schema: {
+        summary: "Choose a new password with the token from the reset mail",
+        description: "Every session of the user is revoked and a notice is mailed.",
+        tags: ["accounts"],
+        body: { type: "object", properties: { token: emailToken, password: newPassword }, required: ["token", "password"] },
+        response: { 200: message, ...errorResponses(400, 401, 422, 429, 503) },
+      },
+    },
+    async (request) => resetPassword(deps, request.body, requestContext(request)),
+  );
+}

@@ -1,0 +1,160 @@
+import type { FastifyInstance } from "fastify";
+import type { DomainDeps } from "../../domain/context.js";
+import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/profile.js";
+import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security-events.js";
+import { endSession, listSessions } from "../../domain/sessions.js";
+import { requestContext } from "../context.js";
+import { errorResponses, password } from "../schemas.js";
+
+const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
+const isoDate = { type: "string", format: "date-time" } as const;
+const nullableIsoDate = { type: ["string", "null"], format: "date-time" } as const;
+
+const profile = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    email: { type: "string" },
+    firstName: nullableString(100),
+    lastName: nullableString(100),
+    phone: nullableString(32),
+    locale: nullableString(35),
+    timezone: nullableString(64),
+    roles: { type: "array", items: { type: "string" } },
+    active: { type: "boolean" },
+    emailVerified: { type: "boolean" },
+    mfaEnabled: { type: "boolean" },
+    lastConnectedAt: nullableIsoDate,
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    preferences: { type: "object", additionalProperties: true },
+  },
+  required: ["id", "email", "roles", "active", "emailVerified", "mfaEnabled", "createdAt", "updatedAt", "preferences"],
+} as const;
+
+/** Fields a client does not own (id, email, roles...) are ignored, so a client may send back what GET returned. */
+const profileUpdate = {
+  type: "object",
+  properties: {
+    firstName: nullableString(100),
+    lastName: nullableString(100),
+    phone: nullableString(32),
+    locale: nullableString(35),
+    timezone: nullableString(64),
+    preferences: { type: "object", description: "Replaces the stored preferences object" },
+    password: { ...password, description: "The new password (alias: newPassword); needs currentPassword" },
+    newPassword: password,
+    currentPassword: password,
+  },
+} as const;
+
+const session = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    createdAt: isoDate,
+    lastUsedAt: isoDate,
+    ip: { type: ["string", "null"] },
+    userAgent: { type: ["string", "null"] },
+    current: { type: "boolean" },
+  },
+  required: ["id", "createdAt", "lastUsedAt", "ip", "userAgent", "current"],
+} as const;
+
+const securityEvent = {
+  type: "object",
+  properties: { id: { type: "string" }, type: { type: "string" }, createdAt: isoDate, ip: { type: ["string", "null"] }, userAgent: { type: ["string", "null"] } },
+  required: ["id", "type", "createdAt", "ip", "userAgent"],
+} as const;
+
+const security = [{ bearer: [] }];
+
+/** Registered inside the /api/v1 scope, after requireBearer: `request.auth` is always set here. */
+export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
+  v1.get("/me", { schema: { summary: "The current user", tags: ["me"], security, response: { 200: profile, ...errorResponses(401, 403) } } }, async (request) =>
+    viewProfile(request.auth.user),
+  );
+
+  v1.patch<{ Body: ProfileUpdate }>(
+    "/me",
+    {
+      schema: {
+        summary: "Update the current user; a password change revokes every other session",
+        tags: ["me"],
+        security,
+        body: profileUpdate,
+        response: { 200: profile, ...errorResponses(400, 401, 403, 422, 429) },
+      },
+    },
+    async (request) => updateProfile(deps, request.auth, request.body ?? {}, requestContext(request)),
+  );
+
+  v1.delete<{ Body: { password: string } }>(
+    "/me",
+    {
+      schema: {
+        summary: "Delete the current user's account (needs the password)",
+        tags: ["me"],
+        security,
+        body: { type: "object", properties: { password }, required: ["password"] },
+        response: { 204: { type: "null" }, ...errorResponses(400, 401, 403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      await deleteAccount(deps, request.auth, request.body.password, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  v1.get(
+    "/me/sessions",
+    {
+      schema: {
+        summary: "The current user's live sessions",
+        tags: ["me"],
+        security,
+        response: { 200: { type: "object", properties: { data: { type: "array", items: session } }, required: ["data"] }, ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => ({ data: await listSessions(deps, request.auth) }),
+  );
+
+  v1.delete<{ Params: { id: string } }>(
+    "/me/sessions/:id",
+    {
+      schema: {
+        summary: "End one of the current user's sessions (the current one too)",
+        tags: ["me"],
+        security,
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
+        response: { 204: { type: "null" }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      await endSession(deps, request.auth, request.params.id, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  v1.get<{ Querystring: { limit?: string; before?: string } }>(
+    "/me/security-events",
+    {
+      schema: {
+        summary: "The current user's security events, newest first",
+        description: `Pages of \`limit\` events (default 20, at most ${EVENTS_PAGE_MAX}); pass the returned \`next\` as \`before\` for the next page.`,
+        tags: ["me"],
+        security,
+        querystring: {
+          type: "object",
+          properties: { limit: { type: "string", pattern: "^[0-9]{1,4}$" }, before: { type: "string", maxLength: 200 } },
+        },
+        response: {
+          200: { type: "object", properties: { data: { type: "array", items: securityEvent }, next: { type: ["string", "null"] } }, required: ["data", "next"] },
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) =>
+      listEvents(deps, request.auth.user.id, { limit: request.query.limit ? Number(request.query.limit) : undefined, before: request.query.before }),
+  );
+}

@@ -1,0 +1,138 @@
+import type { FastifyInstance } from "fastify";
+import type { DomainDeps } from "../../domain/context.js";
+import { disableTotp, enableTotp, getMfaStatus, regenerateBackupCodes, setupTotp } from "../../domain/mfa-enrolment.js";
+import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/mfa-verify.js";
+import { requestContext } from "../context.js";
+import { errorResponses, password, tokenPair } from "../schemas.js";
+
+const code = { type: "string", minLength: 1, maxLength: 64 } as const;
+const revokeOtherSessions = { type: "boolean", description: "End every other session of the user as well" } as const;
+const backupCodes = { type: "array", items: { type: "string", pattern: "^[a-z2-9]{4}-[a-z2-9]{4}$" }, minItems: 10, maxItems: 10 } as const;
+const bearer = [{ bearer: [] }];
+
+/** The public half: answering the challenge a login returned. */
+export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
+  app.post<{ Body: MfaVerifyInput }>(
+    "/api/auth/mfa/verify",
+    {
+      // `error` in error bodies, as Storno documents for this endpoint.
+      config: { rateLimit: "mfa", errorField: true },
+      schema: {
+        summary: "Verify an MFA challenge",
+        description: "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
+        tags: ["auth", "mfa"],
+        // Presence is checked in the domain, so a missing field gets the contract's own sentence.
+        body: {
+          type: "object",
+          properties: {
+            mfaToken: { type: "string", maxLength: 256 },
+            mfa_token: { type: "string", maxLength: 256 },
+            code: { type: "string", maxLength: 64 },
+            type: { type: "string", enum: ["totp", "backup", "backup_code"], default: "totp" },
+          },
+        },
+        response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },
+      },
+    },
+    async (request) => verifyMfaChallenge(deps, request.body ?? {}, requestContext(request)),
+  );
+}
+
+/** The Bearer half, registered inside the /api/v1 scope: enrolment and management. */
+export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
+  v1.get(
+    "/me/mfa/status",
+    {
+      schema: {
+        summary: "Two-factor status",
+        tags: ["mfa"],
+        security: bearer,
+        response: {
+          200: {
+            type: "object",
+            properties: { totpEnabled: { type: "boolean" }, backupCodesRemaining: { type: "integer" }, passkeysCount: { type: "integer" } },
+            required: ["totpEnabled", "backupCodesRemaining", "passkeysCount"],
+          },
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (request) => getMfaStatus(deps, request.auth.user),
+  );
+
+  v1.post(
+    "/me/mfa/totp/setup",
+    {
+      schema: {
+        summary: "Start TOTP enrolment",
+        description: "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
+        tags: ["mfa"],
+        security: bearer,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              secret: { type: "string", description: "Base32, 160 bits" },
+              qrCode: { type: "string", description: "data:image/png;base64,... 300x300" },
+              otpauthUri: { type: "string" },
+            },
+            required: ["secret", "qrCode", "otpauthUri"],
+          },
+          ...errorResponses(401, 403, 409),
+        },
+      },
+    },
+    async (request) => setupTotp(deps, request.auth.user),
+  );
+
+  v1.post<{ Body: { code: string; revokeOtherSessions?: boolean } }>(
+    "/me/mfa/totp/enable",
+    {
+      schema: {
+        summary: "Confirm TOTP enrolment",
+        description: "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes.",
+        tags: ["mfa"],
+        security: bearer,
+        body: { type: "object", properties: { code, revokeOtherSessions }, required: ["code"] },
+        response: {
+          200: { type: "object", properties: { enabled: { type: "boolean", const: true }, backupCodes }, required: ["enabled", "backupCodes"] },
+          ...errorResponses(400, 401, 403, 409, 422),
+        },
+      },
+    },
+    async (request) => enableTotp(deps, request.auth, request.body, requestContext(request)),
+  );
+
+  v1.post<{ Body: { password: string; revokeOtherSessions?: boolean } }>(
+    "/me/mfa/totp/disable",
+    {
+      schema: {
+        summary: "Turn TOTP off",
+        description: "Deletes the secret and every backup code. Needs the account password.",
+        tags: ["mfa"],
+        security: bearer,
+        body: { type: "object", properties: { password, revokeOtherSessions }, required: ["password"] },
+        response: {
+          200: { type: "object", properties: { disabled: { type: "boolean", const: true } }, required: ["disabled"] },
+          ...errorResponses(400, 401, 403, 422, 503),
+        },
+      },
+    },
+    async (request) => disableTotp(deps, request.auth, request.body, requestContext(request)),
+  );
+
+  v1.post<{ Body: { password: string } }>(
+    "/me/mfa/backup-codes/regenerate",
+    {
+      schema: {
+        summary: "Replace the backup codes",
+        description: "Returns 10 new codes; every older code stops working at once. Needs the account password.",
+        tags: ["mfa"],
+        security: bearer,
+        body: { type: "object", properties: { password }, required: ["password"] },
+        response: { 200: { type: "object", properties: { backupCodes }, required: ["backupCodes"] }, ...errorResponses(400, 401, 403, 422, 503) },
+      },
+    },
+    async (request) => regenerateBackupCodes(deps, request.auth.user, request.body.password, requestContext(request)),
+  );
+}

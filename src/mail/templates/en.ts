@@ -1,0 +1,59 @@
+import type { Catalogue, TemplateVars } from "./catalogue.js";
+
+const from = (v: TemplateVars) => (v.ip ? ` from the IP address ${v.ip}` : "");
+const notYou = (v: TemplateVars) =>
+  `If this was not you, reset your password at once at ${v.appUrl}/forgot-password and contact support.`;
+
+export const en: Catalogue = {
+  locale: "en-GB",
+  greeting: (firstName) => (firstName ? `Hello ${firstName},` : "Hello,"),
+  linkFallback: "If the button does not work, copy this address into your browser:",
+  signature: (product) => `The ${product} team`,
+  mails: {
+    confirm_email: (v) => ({
+      subject: `Confirm your email address for ${v.product}`,
+      paragraphs: [
+        `Thank you for signing up for ${v.product}. Please confirm your email address by opening the link below.`,
+        `The link is valid for ${v.linkTtlHours} hours. If you did not create an account, you can ignore this email.`,
+      ],
+      action: "Confirm email address",
+    }),
+    reset_password: (v) => ({
+      subject: `Reset your ${v.product} password`,
+      paragraphs: [
+        `Someone asked to reset the password of your ${v.product} account. To choose a new password, open the link below.`,
+        `The link works once and is valid for ${v.linkTtlHours} hour${v.linkTtlHours === 1 ? "" : "s"}. If you did not ask for this, ignore this email: your password stays as it is.`,
+      ],
+      action: "Choose a new password",
+    }),
+    password_changed: (v) => ({
+      subject: `Your ${v.product} password was changed`,
+      paragraphs: [`The password of your ${v.product} account was changed on ${v.when}${from(v)}.`, notYou(v)],
+    }),
+    password_reset_done: (v) => ({
+      subject: `Your ${v.product} password was reset`,
+      paragraphs: [
+        `The password of your ${v.product} account was reset on ${v.when}${from(v)}. Every device that was signed in has been signed out.`,
+        notYou(v),
+      ],
+    }),
+    mfa_enabled: (v) => ({
+      subject: `Two-factor authentication is on for your ${v.product} account`,
+      paragraphs: [`Two-factor authentication was turned on for your ${v.product} account on ${v.when}${from(v)}.`, notYou(v)],
+    }),
+    mfa_disabled: (v) => ({
+      subject: `Two-factor authentication is off for your ${v.product} account`,
+      paragraphs: [
+        `Two-factor authentication was turned off for your ${v.product} account on ${v.when}${from(v)}. Your account is now protected by your password alone.`,
+        notYou(v),
+      ],
+    }),
+    refresh_token_reuse: (v) => ({
+      subject: `Suspicious sign-in activity on your ${v.product} account`,
+      paragraphs: [
+        `On ${v.when} a sign-in token of your ${v.product} account was presented again after it had already been used${from(v)}. This can mean it was copied from one of your devices, so we signed that device out.`,
+        `If you do not recognise this, change your password and review your signed-in devices.`,
+      ],
+    }),
+  },
+};

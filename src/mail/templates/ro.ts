@@ -1,0 +1,59 @@
+import type { Catalogue, TemplateVars } from "./catalogue.js";
+
+const from = (v: TemplateVars) => (v.ip ? ` de la adresa IP ${v.ip}` : "");
+const notYou = (v: TemplateVars) =>
+  `Dacă nu ați fost dumneavoastră, resetați-vă imediat parola la ${v.appUrl}/forgot-password și contactați echipa de suport.`;
+
+export const ro: Catalogue = {
+  locale: "ro-RO",
+  greeting: (firstName) => (firstName ? `Bună ziua, ${firstName},` : "Bună ziua,"),
+  linkFallback: "Dacă butonul nu funcționează, copiați această adresă în browser:",
+  signature: (product) => `Echipa ${product}`,
+  mails: {
+    confirm_email: (v) => ({
+      subject: `Confirmați adresa de email pentru ${v.product}`,
+      paragraphs: [
+        `Vă mulțumim că v-ați înregistrat în ${v.product}. Vă rugăm să vă confirmați adresa de email deschizând linkul de mai jos.`,
+        `Linkul este valabil ${v.linkTtlHours} de ore. Dacă nu ați creat un cont, puteți ignora acest email.`,
+      ],
+      action: "Confirmă adresa de email",
+    }),
+    reset_password: (v) => ({
+      subject: `Resetați parola contului ${v.product}`,
+      paragraphs: [
+        `Cineva a cerut resetarea parolei contului dumneavoastră ${v.product}. Pentru a alege o parolă nouă, deschideți linkul de mai jos.`,
+        `Linkul poate fi folosit o singură dată și este valabil ${v.linkTtlHours === 1 ? "o oră" : `${v.linkTtlHours} ore`}. Dacă nu ați cerut acest lucru, ignorați acest email: parola rămâne neschimbată.`,
+      ],
+      action: "Alege o parolă nouă",
+    }),
+    password_changed: (v) => ({
+      subject: `Parola contului ${v.product} a fost schimbată`,
+      paragraphs: [`Parola contului dumneavoastră ${v.product} a fost schimbată pe ${v.when}${from(v)}.`, notYou(v)],
+    }),
+    password_reset_done: (v) => ({
+      subject: `Parola contului ${v.product} a fost resetată`,
+      paragraphs: [
+        `Parola contului dumneavoastră ${v.product} a fost resetată pe ${v.when}${from(v)}. Toate dispozitivele conectate au fost deconectate.`,
+        notYou(v),
+      ],
+    }),
+    mfa_enabled: (v) => ({
+      subject: `Autentificarea în doi pași este activă pentru contul ${v.product}`,
+      paragraphs: [`Autentificarea în doi pași a fost activată pentru contul dumneavoastră ${v.product} pe ${v.when}${from(v)}.`, notYou(v)],
+    }),
+    mfa_disabled: (v) => ({
+      subject: `Autentificarea în doi pași a fost dezactivată pentru contul ${v.product}`,
+      paragraphs: [
+        `Autentificarea în doi pași a fost dezactivată pentru contul dumneavoastră ${v.product} pe ${v.when}${from(v)}. Contul este acum protejat doar de parolă.`,
+        notYou(v),
+      ],
+    }),
+    refresh_token_reuse: (v) => ({
+      subject: `Activitate suspectă în contul ${v.product}`,
+      paragraphs: [
+        `Pe ${v.when} un token de autentificare al contului dumneavoastră ${v.product} a fost folosit din nou după ce fusese deja folosit${from(v)}. Acest lucru poate însemna că a fost copiat de pe unul dintre dispozitivele dumneavoastră, așa că am deconectat acel dispozitiv.`,
+        `Dacă nu recunoașteți această activitate, schimbați-vă parola și verificați dispozitivele conectate.`,
+      ],
+    }),
+  },
+};

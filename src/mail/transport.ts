@@ -1,0 +1,40 @@
+import nodemailer from "nodemailer";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import { createOutboxTransport } from "./outbox.js";
+
+/** A rendered mail, ready for the wire. */
+export interface Envelope {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** The action link, if any: only the outbox logs it (its delivery channel). */
+  link?: string;
+}
+
+export interface MailTransport {
+  /** Delivers or throws; the queue retries. */
+  send(envelope: Envelope): Promise<void>;
+  close(): void;
+}
+
+/** Bounds every SMTP step, so a dead server costs a retry, not a worker stuck for minutes. */
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
+/** SMTP through nodemailer. `SMTP_URL` may carry nodemailer's query options (`?ignoreTLS=true`...). */
+export function createSmtpTransport(url: string): MailTransport {
+  const transporter = nodemailer.createTransport({ url, ...SMTP_TIMEOUTS });
+  return {
+    async send({ from, to, subject, text, html }) {
+      await transporter.sendMail({ from, to, subject, text, html });
+    },
+    close: () => transporter.close(),
+  };
+}
+
+/** SMTP when `SMTP_URL` is set; otherwise `.eml` files in `<DATA_DIR>/outbox/`, so the embedded default needs no mail server. */
+export function createTransportFor(config: Config, log: Logger): MailTransport {
+  return config.SMTP_URL ? createSmtpTransport(config.SMTP_URL) : createOutboxTransport(config.DATA_DIR, log);
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from "fastify";
+import { safeJson, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
+import { startSmtp, type TestSmtp } from "./smtp.js";
+
+let ipCounter = 0;
+/** A fresh client address, so per-IP limits only bite where a test means them to. */
+export const nextIp = (): string => `10.${(++ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
+
+/** POST JSON through inject() from `ip` (a fresh address unless given). */
+export async function post(app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) {
+  const response = await app.inject({ method: "POST", url, payload: body as object, remoteAddress: ip, headers: { "content-type": "application/json" } });
+  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
+}
+
+/** The `sid` claim of an access token: the session it belongs to. */
+export const sessionIdOf = (jwt: string): string => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).sid as string;
+
+export interface MailWarden {
+  w: Warden;
+  smtp: TestSmtp;
+  close(): Promise<void>;
+}
+
+/** A Warden that sends its mail to a real SMTP server started for the test. */
+export async function startWardenWithSmtp(options: StartOptions = {}): Promise<MailWarden> {
+  const smtp = await startSmtp();
+  const w = await startWarden({ ...options, env: { SMTP_URL: smtp.url, ...options.env } });
+  return {
+    w,
+    smtp,
+    async close() {
+      await w.close();
+      await smtp.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { TOTP, Secret } from "otpauth";
+import type { Clock } from "../../src/domain/ports.js";
+import { postJson, safeJson, type Warden } from "../helpers/warden.js";
+
+export const PASSWORD = "correct horse battery staple";
+
+/** The code an authenticator app shows now, computed independently of Warden's own TOTP code. */
+export const authenticatorCode = (secret: string, clock: Clock): string =>
+  TOTP.generate({ secret: Secret.fromBase32(secret), timestamp: clock.now().getTime() });
+
+export const verify = (w: Warden, body: Record<string, unknown>) => postJson(w.app, "/api/auth/mfa/verify", body);
+
+export async function bearer(w: Warden, method: "GET" | "POST", url: string, token: string, body?: object) {
+  const response = await w.app.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { payload: body } : {}),
+  });
+  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
+}
+
+export async function loginTokens(w: Warden, email: string): Promise<{ token: string; refresh_token: string }> {
+  const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD });
+  assert.equal(r.status, 200, r.raw);
+  assert.ok(r.body.token, r.raw);
+  return r.body;
+}
+
+/** Logs in a user with MFA on and returns the challenge token. */
+export async function challenge(w: Warden, email: string): Promise<string> {
+  const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD });
+  assert.equal(r.status, 200, r.raw);
+  assert.equal(r.body.mfa_required, true, r.raw);
+  return r.body.mfa_token;
+}
+
+/**
+ * A user with TOTP on: created, logged in, set up and enabled. The clock then moves one step on,
+ * because the enabling code's step is spent and the next code must be a fresh one.
+ */
+export async function enrolledUser(w: Warden, clock: Clock & { advance(seconds: number): void }, email: string) {
+  const user = await w.createUser(email, PASSWORD);
+  const { token } = await loginTokens(w, email);
+  const setup = await bearer(w, "POST", "/api/v1/me/mfa/totp/setup", token);
+  assert.equal(setup.status, 200, setup.raw);
+  const enable = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", token, { code: authenticatorCode(setup.body.secret, clock) });
+  assert.equal(enable.status, 200, enable.raw);
+  clock.advance(30);
+  return { user, token, secret: setup.body.secret as string, backupCodes: enable.body.backupCodes as string[] };
+}

@@ -1,0 +1,63 @@
+import { after } from "node:test";
+import type { InjectOptions } from "fastify";
+import type { EngineUnderTest } from "../helpers/engines.js";
+import { FixedClock, postJson, safeJson, startWarden, type Warden } from "../helpers/warden.js";
+
+export const PASSWORD = "correct horse battery";
+
+/** Limits out of the way: these suites send many requests from one address on purpose. */
+export const GENEROUS_LIMITS = { LOGIN_RATE_LIMIT: "10000/60", REFRESH_RATE_LIMIT: "10000/60" };
+
+export interface SessionsWarden extends Warden {
+  clock: FixedClock;
+}
+
+async function startSessionsWarden(engine: EngineUnderTest, env: Record<string, string>): Promise<SessionsWarden> {
+  const clock = new FixedClock();
+  return { ...(await startWarden({ engine, clock, env: { ...GENEROUS_LIMITS, ...env } })), clock };
+}
+
+/** A Warden on a fresh database of `engine` with a fixed clock; always closed afterwards. */
+export async function withWarden(engine: EngineUnderTest, env: Record<string, string>, run: (w: SessionsWarden) => Promise<void>): Promise<void> {
+  const w = await startSessionsWarden(engine, env);
+  try {
+    await run(w);
+  } finally {
+    await w.close();
+  }
+}
+
+/**
+ * One Warden per engine for all the tests of a file that need no special settings (each uses
+ * its own users), started on first use and closed after the file: a start costs about a second.
+ */
+export function sharedWarden(engine: EngineUnderTest): (run: (w: SessionsWarden) => Promise<void>) => Promise<void> {
+  let started: Promise<SessionsWarden> | undefined;
+  after(async () => {
+    if (started) await (await started).close();
+  });
+  return async (run) => run(await (started ??= startSessionsWarden(engine, {})));
+}
+
+export async function login(w: Warden, email: string, password = PASSWORD, headers: Record<string, string> = {}): Promise<{ token: string; refresh_token: string }> {
+  const response = await postJson(w.app, "/api/auth", { email, password }, headers);
+  if (response.status !== 200 || !response.body.refresh_token) throw new Error(`login failed: ${response.status} ${response.raw}`);
+  return response.body;
+}
+
+export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") => postJson(w.app, url, { refresh_token: refreshToken });
+export const logout = (w: Warden, refreshToken: unknown) => postJson(w.app, "/api/auth/logout", { refresh_token: refreshToken });
+
+/** A request with a Bearer token (or an exact Authorization header). */
+export async function withBearer(w: Warden, token: string, request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> }) {
+  const response = await w.app.inject({ ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } } as InjectOptions);
+  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
+}
+
+export const getMe = (w: Warden, token: string) => withBearer(w, token, { method: "GET", url: "/api/v1/me" });
+
+/** Event types recorded for a user, oldest first. */
+export async function eventTypes(w: Warden, userId: string): Promise<string[]> {
+  const events = await w.deps.events.listForUser(userId, 1000);
+  return events.reverse().map((e) => e.type);
+}
