@@ -100,8 +100,9 @@ for (const { engine, skip } of engines) {
 
     test("200 MFA challenge for a user with TOTP on: 64 hex characters, methods, no tokens", async () => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
-      await w.deps.users.setTotpPendingSecret(user.id, w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP"), w.deps.clock.now());
-      assert.equal(await w.deps.users.enableTotp(user.id, w.deps.clock.now()), true);
+      const sealed = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
+      await w.deps.users.setTotpPendingSecret(user.id, sealed, w.deps.clock.now());
+      assert.equal(await w.deps.users.enableTotp(user.id, sealed, w.deps.clock.now()), true);
       const r = await login(w, { email: "mfa@example.com", password: PASSWORD });
       assert.equal(r.status, 200, r.raw);
       assert.deepEqual(Object.keys(r.body), ["mfa_required", "mfa_token", "mfa_methods"]);

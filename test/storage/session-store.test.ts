@@ -27,7 +27,7 @@ for (const { engine, skip } of engines) {
 
     before(async () => {
       t = await openTestDatabase(engine);
-      sessions = createSessionStore(t.database.db);
+      sessions = createSessionStore(t.database.db, t.database.engine);
       [user, other] = await insertUsers(t.database, "s1@example.com", "s2@example.com");
     });
     after(async () => t?.close());

@@ -117,18 +117,19 @@ for (const { engine, skip } of engines) {
       assert.ok(await users.create(newUser({ email: "gone@example.com" }), LATER), "the email can be registered again");
     });
 
-    test("TOTP: pending secret, enable once, disable", async () => {
+    test("TOTP: pending secret, enable once and only with the secret the code was checked against, disable", async () => {
       const u = (await users.create(newUser(), NOW))!;
-      assert.equal(await users.enableTotp(u.id, LATER), false, "nothing pending");
+      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), false, "nothing pending");
       await users.setTotpPendingSecret(u.id, "sealed-secret", NOW);
       assert.equal((await users.findById(u.id))!.totpPendingSecretEnc, "sealed-secret");
-      assert.equal(await users.enableTotp(u.id, LATER), true);
+      assert.equal(await users.enableTotp(u.id, "a-newer-setup", LATER), false, "another setup's secret");
+      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), true);
       let back = (await users.findById(u.id))!;
       assert.equal(back.totpSecretEnc, "sealed-secret");
       assert.equal(back.totpPendingSecretEnc, null);
       assert.deepEqual(back.totpEnabledAt, LATER);
       await users.setTotpPendingSecret(u.id, "another", LATER);
-      assert.equal(await users.enableTotp(u.id, LATER), false, "already enabled");
+      assert.equal(await users.enableTotp(u.id, "another", LATER), false, "already enabled");
       await users.disableTotp(u.id, LATER);
       back = (await users.findById(u.id))!;
       assert.equal(back.totpSecretEnc, null);
