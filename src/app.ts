@@ -29,6 +29,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });
 
+  // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.
+  app.removeContentTypeParser("text/plain");
+
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",

@@ -105,8 +105,8 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
   migrate: () => withDeps(async () => "database schema is up to date"),
 };
 
-export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseCommandLine(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -119,11 +119,28 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    // An unknown option or one without its value: one line, like any other usage mistake.
+    const sentence = error instanceof Error ? error.message.split(". ")[0]!.replace(/\.$/, "") : String(error);
+    console.error(`warden: ${sentence} (see warden --help)`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   const name = positionals.slice(0, positionals[0] === "migrate" ? 1 : 2).join(" ");
   const command = commands[name];
-  if (values.help || !command) {
+  if (values.help) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    console.error(positionals.length ? `warden: unknown command "${positionals.join(" ")}"\n\n${USAGE}` : USAGE);
+    return 2;
   }
   try {
     console.log(await command(values));

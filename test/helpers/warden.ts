@@ -89,9 +89,9 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
   };
 }
 
-/** POST JSON through inject(); returns status, parsed body, raw body and headers. */
-export async function postJson(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await app.inject({ method: "POST", url, payload: body as object, headers: { "content-type": "application/json", ...headers } });
+/** POST JSON through inject(); returns status, parsed body, raw body and headers. `remoteAddress` is the client's socket address. */
+export async function postJson(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}, options: { remoteAddress?: string } = {}) {
+  const response = await app.inject({ method: "POST", url, payload: body as object, headers: { "content-type": "application/json", ...headers }, ...options });
   return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
 }
 

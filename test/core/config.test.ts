@@ -1,0 +1,105 @@
+/** Configuration: every bad variable stops the start with one line naming it. */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config.js";
+import { resolveSecret } from "../../src/deps.js";
+import { createLogger } from "../../src/log.js";
+import { run, scratchEnv } from "../helpers/process.js";
+
+const bad: Record<string, string> = {
+  PORT: "abc",
+  DATABASE_URL: "mysql://localhost/warden",
+  REDIS_URL: "http://localhost:6379",
+  TRUST_PROXY: "my-load-balancer",
+  APP_URL: "not a url",
+  WARDEN_SECRET: "too-short",
+  ACCESS_TOKEN_TTL: "-5",
+  REFRESH_TOKEN_TTL: "1.5",
+  REQUIRE_EMAIL_CONFIRMATION: "maybe",
+  LOGIN_RATE_LIMIT: "5 per minute",
+  ACCOUNT_FAILURE_LIMIT: "0/3600",
+  HASH_QUEUE_MAX_WAIT_MS: "1",
+  WORKERS: "0",
+  LOG_LEVEL: "loud",
+  SMTP_URL: "mail.example.com",
+  COUNTER_PREFIX: "has spaces",
+};
+
+test("defaults: the contract's table", () => {
+  const config = loadConfig({});
+  assert.equal(config.PORT, 3000);
+  assert.equal(config.HOST, "127.0.0.1");
+  assert.equal(config.DATABASE_URL, "sqlite:./data/warden.db");
+  assert.equal(config.databaseKind, "sqlite");
+  assert.equal(config.REDIS_URL, undefined);
+  assert.equal(config.TRUST_PROXY, false);
+  assert.equal(config.APP_URL, "http://localhost:3000");
+  assert.equal(config.issuer, "http://localhost:3000");
+  assert.equal(config.ACCESS_TOKEN_TTL, 3600);
+  assert.equal(config.REFRESH_TOKEN_TTL, 2_592_000);
+  assert.equal(config.MFA_CHALLENGE_TTL, 300);
+  assert.equal(config.REQUIRE_EMAIL_CONFIRMATION, true);
+  assert.deepEqual(config.LOGIN_RATE_LIMIT, { points: 5, durationSeconds: 60 });
+  assert.deepEqual(config.ACCOUNT_FAILURE_LIMIT, { points: 100, durationSeconds: 3600 });
+  assert.equal(loadConfig({ HOST: "" }).HOST, "127.0.0.1", "an empty variable means unset");
+});
+
+test("values are parsed: postgres URL, TRUST_PROXY forms, rate rules, booleans", () => {
+  const config = loadConfig({ DATABASE_URL: "postgres://u@h/db", TRUST_PROXY: "10.0.0.0/8, 192.168.1.1", LOGIN_RATE_LIMIT: "10/30", REQUIRE_EMAIL_CONFIRMATION: "false" });
+  assert.equal(config.databaseKind, "postgres");
+  assert.deepEqual(config.TRUST_PROXY, ["10.0.0.0/8", "192.168.1.1"]);
+  assert.deepEqual(config.LOGIN_RATE_LIMIT, { points: 10, durationSeconds: 30 });
+  assert.equal(config.REQUIRE_EMAIL_CONFIRMATION, false);
+  assert.equal(loadConfig({ TRUST_PROXY: "true" }).TRUST_PROXY, true);
+  assert.equal(loadConfig({ TRUST_PROXY: "2" }).TRUST_PROXY, 2);
+});
+
+for (const [name, value] of Object.entries(bad)) {
+  test(`${name}=${JSON.stringify(value)} is refused with one problem naming ${name}`, () => {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.startsWith(`${name}: `),
+    );
+  });
+}
+
+test("several bad variables: one problem each", () => {
+  assert.throws(
+    () => loadConfig({ PORT: "abc", LOG_LEVEL: "loud", WORKERS: "0" }),
+    (error: unknown) => error instanceof ConfigError && error.problems.map((p) => p.split(":")[0]).sort().join() === "LOG_LEVEL,PORT,WORKERS",
+  );
+});
+
+test("the server refuses to start: exit code 78 and one stderr line per bad variable", async () => {
+  const scratch = scratchEnv();
+  try {
+    const r = await run(process.execPath, ["--import", "tsx", "src/main.ts"], { env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" } });
+    assert.equal(r.code, 78);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(r.stderr, /^warden: invalid configuration: PORT: /m);
+    assert.match(r.stderr, /^warden: invalid configuration: LOGIN_RATE_LIMIT: expected <count>\/<seconds>/m);
+  } finally {
+    scratch.cleanup();
+  }
+});
+
+test("without WARDEN_SECRET a secret is generated into DATA_DIR once, with a warning, and reused", () => {
+  const scratch = scratchEnv();
+  try {
+    const config = loadConfig({ DATA_DIR: scratch.env.DATA_DIR });
+    const lines: string[] = [];
+    const log = createLogger("warn", { write: (line: string) => lines.push(line) });
+    const secret = resolveSecret(config, log);
+    assert.ok(secret.length >= 32);
+    const file = path.join(scratch.env.DATA_DIR!, "secret");
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.match(lines.join(""), /WARDEN_SECRET is not set/);
+    assert.equal(resolveSecret(config, log), secret, "the next start uses the same one");
+    assert.equal(resolveSecret(loadConfig({ DATA_DIR: scratch.env.DATA_DIR, WARDEN_SECRET: "x".repeat(32) }), log), "x".repeat(32));
+  } finally {
+    scratch.cleanup();
+  }
+});

@@ -1,0 +1,83 @@
+/** Operations: OpenAPI document, health and readiness, graceful shutdown of the real process. */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { test } from "node:test";
+import { engines } from "../helpers/engines.js";
+import { freePort, ROOT, scratchEnv } from "../helpers/process.js";
+import { startWarden } from "../helpers/warden.js";
+
+test("GET /openapi.json is OpenAPI 3.1 and documents POST /api/auth with its responses", async () => {
+  const w = await startWarden();
+  try {
+    const r = await w.app.inject({ url: "/openapi.json" });
+    assert.equal(r.statusCode, 200);
+    const doc = r.json();
+    assert.equal(doc.openapi, "3.1.0");
+    const login = doc.paths["/api/auth"]?.post;
+    assert.ok(login, "POST /api/auth is listed");
+    assert.deepEqual(Object.keys(login.requestBody.content["application/json"].schema.properties).sort(), ["email", "password"]);
+    assert.deepEqual(Object.keys(login.responses).sort(), ["200", "400", "401", "403", "429", "503"]);
+    assert.ok(doc.paths["/.well-known/jwks.json"]);
+    assert.equal(doc.paths["/openapi.json"], undefined);
+  } finally {
+    await w.close();
+  }
+});
+
+for (const { engine, skip } of engines) {
+  test(`/healthz 200; /readyz 200 while the ${engine.name} database answers, 503 when it does not`, { skip }, async () => {
+    const w = await startWarden({ engine });
+    try {
+      assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200);
+      const ready = await w.app.inject({ url: "/readyz" });
+      assert.equal(ready.statusCode, 200);
+      await w.deps.database.close();
+      const down = await w.app.inject({ url: "/readyz" });
+      assert.equal(down.statusCode, 503);
+      assert.deepEqual(down.json(), { code: 503, message: "Database unavailable." });
+      assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200, "the process is still up");
+    } finally {
+      await w.close().catch(() => {});
+    }
+  });
+}
+
+test("the server starts on its own, answers, and exits 0 on SIGTERM", async () => {
+  const scratch = scratchEnv();
+  try {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH!, ...scratch.env, PORT: String(port), LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = once(child, "exit");
+    let healthy = false;
+    for (let i = 0; i < 150 && !healthy && child.exitCode === null; i++) {
+      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(healthy, `the server came up: ${output}`);
+    const jwks = await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json();
+    assert.equal(jwks.keys.length, 1, "a signing key was created on first start");
+    child.kill("SIGTERM");
+    const [code] = await exited;
+    assert.equal(code, 0, output);
+    assert.match(output, /shutting down/);
+  } finally {
+    scratch.cleanup();
+  }
+});
+
+test("SQLite runs in WAL mode, so readers never wait for the writer", async () => {
+  const w = await startWarden();
+  try {
+    assert.equal(w.deps.database.sqlite!.pragma("journal_mode", { simple: true }), "wal");
+  } finally {
+    await w.close();
+  }
+});

@@ -1,0 +1,29 @@
+/** A login burst beyond what the hash pool can serve within HASH_QUEUE_MAX_WAIT_MS gets quick 503s, not an endless queue. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { postJson, startWarden } from "../helpers/warden.js";
+
+test("logins that could not start hashing in time get 503 with Retry-After and the contract body", async () => {
+  const w = await startWarden({ argon2: "real", env: { HASH_QUEUE_MAX_WAIT_MS: "10", TRUST_PROXY: "true" } });
+  try {
+    await w.createUser("busy@example.com", "correct horse battery");
+    const burst = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        postJson(w.app, "/api/auth", { email: "busy@example.com", password: "correct horse battery" }, { "x-forwarded-for": `203.0.113.${i}` }),
+      ),
+    );
+    const refused = burst.filter((r) => r.status === 503);
+    const served = burst.filter((r) => r.status === 200);
+    assert.equal(refused.length + served.length, 16, burst.map((r) => r.status).join(","));
+    assert.ok(refused.length > 0, "some were refused");
+    assert.ok(served.length >= 2, "those that got a slot were served");
+    for (const r of refused) {
+      assert.equal(r.raw, '{"code":503,"message":"The server is busy. Please try again shortly."}');
+      assert.equal(r.headers["retry-after"], "1");
+    }
+    // Once the burst is over, logins are served again.
+    assert.equal((await postJson(w.app, "/api/auth", { email: "busy@example.com", password: "correct horse battery" }, { "x-forwarded-for": "203.0.113.99" })).status, 200);
+  } finally {
+    await w.close();
+  }
+});

@@ -1,0 +1,104 @@
+/** SigningKeyStore contract, on SQLite and PostgreSQL. */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
+import { after, before, describe, test } from "node:test";
+import type { SigningKeyRecord, SigningKeyStore } from "../../src/domain/ports.js";
+import { createSigningKeyStore } from "../../src/storage/signing-keys.js";
+import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { engines } from "../helpers/engines.js";
+
+const T0 = new Date("2026-01-15T10:00:00Z");
+const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+const key = (kid: string, createdAt = T0): SigningKeyRecord => ({
+  kid,
+  publicJwk: JSON.stringify({ kty: "RSA", n: kid, e: "AQAB" }),
+  privateKeyEnc: `v1.sealed.${kid}`,
+  createdAt,
+  retiredAt: null,
+});
+
+const RACER = new URL("./fixtures/signing-key-race.ts", import.meta.url).href;
+const BOOT = new URL("./fixtures/tsx-worker.mjs", import.meta.url);
+
+/** Threads with their own connections to the database at `url`, ready to race. */
+async function startRacers(url: string, count: number) {
+  const workers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const worker = new Worker(BOOT, { workerData: { file: RACER, url } });
+      await once(worker, "message"); // "ready"
+      return worker;
+    }),
+  );
+  return {
+    /** Sends `op` to every racer at once; returns what each answered. */
+    race: (op: "first" | "rotate", at: Date) =>
+      Promise.all(
+        workers.map(async (worker, i) => {
+          const answer = once(worker, "message");
+          worker.postMessage({ op, kid: `${op}-${i}`, at: at.getTime() });
+          return String((await answer)[0]);
+        }),
+      ),
+    close: () => Promise.all(workers.map(async (worker) => { worker.postMessage({ op: "close" }); await once(worker, "exit"); })),
+  };
+}
+
+for (const { engine, skip } of engines) {
+  describe(`SigningKeyStore on ${engine.name}`, { skip }, () => {
+    let t: TestDatabase;
+    let store: SigningKeyStore;
+    let racers: Awaited<ReturnType<typeof startRacers>>;
+    before(async () => {
+      t = await openTestDatabase(engine);
+      store = createSigningKeyStore(t.database.db, t.database.engine);
+      racers = await startRacers(t.url, 3);
+    });
+    after(async () => {
+      await racers?.close();
+      await t?.close();
+    });
+
+    test("insertFirst from three connections at once: exactly one key", async () => {
+      const results = await racers.race("first", T0);
+      assert.deepEqual([...results].sort(), ["false", "false", "true"]);
+      const keys = await store.list();
+      assert.equal(keys.length, 1);
+      assert.equal(await store.insertFirst(key("d")), false, "never a second first key");
+    });
+
+    test("list returns the record as stored", async () => {
+      const [only] = await store.list();
+      assert.ok(only);
+      assert.equal(only.retiredAt, null);
+      assert.equal(only.privateKeyEnc, `v1.sealed.${only.kid}`);
+      assert.deepEqual(JSON.parse(only.publicJwk), { kty: "RSA", n: only.kid, e: "AQAB" });
+      assert.deepEqual(only.createdAt, T0);
+    });
+
+    test("rotate retires the signer and adds the new key; list is oldest first", async () => {
+      const [first] = await store.list();
+      await store.rotate(key("second", at(10)), at(10));
+      const keys = await store.list();
+      assert.deepEqual(keys.map((k) => k.kid), [first!.kid, "second"]);
+      assert.deepEqual(keys[0]!.retiredAt, at(10));
+      assert.equal(keys[1]!.retiredAt, null);
+    });
+
+    test("concurrent rotations from three connections leave exactly one unretired key", async () => {
+      await racers.race("rotate", at(20));
+      const live = (await store.list()).filter((k) => k.retiredAt === null);
+      assert.equal(live.length, 1);
+    });
+
+    test("deleteRetiredBefore removes only keys retired before the cutoff, never the signer", async () => {
+      const deleted = await store.deleteRetiredBefore(at(15));
+      assert.equal(deleted, 1, "only the key retired at minute 10");
+      assert.ok((await store.list()).every((k) => k.retiredAt?.getTime() !== at(10).getTime()), "the key retired at minute 10 is gone");
+      const keys = await store.list();
+      assert.equal(keys.filter((k) => k.retiredAt === null).length, 1);
+      assert.equal(await store.deleteRetiredBefore(at(1000)), keys.length - 1);
+      assert.equal((await store.list()).length, 1);
+    });
+  });
+}

@@ -1,0 +1,158 @@
+/** UserStore contract, on SQLite and PostgreSQL. */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { NewUser, UserStore } from "../../src/domain/ports.js";
+import { systemRandom } from "../../src/deps.js";
+import { createUserStore } from "../../src/storage/users.js";
+import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { engines } from "../helpers/engines.js";
+
+const NOW = new Date("2026-01-15T10:00:00Z");
+const LATER = new Date("2026-01-15T11:00:00Z");
+let n = 0;
+const newUser = (over: Partial<NewUser> = {}): NewUser => ({
+  email: `user${++n}@example.com`,
+  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+  roles: ["ROLE_USER"],
+  emailConfirmedAt: NOW,
+  deactivatedAt: null,
+  ...over,
+});
+
+for (const { engine, skip } of engines) {
+  describe(`UserStore on ${engine.name}`, { skip }, () => {
+    let t: TestDatabase;
+    let users: UserStore;
+    before(async () => {
+      t = await openTestDatabase(engine);
+      users = createUserStore(t.database.db, systemRandom);
+    });
+    after(async () => t?.close());
+
+    test("create returns the record; findById and findByEmail read it back with every field", async () => {
+      const created = await users.create(newUser({ email: "read@example.com", firstName: "Ann", lastName: "Lee", locale: "ro", emailConfirmedAt: null }), NOW);
+      assert.ok(created);
+      assert.equal(created.email, "read@example.com");
+      assert.deepEqual(created.roles, ["ROLE_USER"]);
+      assert.deepEqual(created.preferences, {});
+      assert.equal(created.firstName, "Ann");
+      assert.equal(created.locale, "ro");
+      assert.equal(created.emailConfirmedAt, null);
+      assert.equal(created.deactivatedAt, null);
+      assert.equal(created.totpEnabledAt, null);
+      assert.deepEqual(created.createdAt, NOW);
+      assert.deepEqual(await users.findById(created.id), created);
+      assert.deepEqual(await users.findByEmail("read@example.com"), created);
+      assert.equal(await users.findByEmail("nobody@example.com"), null);
+      assert.equal(await users.findById("00000000-0000-0000-0000-000000000000"), null);
+    });
+
+    test("times round-trip as the same milliseconds", async () => {
+      const at = new Date(1_767_225_600_123);
+      const u = await users.create(newUser({ emailConfirmedAt: at, deactivatedAt: at }), at);
+      const back = await users.findById(u!.id);
+      assert.equal(back!.emailConfirmedAt!.getTime(), 1_767_225_600_123);
+      assert.equal(back!.deactivatedAt!.getTime(), 1_767_225_600_123);
+      assert.equal(typeof back!.createdAt.getTime(), "number");
+    });
+
+    test("a taken email returns null", async () => {
+      const first = await users.create(newUser({ email: "taken@example.com" }), NOW);
+      assert.ok(first);
+      assert.equal(await users.create(newUser({ email: "taken@example.com" }), NOW), null);
+    });
+
+    test("concurrent creates of one email from two connections: exactly one wins", async () => {
+      const other = createUserStore(t.openAnother().db, systemRandom);
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? other : users).create(newUser({ email: "race@example.com" }), NOW)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test("replacePasswordHash only while the hash is still the expected one", async () => {
+      const u = (await users.create(newUser(), NOW))!;
+      assert.equal(await users.replacePasswordHash(u.id, "$2y$13$stale", "new-1", LATER), false);
+      assert.equal(await users.replacePasswordHash(u.id, u.passwordHash, "new-1", LATER), true);
+      assert.equal(await users.replacePasswordHash(u.id, u.passwordHash, "new-2", LATER), false);
+      const back = (await users.findById(u.id))!;
+      assert.equal(back.passwordHash, "new-1");
+      assert.deepEqual(back.updatedAt, LATER);
+    });
+
+    test("setPasswordHash, setDeactivated, touchLastConnected, updateProfile", async () => {
+      const u = (await users.create(newUser(), NOW))!;
+      await users.setPasswordHash(u.id, "replaced", LATER);
+      await users.setDeactivated(u.id, LATER, LATER);
+      await users.touchLastConnected(u.id, LATER);
+      await users.updateProfile(u.id, { firstName: "Zoe", phone: "+40 700 000 000", preferences: { theme: "dark" } }, LATER);
+      let back = (await users.findById(u.id))!;
+      assert.equal(back.passwordHash, "replaced");
+      assert.deepEqual(back.deactivatedAt, LATER);
+      assert.deepEqual(back.lastConnectedAt, LATER);
+      assert.equal(back.firstName, "Zoe");
+      assert.equal(back.phone, "+40 700 000 000");
+      assert.equal(back.lastName, null);
+      assert.deepEqual(back.preferences, { theme: "dark" });
+      await users.setDeactivated(u.id, null, LATER);
+      back = (await users.findById(u.id))!;
+      assert.equal(back.deactivatedAt, null);
+    });
+
+    test("confirmEmail sets the time once; the second call says it already was", async () => {
+      const u = (await users.create(newUser({ emailConfirmedAt: null }), NOW))!;
+      assert.equal(await users.confirmEmail(u.id, LATER), true);
+      assert.equal(await users.confirmEmail(u.id, new Date(LATER.getTime() + 1000)), false);
+      assert.deepEqual((await users.findById(u.id))!.emailConfirmedAt, LATER);
+    });
+
+    test("markDeleted erases personal data and frees the email", async () => {
+      const u = (await users.create(newUser({ email: "gone@example.com", firstName: "Gone" }), NOW))!;
+      await users.markDeleted(u.id, LATER);
+      assert.equal(await users.findByEmail("gone@example.com"), null);
+      const back = (await users.findById(u.id))!;
+      assert.deepEqual(back.deletedAt, LATER);
+      assert.equal(back.firstName, null);
+      assert.notEqual(back.passwordHash, u.passwordHash);
+      assert.ok(await users.create(newUser({ email: "gone@example.com" }), LATER), "the email can be registered again");
+    });
+
+    test("TOTP: pending secret, enable once and only with the secret the code was checked against, disable", async () => {
+      const u = (await users.create(newUser(), NOW))!;
+      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), false, "nothing pending");
+      await users.setTotpPendingSecret(u.id, "sealed-secret", NOW);
+      assert.equal((await users.findById(u.id))!.totpPendingSecretEnc, "sealed-secret");
+      assert.equal(await users.enableTotp(u.id, "a-newer-setup", LATER), false, "another setup's secret");
+      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), true);
+      let back = (await users.findById(u.id))!;
+      assert.equal(back.totpSecretEnc, "sealed-secret");
+      assert.equal(back.totpPendingSecretEnc, null);
+      assert.deepEqual(back.totpEnabledAt, LATER);
+      await users.setTotpPendingSecret(u.id, "another", LATER);
+      assert.equal(await users.enableTotp(u.id, "another", LATER), false, "already enabled");
+      await users.disableTotp(u.id, LATER);
+      back = (await users.findById(u.id))!;
+      assert.equal(back.totpSecretEnc, null);
+      assert.equal(back.totpPendingSecretEnc, null);
+      assert.equal(back.totpEnabledAt, null);
+    });
+
+    test("advanceTotpStep accepts only newer steps", async () => {
+      const u = (await users.create(newUser(), NOW))!;
+      assert.equal(await users.advanceTotpStep(u.id, 100), true);
+      assert.equal(await users.advanceTotpStep(u.id, 100), false);
+      assert.equal(await users.advanceTotpStep(u.id, 99), false);
+      assert.equal(await users.advanceTotpStep(u.id, 101), true);
+      assert.equal((await users.findById(u.id))!.totpLastStep, 101);
+    });
+
+    test("advanceTotpStep with concurrent callers from two connections: exactly one true per step", async () => {
+      const u = (await users.create(newUser(), NOW))!;
+      const other = createUserStore(t.openAnother().db, systemRandom);
+      for (const step of [5000, 5001, 5002]) {
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : users).advanceTotpStep(u.id, step)));
+        assert.equal(results.filter(Boolean).length, 1, `step ${step}`);
+      }
+    });
+  });
+}
