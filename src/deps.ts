@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -97,7 +98,10 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       clock,
       retry: options.mailRetry,
     });
-    const hasher = await createPasswordHasher({ params: options.argon2, maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS });
+    // The cores are shared by the worker processes: each hashes on its share, so N workers never
+    // run more hashes at once than there are cores (more would only lengthen every hash).
+    const hashSlots = Math.max(1, Math.floor(os.availableParallelism() / config.WORKERS));
+    const hasher = await createPasswordHasher({ params: options.argon2, concurrency: hashSlots, maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS });
     const deps: Deps = {
       config,
       clock,
