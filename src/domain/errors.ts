@@ -12,7 +12,6 @@ export const AUTH_ERRORS = {
   JWT_NOT_FOUND: "JWT Token not found",
   JWT_INVALID: "Invalid JWT Token",
   JWT_EXPIRED: "Expired JWT Token",
-  SESSION_REVOKED: "This session has been revoked. Please login again.",
   MFA_TOKEN_MISSING: "Missing mfaToken.",
   MFA_CODE_MISSING: "Missing code.",
   MFA_CODE_INVALID: "Invalid code.",

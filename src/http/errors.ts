@@ -15,7 +15,6 @@ export const STATUS = {
   JWT_NOT_FOUND: 401,
   JWT_INVALID: 401,
   JWT_EXPIRED: 401,
-  SESSION_REVOKED: 401,
   MFA_TOKEN_MISSING: 400,
   MFA_CODE_MISSING: 400,
   MFA_CODE_INVALID: 401,
@@ -35,7 +34,7 @@ export const STATUS = {
 } as const satisfies Record<AuthErrorCode, number>;
 
 /** Bearer failures carry the challenge header (RFC 6750). */
-const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED", "SESSION_REVOKED"]);
+const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED"]);
 
 export interface ErrorBody {
   code: number;
