@@ -47,7 +47,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installRateLimits(app, deps.limiter, deps.config);
+  installRateLimits(app, deps.limiter, deps.config, () => deps.hasher.isSaturated());
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);

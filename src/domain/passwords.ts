@@ -21,6 +21,8 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
   /** A hash of a random password at the current parameters: verifying against it costs what a real check costs. */
   readonly dummyHash: string;
+  /** True while a new hash would be refused with OVERLOADED. */
+  isSaturated(): boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface PasswordHasher {
  */
 export class HashGate {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<{ start: () => void; refuse: (error: AuthError) => void; enqueuedAt: number }> = [];
   private averageMs: number;
 
   constructor(
@@ -50,10 +52,15 @@ export class HashGate {
     return this.waiting.length;
   }
 
+  /** True when a new job would be refused: callers can shed a request before doing any other work for it. */
+  get isFull(): boolean {
+    return this.running >= this.concurrency && this.waiting.length >= this.maxQueue;
+  }
+
   async run<T>(job: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.maxQueue) throw new AuthError("OVERLOADED", { retryAfterSeconds: 1 });
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (this.waiting.length >= this.maxQueue) throw overloaded();
+      await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse, enqueuedAt: performance.now() }));
     } else {
       this.running++;
     }
@@ -63,12 +70,29 @@ export class HashGate {
     } finally {
       // Moving average of the job time, so the queue bound follows the machine's real speed.
       this.averageMs = this.averageMs * 0.9 + (performance.now() - started) * 0.1;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
+      this.startNext();
     }
   }
+
+  /**
+   * Hands the freed slot to the oldest waiter that can still start in time. One that already
+   * waited longer than maxWaitMs (the estimate was wrong: the machine slowed down) is refused
+   * instead, so no admitted login waits unboundedly.
+   */
+  private startNext(): void {
+    const now = performance.now();
+    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+      if (now - next.enqueuedAt <= this.maxWaitMs) {
+        next.start();
+        return;
+      }
+      next.refuse(overloaded());
+    }
+    this.running--;
+  }
 }
+
+const overloaded = () => new AuthError("OVERLOADED", { retryAfterSeconds: 1 });
 
 const ARGON2_PARAMS = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([^$]+)\$/;
 
@@ -114,6 +138,7 @@ export async function createPasswordHasher(options: {
   return {
     gate,
     dummyHash,
+    isSaturated: () => gate.isFull,
     hash: (password) => gate.run(() => argon2.hash(password, argonOptions)),
     async verify(hash, password) {
       if (hash.startsWith("$argon2")) {

@@ -27,3 +27,23 @@ test("logins that could not start hashing in time get 503 with Retry-After and t
     await w.close();
   }
 });
+
+test("while the hash queue is full, a login is refused before anything is done for it: no rate-limit count, no lookup", async () => {
+  const w = await startWarden({ env: { LOGIN_RATE_LIMIT: "1/60" } });
+  try {
+    let lookups = 0;
+    const findByEmail = w.deps.users.findByEmail.bind(w.deps.users);
+    w.deps.users.findByEmail = async (email) => (lookups++, findByEmail(email));
+    Object.defineProperty(w.deps.hasher, "isSaturated", { value: () => true });
+    const refused = await postJson(w.app, "/api/auth", { email: "a@example.com", password: "whatever" });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers["retry-after"], "1");
+    assert.equal(lookups, 0);
+    // The refused attempt was not counted: the one allowed attempt of the minute is still there.
+    Object.defineProperty(w.deps.hasher, "isSaturated", { value: () => false });
+    assert.equal((await postJson(w.app, "/api/auth", { email: "a@example.com", password: "whatever" })).status, 401);
+    assert.equal((await postJson(w.app, "/api/auth", { email: "a@example.com", password: "whatever" })).status, 429);
+  } finally {
+    await w.close();
+  }
+});

@@ -101,4 +101,36 @@ describe("HashGate", () => {
     assert.equal(peak, 2);
     assert.equal(gate.queued, 0);
   });
+
+  test("isFull says in advance that the next job would be refused", async () => {
+    const gate = new HashGate(1, 100, 100); // 1 at a time, 100 ms a job: 1 may wait
+    const releases: Array<() => void> = [];
+    const job = () => gate.run(() => new Promise<void>((resolve) => releases.push(resolve)));
+    const first = job();
+    assert.equal(gate.isFull, false);
+    const second = job();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(gate.isFull, true);
+    await assert.rejects(job(), { code: "OVERLOADED" });
+    releases.shift()!();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(gate.isFull, false);
+    releases.shift()!();
+    await second;
+  });
+
+  test("a job that waited longer than maxWaitMs is refused when its turn comes; a fresh one still runs", async () => {
+    const gate = new HashGate(1, 30, 1); // the estimate (1 ms a job) is wrong: the running job takes far longer
+    let releaseFirst!: () => void;
+    const first = gate.run(() => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const stale = gate.run(async () => "ran");
+    await new Promise((resolve) => setTimeout(resolve, 60)); // longer than maxWaitMs
+    const fresh = gate.run(async () => "ran");
+    releaseFirst();
+    await first;
+    await assert.rejects(stale, (error: { code?: string; details?: { retryAfterSeconds?: number } }) => error.code === "OVERLOADED" && error.details?.retryAfterSeconds === 1);
+    assert.equal(await fresh, "ran");
+    assert.equal(gate.queued, 0);
+  });
 });

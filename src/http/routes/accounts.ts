@@ -19,7 +19,7 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
   app.post<{ Body: RegistrationInput }>(
     "/api/auth/register",
     {
-      config: { rateLimit: "register" },
+      config: { rateLimit: "register", hashesPassword: true },
       schema: {
         summary: "Create an account",
         description: "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
@@ -96,7 +96,7 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
   app.post<{ Body: { token: string; password: string } }>(
     "/api/auth/reset-password",
     {
-      config: { rateLimit: "password-reset" },
+      config: { rateLimit: "password-reset", hashesPassword: true },
       schema: {
         summary: "Choose a new password with the token from the reset mail",
         description: "Every session of the user is revoked and a notice is mailed.",

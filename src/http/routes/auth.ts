@@ -8,7 +8,7 @@ export function authRoutes(app: FastifyInstance, deps: DomainDeps): void {
   app.post<{ Body: { email: string; password: string } }>(
     "/api/auth",
     {
-      config: { rateLimit: "login" },
+      config: { rateLimit: "login", hashesPassword: true },
       schema: {
         summary: "Log in with email and password",
         description: "Returns an access and a refresh token, or an MFA challenge when the user has two-factor authentication on.",
