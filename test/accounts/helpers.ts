@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { safeJson, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
+import { postJson, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
 import { startSmtp, type TestSmtp } from "./smtp.js";
 
 let ipCounter = 0;
@@ -7,10 +7,7 @@ let ipCounter = 0;
 export const nextIp = (): string => `10.${(++ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
 
 /** POST JSON through inject() from `ip` (a fresh address unless given). */
-export async function post(app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) {
-  const response = await app.inject({ method: "POST", url, payload: body as object, remoteAddress: ip, headers: { "content-type": "application/json" } });
-  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
-}
+export const post = (app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) => postJson(app, url, body, {}, { remoteAddress: ip });
 
 /** The `sid` claim of an access token: the session it belongs to. */
 export const sessionIdOf = (jwt: string): string => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).sid as string;

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, InjectOptions } from "fastify";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { createUser } from "../../src/domain/accounts.js";
@@ -91,8 +91,17 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
 
 /** POST JSON through inject(); returns status, parsed body, raw body and headers. `remoteAddress` is the client's socket address. */
 export async function postJson(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}, options: { remoteAddress?: string } = {}) {
-  const response = await app.inject({ method: "POST", url, payload: body as object, headers: { "content-type": "application/json", ...headers }, ...options });
-  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
+  return resultOf(await app.inject({ method: "POST", url, payload: body as object, headers: { "content-type": "application/json", ...headers }, ...options }));
+}
+
+/** A request with a Bearer token (or, through `headers`, an exact Authorization header). */
+export async function withBearer(w: Warden, token: string, request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> }) {
+  return resultOf(await w.app.inject({ ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } } as InjectOptions));
+}
+
+/** What a test reads of an injected response: status, parsed body, raw body, headers. */
+export function resultOf(response: { statusCode: number; body: string; headers: Record<string, unknown> }) {
+  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers as Record<string, string | string[] | undefined> };
 }
 
 export function safeJson(text: string): any {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { TOTP, Secret } from "otpauth";
 import type { Clock } from "../../src/domain/ports.js";
-import { postJson, safeJson, type Warden } from "../helpers/warden.js";
+import { postJson, withBearer, type Warden } from "../helpers/warden.js";
 
 export const PASSWORD = "correct horse battery staple";
 
@@ -11,15 +11,8 @@ export const authenticatorCode = (secret: string, clock: Clock): string =>
 
 export const verify = (w: Warden, body: Record<string, unknown>) => postJson(w.app, "/api/auth/mfa/verify", body);
 
-export async function bearer(w: Warden, method: "GET" | "POST", url: string, token: string, body?: object) {
-  const response = await w.app.inject({
-    method,
-    url,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { payload: body } : {}),
-  });
-  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
-}
+export const bearer = (w: Warden, method: "GET" | "POST", url: string, token: string, body?: object) =>
+  withBearer(w, token, { method, url, ...(body ? { payload: body } : {}) });
 
 export async function loginTokens(w: Warden, email: string): Promise<{ token: string; refresh_token: string }> {
   const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD });

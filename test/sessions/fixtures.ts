@@ -1,7 +1,6 @@
 import { after } from "node:test";
-import type { InjectOptions } from "fastify";
 import type { EngineUnderTest } from "../helpers/engines.js";
-import { FixedClock, postJson, safeJson, startWarden, type Warden } from "../helpers/warden.js";
+import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
 
 export const PASSWORD = "correct horse battery";
 
@@ -48,11 +47,7 @@ export async function login(w: Warden, email: string, password = PASSWORD, heade
 export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") => postJson(w.app, url, { refresh_token: refreshToken });
 export const logout = (w: Warden, refreshToken: unknown) => postJson(w.app, "/api/auth/logout", { refresh_token: refreshToken });
 
-/** A request with a Bearer token (or an exact Authorization header). */
-export async function withBearer(w: Warden, token: string, request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> }) {
-  const response = await w.app.inject({ ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } } as InjectOptions);
-  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers };
-}
+export { withBearer };
 
 export const getMe = (w: Warden, token: string) => withBearer(w, token, { method: "GET", url: "/api/v1/me" });
 
