@@ -4,6 +4,8 @@ import type { Clock, SigningKeyRecord, SigningKeyStore } from "./ports.js";
 import type { SecretBox } from "./secret-box.js";
 
 const PURPOSE = "signing-key";
+/** How long after its last token expired a retired key is still used to recognise that token as expired. */
+const EXPIRED_KEY_MEMORY_SECONDS = 86_400;
 
 interface LoadedKey {
   kid: string;
@@ -73,14 +75,24 @@ export class SigningKeys {
     return this.current;
   }
 
-  /** Keys that may still verify a live token: the signer, and retired keys younger than a token's life. */
-  private liveKeys(): LoadedKey[] {
-    const cutoff = this.clock.now().getTime() - this.accessTokenTtlSeconds * 1000;
+  /** Keys retired within `afterSeconds` past a token's life (plus the signer). */
+  private keysRetiredWithin(afterSeconds: number): LoadedKey[] {
+    const cutoff = this.clock.now().getTime() - (this.accessTokenTtlSeconds + afterSeconds) * 1000;
     return this.keys.filter((k) => k.retiredAt === null || k.retiredAt.getTime() > cutoff);
   }
 
+  /** Published keys: the signer, and retired keys that may still have signed a live token. */
+  private liveKeys(): LoadedKey[] {
+    return this.keysRetiredWithin(0);
+  }
+
+  /**
+   * Verification keeps a retired key a day longer than the JWKS does. Every token it signed has
+   * expired by then, so it can only ever conclude "expired": a client holding an old token is
+   * told "Expired JWT Token" (refresh) rather than "Invalid JWT Token" (log in again).
+   */
   publicKey(kid: string): KeyObject | undefined {
-    return this.liveKeys().find((k) => k.kid === kid)?.publicKey;
+    return this.keysRetiredWithin(EXPIRED_KEY_MEMORY_SECONDS).find((k) => k.kid === kid)?.publicKey;
   }
 
   jwks(): { keys: JWK[] } {
@@ -98,7 +110,7 @@ export class SigningKeys {
   async rotate(): Promise<string> {
     const key = await this.generate();
     await this.store.rotate(key, this.clock.now());
-    const cutoff = new Date(this.clock.now().getTime() - this.accessTokenTtlSeconds * 1000);
+    const cutoff = new Date(this.clock.now().getTime() - (this.accessTokenTtlSeconds + EXPIRED_KEY_MEMORY_SECONDS) * 1000);
     await this.store.deleteRetiredBefore(cutoff);
     await this.reload();
     return key.kid;
