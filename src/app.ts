@@ -4,6 +4,7 @@ import swagger from "@fastify/swagger";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
 import { installErrorHandling } from "./http/errors.js";
+import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
 import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
@@ -47,7 +48,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installRateLimits(app, deps.limiter, deps.config, () => deps.hasher.isSaturated());
+  installOverloadShedding(app, () => deps.hasher.isSaturated());
+  installRateLimits(app, deps.limiter, deps.config);
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);

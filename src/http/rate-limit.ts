@@ -12,8 +12,6 @@ declare module "fastify" {
     rateLimit?: RateLimitName;
     /** Error bodies also carry `error` (= message), for clients of Storno's MFA endpoints. */
     errorField?: boolean;
-    /** The route hashes a password: while the hash queue is full it is refused at once (503). */
-    hashesPassword?: boolean;
   }
 }
 
@@ -52,17 +50,9 @@ function setHeaders(reply: FastifyReply, decision: RateDecision): void {
   reply.header("ratelimit-policy", `${decision.limit};w=${decision.windowSeconds}`);
 }
 
-/**
- * Counts every request to a limited route before its body is even parsed, so before any hashing.
- * Before that, under overload, a route that would hash is refused before any work is done for it
- * (no counter write, no body, no user lookup): a refusal that costs nothing keeps the event loop
- * free for the logins that were admitted.
- */
-export function installRateLimits(app: FastifyInstance, limiter: SlidingWindowLimiter, config: Config, isHashQueueFull: () => boolean): void {
+/** Counts every request to a limited route before its body is even parsed, so before any hashing. */
+export function installRateLimits(app: FastifyInstance, limiter: SlidingWindowLimiter, config: Config): void {
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.config?.hashesPassword && isHashQueueFull()) {
-      throw new AuthError("OVERLOADED", { retryAfterSeconds: 1 });
-    }
     const name = request.routeOptions.config?.rateLimit;
     if (!name) return;
     const decision = await limiter.hit(`ip-${name}`, ruleFor(config, name), clientKey(request.ip));
