@@ -74,7 +74,7 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
   if (database.pgPool) return { kind: "postgres", pool: database.pgPool };
   const file = config.DATABASE_URL.slice("sqlite:".length);
   // Counters share the database file, so every worker process sees the same numbers.
-  return file === ":memory:" ? { kind: "memory", prefix: config.COUNTER_PREFIX } : { kind: "sqlite", file };
+  return file === ":memory:" ? { kind: "memory", prefix: config.COUNTER_PREFIX } : { kind: "sqlite", db: database.db };
 }
 
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {

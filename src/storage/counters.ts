@@ -1,14 +1,14 @@
-import SQLite from "better-sqlite3";
+import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { Redis } from "ioredis";
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
   RateLimiterRedis,
-  RateLimiterSQLite,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
 import type { CounterStore } from "../domain/ports.js";
+import type { DB } from "./database.js";
 
 /** Counters never reject by themselves: the sliding-window policy in domain/rate-limits.ts decides. */
 const UNBOUNDED = 2 ** 31 - 1;
@@ -18,7 +18,7 @@ export type CounterBackend =
   | { kind: "memory"; prefix: string }
   | { kind: "redis"; url: string; prefix: string }
   | { kind: "postgres"; pool: pg.Pool }
-  | { kind: "sqlite"; file: string };
+  | { kind: "sqlite"; db: Kysely<DB> };
 
 export interface Counters extends CounterStore {
   readonly kind: CounterBackend["kind"];
@@ -30,8 +30,8 @@ export interface Counters extends CounterStore {
  * fixes the duration per instance; all of them share one table or key space.
  */
 export async function createCounters(backend: CounterBackend): Promise<Counters> {
+  if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
   let redis: Redis | undefined;
-  let sqlite: SQLite.Database | undefined;
   let tableReady: Promise<void> | undefined;
   const limiters = new Map<number, Promise<RateLimiterAbstract>>();
 
@@ -56,16 +56,6 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
         if (first) tableReady = created;
         await tableReady;
         return limiter;
-      }
-      case "sqlite": {
-        // A connection of its own: the app's connection may be inside a transaction at any await.
-        if (!sqlite) {
-          sqlite = new SQLite(backend.file);
-          sqlite.pragma("journal_mode = WAL");
-          sqlite.pragma("busy_timeout = 5000");
-          sqlite.exec(`create table if not exists ${TABLE} (key text primary key, points integer not null default 0, expire integer)`);
-        }
-        return new RateLimiterSQLite({ ...base, storeClient: sqlite, storeType: "better-sqlite3", tableName: TABLE, tableCreated: true, clearExpiredByTimeout: true });
       }
     }
   };
@@ -93,7 +83,43 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
     },
     async close() {
       redis?.disconnect();
-      sqlite?.close();
     },
+  };
+}
+
+/**
+ * SQLite counters through the app's own Kysely connection, not rate-limiter-flexible's store:
+ * that store needs a second connection, and a second connection in the same process deadlocks
+ * against a Kysely write transaction that is open across an await (its busy wait blocks the
+ * event loop the transaction needs to finish; measured: every login racing `keys rotate` stalled
+ * 5 s and failed with "database is locked"). Through Kysely's connection mutex a counter write
+ * waits for the transaction instead. The upsert is one statement, so it stays atomic across
+ * worker processes too.
+ */
+async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
+  await sql`create table if not exists ${sql.table(TABLE)} (key text primary key, points integer not null, expire integer not null)`.execute(db);
+  const PURGE_EVERY_MS = 300_000;
+  let lastPurge = Date.now();
+  return {
+    kind: "sqlite",
+    async increment(key, amount, ttlSeconds) {
+      const now = Date.now();
+      if (now - lastPurge > PURGE_EVERY_MS) {
+        lastPurge = now;
+        await sql`delete from ${sql.table(TABLE)} where expire <= ${now}`.execute(db);
+      }
+      const { rows } = await sql<{ points: number }>`
+        insert into ${sql.table(TABLE)} (key, points, expire) values (${key}, ${amount}, ${now + ttlSeconds * 1000})
+        on conflict (key) do update set
+          points = case when expire > ${now} then points + excluded.points else excluded.points end,
+          expire = case when expire > ${now} then expire else excluded.expire end
+        returning points`.execute(db);
+      return rows[0]!.points;
+    },
+    async get(key) {
+      const { rows } = await sql<{ points: number }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
+      return rows[0]?.points ?? 0;
+    },
+    async close() {},
   };
 }

@@ -31,10 +31,12 @@ const backends: Backend[] = [
     name: "sqlite",
     async open() {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
-      const backend: CounterBackend = { kind: "sqlite", file: path.join(dir, "warden.db") };
-      const a = await createCounters(backend);
-      const b = await createCounters(backend);
-      return { a, b, close: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+      // Two connections to one file, as two worker processes have.
+      const url = `sqlite:${path.join(dir, "warden.db")}`;
+      const [one, two] = [openDatabase(url), openDatabase(url)];
+      const a = await createCounters({ kind: "sqlite", db: one.db });
+      const b = await createCounters({ kind: "sqlite", db: two.db });
+      return { a, b, close: async () => { await one.close(); await two.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
     },
   },
   {
@@ -96,3 +98,21 @@ for (const backend of backends) {
     });
   });
 }
+
+test("sqlite: a counter written while the app holds a write transaction waits for it, never 'database is locked'", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
+  const database = openDatabase(`sqlite:${path.join(dir, "warden.db")}`);
+  try {
+    const counters = await createCounters({ kind: "sqlite", db: database.db });
+    let incremented: Promise<number> | undefined;
+    await database.db.transaction().execute(async () => {
+      // A rate-limited request arrives while another request's transaction awaits real I/O.
+      incremented = counters.increment("login:k", 1, 60);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    assert.equal(await incremented, 1);
+  } finally {
+    await database.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
