@@ -8,7 +8,7 @@
 import os from "node:os";
 import argon2 from "argon2";
 import * as nodeRs from "@node-rs/argon2";
-import { OWASP_ARGON2ID } from "../src/domain/passwords.js";
+import { OWASP_ARGON2ID } from "../src/hashing/passwords.js";
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 2);
@@ -48,7 +48,9 @@ async function rate(job: () => Promise<unknown>): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
-console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.availableParallelism()}, load ${os.loadavg()[0]!.toFixed(1)}, concurrency ${concurrency}, ${seconds} s each`);
+console.log(
+  `node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.availableParallelism()}, load ${os.loadavg()[0]!.toFixed(1)}, concurrency ${concurrency}, ${seconds} s each`,
+);
 const rows: Array<Record<string, string>> = [];
 for (const round of [1, 2]) {
   // Two rounds, alternating order, so neither library always runs on a cooler or hotter machine.
@@ -57,7 +59,12 @@ for (const round of [1, 2]) {
     if (!(await lib.verify(hash, PASSWORD))) throw new Error(`${lib.name} failed to verify its own hash`);
     const hashes = await rate(() => lib.hash(PASSWORD));
     const verifies = await rate(() => lib.verify(hash, PASSWORD));
-    rows.push({ round: String(round), library: lib.name, "hash/s": hashes.toFixed(1), "verify/s": verifies.toFixed(1) });
+    rows.push({
+      round: String(round),
+      library: lib.name,
+      "hash/s": hashes.toFixed(1),
+      "verify/s": verifies.toFixed(1),
+    });
   }
 }
 console.table(rows);

@@ -5,7 +5,20 @@ interface Series {
   points: Array<{ connections: number; perSecond: number }>;
 }
 
-const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#000000", "#aec7e8"];
+const COLORS = [
+  "#1f77b4",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#ff7f0e",
+  "#8c564b",
+  "#e377c2",
+  "#17becf",
+  "#bcbd22",
+  "#7f7f7f",
+  "#000000",
+  "#aec7e8",
+];
 const LEGEND_LINE = 15;
 const PANEL = { width: 440, height: 300, left: 64, right: 16, top: 36, bottom: 44 };
 
@@ -37,7 +50,8 @@ function panel(title: string, series: Series[], offsetX: number): string {
   const plotW = width - left - right;
   const plotH = height - top - bottom;
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return `<text x="${offsetX + width / 2}" y="${height / 2}" text-anchor="middle">${escape(title)}: no data</text>`;
+  if (all.length === 0)
+    return `<text x="${offsetX + width / 2}" y="${height / 2}" text-anchor="middle">${escape(title)}: no data</text>`;
   const xs = [...new Set(all.map((p) => p.connections))].sort((a, b) => a - b);
   const logMin = Math.log2(xs[0]!);
   const logSpan = Math.max(1, Math.log2(xs[xs.length - 1]!) - logMin);
@@ -45,22 +59,32 @@ function panel(title: string, series: Series[], offsetX: number): string {
   const x = (c: number) => offsetX + left + (xs.length === 1 ? plotW / 2 : ((Math.log2(c) - logMin) / logSpan) * plotW);
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
 
-  const parts: string[] = [`<text x="${offsetX + left + plotW / 2}" y="20" text-anchor="middle" font-weight="bold">${escape(title)}</text>`];
+  const parts: string[] = [
+    `<text x="${offsetX + left + plotW / 2}" y="20" text-anchor="middle" font-weight="bold">${escape(title)}</text>`,
+  ];
   for (let i = 0; i <= 5; i++) {
     const v = (yMax * i) / 5;
     parts.push(`<line x1="${offsetX + left}" x2="${offsetX + left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${offsetX + left - 6}" y="${y(v) + 4}" text-anchor="end">${Number(v.toPrecision(3))}</text>`);
   }
   for (const c of xs) parts.push(`<text x="${x(c)}" y="${top + plotH + 16}" text-anchor="middle">${c}</text>`);
-  parts.push(`<text x="${offsetX + left + plotW / 2}" y="${height - 8}" text-anchor="middle">connections (log scale)</text>`);
-  parts.push(`<text transform="translate(${offsetX + 14} ${top + plotH / 2}) rotate(-90)" text-anchor="middle">requests/s</text>`);
+  parts.push(
+    `<text x="${offsetX + left + plotW / 2}" y="${height - 8}" text-anchor="middle">connections (log scale)</text>`,
+  );
+  parts.push(
+    `<text transform="translate(${offsetX + 14} ${top + plotH / 2}) rotate(-90)" text-anchor="middle">requests/s</text>`,
+  );
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const path = s.points.map((p) => `${x(p.connections).toFixed(1)},${y(p.perSecond).toFixed(1)}`).join(" ");
     // better-auth dashed, Warden solid.
     const dash = s.label.startsWith("better-auth") ? ` stroke-dasharray="5 3"` : "";
-    if (s.points.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${path}"/>`);
-    for (const p of s.points) parts.push(`<circle cx="${x(p.connections).toFixed(1)}" cy="${y(p.perSecond).toFixed(1)}" r="3" fill="${color}"/>`);
+    if (s.points.length > 1)
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${path}"/>`);
+    for (const p of s.points)
+      parts.push(
+        `<circle cx="${x(p.connections).toFixed(1)}" cy="${y(p.perSecond).toFixed(1)}" r="3" fill="${color}"/>`,
+      );
     const legendY = height + i * LEGEND_LINE;
     parts.push(`<rect x="${offsetX + left}" y="${legendY}" width="10" height="10" fill="${color}"/>`);
     parts.push(`<text x="${offsetX + left + 14}" y="${legendY + 9}">${escape(s.label)}</text>`);

@@ -7,7 +7,10 @@ export interface CallResult {
 }
 
 /** One JSON request from a fresh benchmark client address (setup steps, probes). */
-export async function call(url: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult> {
+export async function call(
+  url: string,
+  options: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<CallResult> {
   const headers: Record<string, string> = { "x-forwarded-for": nextClientIp(), ...options.headers };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(url, {
@@ -26,7 +29,11 @@ export async function call(url: string, options: { method?: string; body?: unkno
 }
 
 /** Runs `job(i)` for i in [0, count) with at most `concurrency` in flight. */
-export async function forEachLimited<T>(count: number, concurrency: number, job: (i: number) => Promise<T>): Promise<T[]> {
+export async function forEachLimited<T>(
+  count: number,
+  concurrency: number,
+  job: (i: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(count);
   let next = 0;
   await Promise.all(

@@ -8,8 +8,15 @@ export interface Step {
    * Builds the request for this turn; `context` lives for one pass through the steps. Returning
    * null (not allowed for the first step) ends the pass here: the next request starts a new one.
    */
-  build?: (context: Record<string, unknown>) => { body?: unknown; headers?: Record<string, string>; path?: string } | null;
-  onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
+  build?: (
+    context: Record<string, unknown>,
+  ) => { body?: unknown; headers?: Record<string, string>; path?: string } | null;
+  onResponse?: (
+    status: number,
+    body: string,
+    context: Record<string, unknown>,
+    headers: Record<string, string | string[]>,
+  ) => void;
   /** Whether an answer is a success; default: a 2xx status. */
   accept?: (status: number, body: string) => boolean;
 }
@@ -132,7 +139,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** Runs `job` with `concurrency` copies in flight for `durationSeconds`; completions per second. */
-export async function runClosedLoop(concurrency: number, durationSeconds: number, job: () => Promise<unknown>): Promise<number> {
+export async function runClosedLoop(
+  concurrency: number,
+  durationSeconds: number,
+  job: () => Promise<unknown>,
+): Promise<number> {
   const deadline = performance.now() + durationSeconds * 1000;
   let done = 0;
   const started = performance.now();

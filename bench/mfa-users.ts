@@ -25,14 +25,27 @@ export async function enableMfa(target: WardenTarget): Promise<MfaUser[]> {
     const email = target.mfaEmails[i]!;
     const auth = { authorization: `Bearer ${String((await login(target, email)).token)}` };
     const setup = await call(`${url}/api/v1/me/mfa/totp/setup`, { method: "POST", headers: auth });
-    if (setup.status !== 200) throw new Error(`MFA setup of ${email} answered ${setup.status}: ${JSON.stringify(setup.body)}`);
-    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(String(setup.body.secret)), digits: 6, period: STEP_SECONDS, algorithm: "SHA1" });
+    if (setup.status !== 200)
+      throw new Error(`MFA setup of ${email} answered ${setup.status}: ${JSON.stringify(setup.body)}`);
+    const totp = new OTPAuth.TOTP({
+      secret: OTPAuth.Secret.fromBase32(String(setup.body.secret)),
+      digits: 6,
+      period: STEP_SECONDS,
+      algorithm: "SHA1",
+    });
     const step = currentStep();
     const code = totp.generate({ timestamp: step * STEP_SECONDS * 1000 });
     const enable = await call(`${url}/api/v1/me/mfa/totp/enable`, { body: { code }, headers: auth });
-    if (enable.status !== 200) throw new Error(`MFA enable of ${email} answered ${enable.status}: ${JSON.stringify(enable.body)}`);
+    if (enable.status !== 200)
+      throw new Error(`MFA enable of ${email} answered ${enable.status}: ${JSON.stringify(enable.body)}`);
     // The enabling code may have spent this step; the first login code waits for the next one.
-    return { email, totp, lastStep: step, totpInFlight: false, backupCodes: [...(enable.body.backupCodes as string[])] };
+    return {
+      email,
+      totp,
+      lastStep: step,
+      totpInFlight: false,
+      backupCodes: [...(enable.body.backupCodes as string[])],
+    };
   });
 }
 

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import * as argon2 from "@node-rs/argon2";
 import { generateKeyPair, SignJWT } from "jose";
-import { OWASP_ARGON2ID } from "../src/domain/passwords.js";
+import { OWASP_ARGON2ID } from "../src/hashing/passwords.js";
 import { runClosedLoop } from "./load.js";
 
 /**

@@ -59,7 +59,8 @@ export function parsePlan(argv: string[]): Plan | null {
   const quick = values.quick;
   const engines = (values.engine ?? (quick ? ["sqlite"] : ["sqlite", "postgres"])) as EngineName[];
   const workers = (values.workers ?? (quick ? ["auto"] : ["1", "auto"])) as Array<"1" | "auto">;
-  for (const e of engines) if (e !== "sqlite" && e !== "postgres") throw new Error(`--engine ${e}: expected sqlite or postgres`);
+  for (const e of engines)
+    if (e !== "sqlite" && e !== "postgres") throw new Error(`--engine ${e}: expected sqlite or postgres`);
   for (const w of workers) if (w !== "1" && w !== "auto") throw new Error(`--workers ${w}: expected 1 or auto`);
   const duration = Number(values.duration ?? (quick ? 2 : 10));
   if (!(duration >= 1)) throw new Error(`--duration ${values.duration}: expected seconds >= 1`);
@@ -69,7 +70,9 @@ export function parsePlan(argv: string[]): Plan | null {
     durationSeconds: duration,
     warmupSeconds: quick ? 1 : 3,
     configs,
-    connections: quick ? { login: 8, mfa: 8, refresh: 32, me: 32, jwks: 32 } : { login: 16, mfa: 16, refresh: 64, me: 64, jwks: 64 },
+    connections: quick
+      ? { login: 8, mfa: 8, refresh: 32, me: 32, jwks: 32 }
+      : { login: 16, mfa: 16, refresh: 64, me: 64, jwks: 64 },
     sweep: quick ? { login: [], refresh: [], me: [] } : { login: [1, 4, 64], refresh: [1, 8, 256], me: [1, 8, 256] },
     sweepConfig: configs.find((c) => c.engine === "sqlite" && c.workers === "auto") ?? configs[0]!,
     // Shorter runs scale with --duration (10 s: sweep 5 s, overload 15 s).
@@ -82,6 +85,7 @@ export function parsePlan(argv: string[]): Plan | null {
     users: quick ? 200 : 2000,
     mfaUsers: quick ? 16 : 128,
     redisUrl: process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15",
-    postgresUrl: process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    postgresUrl:
+      process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
   };
 }

@@ -64,22 +64,40 @@ function statusSummary(result: LoadResult): string {
 }
 
 /** Total of the server's processes, and the largest one when there are several. */
-const rssCell = (rss: Rss) => (rss.largestMb === rss.totalMb ? String(rss.totalMb) : `${rss.totalMb} (${rss.largestMb})`);
+const rssCell = (rss: Rss) =>
+  rss.largestMb === rss.totalMb ? String(rss.totalMb) : `${rss.totalMb} (${rss.largestMb})`;
 
 export function rowCells(row: Row): string[] {
-  const head = [row.scenario, row.server === "better-auth" ? `${row.engine} (better-auth)` : row.engine, String(row.workers), String(row.connections)];
+  const head = [
+    row.scenario,
+    row.server === "better-auth" ? `${row.engine} (better-auth)` : row.engine,
+    String(row.workers),
+    String(row.connections),
+  ];
   if (!row.result) return [...head, "-", "-", "-", row.note ?? "not run", "-"];
   const r = row.result;
   return [...head, fmt(r.okPerSecond), fmt(r.ok.p50), fmt(r.ok.p99), statusSummary(r), rssCell(row.peakRss)];
 }
 
 const table = (header: string[], rows: string[][]) =>
-  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 
 const rate = (row: Row | undefined) => row?.result?.okPerSecond ?? 0;
 
-export function find(rows: Row[], server: Row["server"], operation: Operation, engine: string, workers: number): Row | undefined {
-  return rows.find((r) => r.server === server && r.operation === operation && r.engine === engine && r.workers === workers && r.result);
+export function find(
+  rows: Row[],
+  server: Row["server"],
+  operation: Operation,
+  engine: string,
+  workers: number,
+): Row | undefined {
+  return rows.find(
+    (r) => r.server === server && r.operation === operation && r.engine === engine && r.workers === workers && r.result,
+  );
 }
 
 export const PEER_PAIRS: Array<[Operation, string]> = [
@@ -100,18 +118,53 @@ export function renderReport(report: Report): string {
   const { rows, physical } = report;
   const out: string[] = [];
   out.push(`# Warden benchmark`, "");
-  out.push(`- When: ${report.startedAt.toISOString()}`, `- Machine: ${machine()}`, `- Command: \`${report.command}\``, "");
+  out.push(
+    `- When: ${report.startedAt.toISOString()}`,
+    `- Machine: ${machine()}`,
+    `- Command: \`${report.command}\``,
+    "",
+  );
   out.push("## Throughput and latency", "");
   out.push(
     "req/s counts successful passes (for MFA: login + verify, both answered 200); p50/p99 are their latencies in ms; errors counts every answer that was not a success, and socket errors; peak RSS is the sum over the server process and its children (cluster workers), in MB, with the largest single process in brackets.",
     "",
   );
-  out.push(table(["scenario", "engine", "workers", "connections", "req/s", "p50 ms", "p99 ms", "errors/non-2xx", "peak RSS MB (largest process)"], rows.map(rowCells)));
+  out.push(
+    table(
+      [
+        "scenario",
+        "engine",
+        "workers",
+        "connections",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors/non-2xx",
+        "peak RSS MB (largest process)",
+      ],
+      rows.map(rowCells),
+    ),
+  );
 
   out.push("", "## Throughput against concurrency", "", "![throughput against concurrency](throughput.svg)", "");
   if (report.sweep.length > 0) {
     out.push("Extra points measured for the chart (shorter runs):", "");
-    out.push(table(["scenario", "engine", "workers", "connections", "req/s", "p50 ms", "p99 ms", "errors/non-2xx", "peak RSS MB (largest process)"], report.sweep.map(rowCells)));
+    out.push(
+      table(
+        [
+          "scenario",
+          "engine",
+          "workers",
+          "connections",
+          "req/s",
+          "p50 ms",
+          "p99 ms",
+          "errors/non-2xx",
+          "peak RSS MB (largest process)",
+        ],
+        report.sweep.map(rowCells),
+      ),
+    );
   }
 
   if (report.overload.length > 0) {
@@ -119,11 +172,39 @@ export function renderReport(report: Report): string {
     out.push("Login offered at ten times the rate measured in the login row of the same configuration.", "");
     out.push(
       table(
-        ["engine", "workers", "connections", "sustainable/s", "offered/s", "accepted/s", "accepted p99 ms", "503s", "503 p99 ms", "503 with Retry-After", "other errors", "peak RSS MB (largest process)", "alive after"],
+        [
+          "engine",
+          "workers",
+          "connections",
+          "sustainable/s",
+          "offered/s",
+          "accepted/s",
+          "accepted p99 ms",
+          "503s",
+          "503 p99 ms",
+          "503 with Retry-After",
+          "other errors",
+          "peak RSS MB (largest process)",
+          "alive after",
+        ],
         report.overload.map((o) => {
           const r = o.result;
           const other = r.errors - r.unavailable.count;
-          return [o.engine, String(o.workers), String(o.connections), fmt(o.sustainableLoginsPerSecond), fmt(o.offeredPerSecond), fmt(r.okPerSecond), fmt(r.ok.p99), fmt(r.unavailable.count), fmt(r.unavailable.p99), fmt(r.unavailable.withRetryAfter), fmt(other), `${rssCell(o.peakRss)} (${o.loginPeakRss.totalMb})`, o.aliveAfter ? "yes" : "NO"];
+          return [
+            o.engine,
+            String(o.workers),
+            String(o.connections),
+            fmt(o.sustainableLoginsPerSecond),
+            fmt(o.offeredPerSecond),
+            fmt(r.okPerSecond),
+            fmt(r.ok.p99),
+            fmt(r.unavailable.count),
+            fmt(r.unavailable.p99),
+            fmt(r.unavailable.withRetryAfter),
+            fmt(other),
+            `${rssCell(o.peakRss)} (${o.loginPeakRss.totalMb})`,
+            o.aliveAfter ? "yes" : "NO",
+          ];
         }),
       ),
     );
@@ -134,20 +215,31 @@ export function renderReport(report: Report): string {
     table(
       ["measure", "concurrency", "ops/s"],
       [
-        ["raw argon2id verify (@node-rs/argon2, m=19456 t=2 p=1)", String(physical.argon2.concurrency), fmt(physical.argon2.perSecond)],
+        [
+          "raw argon2id verify (@node-rs/argon2, m=19456 t=2 p=1)",
+          String(physical.argon2.concurrency),
+          fmt(physical.argon2.perSecond),
+        ],
         ["raw RS256 sign (jose, 2048-bit key)", String(physical.sign.concurrency), fmt(physical.sign.perSecond)],
       ],
     ),
   );
   out.push("");
-  const configs = [...new Map(rows.filter((r) => r.server === "Warden").map((r) => [`${r.engine}/${r.workers}`, r])).values()];
+  const configs = [
+    ...new Map(rows.filter((r) => r.server === "Warden").map((r) => [`${r.engine}/${r.workers}`, r])).values(),
+  ];
   out.push(
     table(
       ["engine", "workers", "login / raw argon2id", "refresh / raw sign"],
       configs.map((c) => {
         const login = rate(find(rows, "Warden", "login", c.engine, c.workers));
         const refresh = rate(find(rows, "Warden", "refresh", c.engine, c.workers));
-        return [c.engine, String(c.workers), ratio(login, physical.argon2.perSecond), ratio(refresh, physical.sign.perSecond)];
+        return [
+          c.engine,
+          String(c.workers),
+          ratio(login, physical.argon2.perSecond),
+          ratio(refresh, physical.sign.perSecond),
+        ];
       }),
     ),
   );
@@ -159,7 +251,11 @@ export function renderReport(report: Report): string {
   ];
   const peerWorkers = peerComparisonWorkers(rows);
   if (peerWorkers !== null) {
-    out.push("", `## Against better-auth (same machine, same run, SQLite; Warden with ${peerWorkers} worker process(es), better-auth with one)`, "");
+    out.push(
+      "",
+      `## Against better-auth (same machine, same run, SQLite; Warden with ${peerWorkers} worker process(es), better-auth with one)`,
+      "",
+    );
     out.push(
       table(
         ["operation", "Warden req/s", "better-auth req/s", "Warden / better-auth"],

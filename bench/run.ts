@@ -12,20 +12,37 @@ import { signInMany, startPeerTarget } from "./peer/target.js";
 import { measureRawArgon2, measureRawSign } from "./physical.js";
 import { parsePlan, type Plan } from "./plan.js";
 import { renderReport, type Operation, type OverloadRow, type Report, type Row } from "./report.js";
-import { peerGetSession, peerSignIn, wardenJwks, wardenLogin, wardenMe, wardenMfaLogin, wardenRefresh } from "./scenarios.js";
+import {
+  peerGetSession,
+  peerSignIn,
+  wardenJwks,
+  wardenLogin,
+  wardenMe,
+  wardenMfaLogin,
+  wardenRefresh,
+} from "./scenarios.js";
 import type { ServerProcess } from "./server-process.js";
 import { hasRoute, loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
 import { renderTargets } from "./targets.js";
 
 const RESULTS = path.resolve(import.meta.dirname, "results");
 const startedAt = performance.now();
-const log = (message: string) => console.error(`bench [${((performance.now() - startedAt) / 1000).toFixed(1)} s]: ${message}`);
+const log = (message: string) =>
+  console.error(`bench [${((performance.now() - startedAt) / 1000).toFixed(1)} s]: ${message}`);
 
 type RowBase = Omit<Row, "result" | "peakRss" | "connections">;
 
 /** Loads `server` with `steps` and records one row, with the server's peak memory meanwhile. */
-async function measure(server: ServerProcess, base: RowBase, connections: number, seconds: number, steps: Step[]): Promise<Row> {
-  log(`${base.server} ${base.scenario} on ${base.engine}, ${base.workers} worker(s), ${connections} connections, ${seconds} s`);
+async function measure(
+  server: ServerProcess,
+  base: RowBase,
+  connections: number,
+  seconds: number,
+  steps: Step[],
+): Promise<Row> {
+  log(
+    `${base.server} ${base.scenario} on ${base.engine}, ${base.workers} worker(s), ${connections} connections, ${seconds} s`,
+  );
   server.resetPeakRss();
   const result = await runLoad({ url: server.url, connections, durationSeconds: seconds, steps });
   const peakRss = server.peakRss();
@@ -35,21 +52,50 @@ async function measure(server: ServerProcess, base: RowBase, connections: number
   return { ...base, connections, result, peakRss };
 }
 
-const unavailable = (base: RowBase, connections: number, note: string): Row => ({ ...base, connections, result: null, peakRss: { totalMb: 0, largestMb: 0 }, note });
+const unavailable = (base: RowBase, connections: number, note: string): Row => ({
+  ...base,
+  connections,
+  result: null,
+  peakRss: { totalMb: 0, largestMb: 0 },
+  note,
+});
 
 async function benchWarden(plan: Plan, config: Plan["configs"][number], report: Report): Promise<void> {
   process.env.TEST_DATABASE_URL = plan.postgresUrl;
   log(`starting Warden on ${config.engine} with WORKERS=${config.workers}`);
-  const target = await startWardenTarget({ ...config, users: plan.users, mfaUsers: plan.mfaUsers, redisUrl: plan.redisUrl, profileDir: plan.profileDir });
+  const target = await startWardenTarget({
+    ...config,
+    users: plan.users,
+    mfaUsers: plan.mfaUsers,
+    redisUrl: plan.redisUrl,
+    profileDir: plan.profileDir,
+  });
   const { engine, workers, server } = target;
-  const base = (operation: Operation, scenario: string) => ({ server: "Warden" as const, operation, scenario, engine, workers });
+  const base = (operation: Operation, scenario: string) => ({
+    server: "Warden" as const,
+    operation,
+    scenario,
+    engine,
+    workers,
+  });
   const c = plan.connections;
   const isSweep = plan.sweepConfig.engine === config.engine && plan.sweepConfig.workers === config.workers;
   try {
     const rows = report.rows;
     // Warm-up, not recorded: the first requests pay for JIT compilation and lazy loading.
-    await runLoad({ url: server.url, connections: c.login, durationSeconds: plan.warmupSeconds, steps: wardenLogin(target.emails) });
-    const login = await measure(server, base("login", "login"), c.login, plan.durationSeconds, wardenLogin(target.emails));
+    await runLoad({
+      url: server.url,
+      connections: c.login,
+      durationSeconds: plan.warmupSeconds,
+      steps: wardenLogin(target.emails),
+    });
+    const login = await measure(
+      server,
+      base("login", "login"),
+      c.login,
+      plan.durationSeconds,
+      wardenLogin(target.emails),
+    );
     rows.push(login);
 
     rows.push(await measureMfa(plan, target, base("mfa", "login + MFA verify")));
@@ -59,22 +105,53 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
     // Refresh chains need one session per connection and 16 spares; /me shares 32 access tokens.
     const sessions = canRefresh || canMe ? await loginMany(target, c.refresh + 48) : [];
     if (canRefresh) {
-      rows.push(await measure(server, base("refresh", "refresh"), c.refresh, plan.durationSeconds, wardenRefresh(sessions.slice(32))));
-    } else rows.push(unavailable(base("refresh", "refresh"), c.refresh, "no POST /api/auth/token/refresh on this build (404)"));
-    if (canMe) rows.push(await measure(server, base("me", "GET /api/v1/me"), c.me, plan.durationSeconds, wardenMe(sessions.slice(0, 32))));
+      rows.push(
+        await measure(
+          server,
+          base("refresh", "refresh"),
+          c.refresh,
+          plan.durationSeconds,
+          wardenRefresh(sessions.slice(32)),
+        ),
+      );
+    } else
+      rows.push(
+        unavailable(base("refresh", "refresh"), c.refresh, "no POST /api/auth/token/refresh on this build (404)"),
+      );
+    if (canMe)
+      rows.push(
+        await measure(
+          server,
+          base("me", "GET /api/v1/me"),
+          c.me,
+          plan.durationSeconds,
+          wardenMe(sessions.slice(0, 32)),
+        ),
+      );
     else rows.push(unavailable(base("me", "GET /api/v1/me"), c.me, "no GET /api/v1/me on this build (404)"));
     rows.push(await measure(server, base("jwks", "JWKS"), c.jwks, plan.durationSeconds, wardenJwks()));
 
     if (isSweep) {
-      for (const n of plan.sweep.login) report.sweep.push(await measure(server, base("login", "login"), n, plan.sweepSeconds, wardenLogin(target.emails)));
+      for (const n of plan.sweep.login)
+        report.sweep.push(
+          await measure(server, base("login", "login"), n, plan.sweepSeconds, wardenLogin(target.emails)),
+        );
       for (const n of canRefresh ? plan.sweep.refresh : []) {
         const fresh = await loginMany(target, n + 16);
-        report.sweep.push(await measure(server, base("refresh", "refresh"), n, plan.sweepSeconds, wardenRefresh(fresh)));
+        report.sweep.push(
+          await measure(server, base("refresh", "refresh"), n, plan.sweepSeconds, wardenRefresh(fresh)),
+        );
       }
-      for (const n of canMe ? plan.sweep.me : []) report.sweep.push(await measure(server, base("me", "GET /api/v1/me"), n, plan.sweepSeconds, wardenMe(sessions.slice(0, 32))));
+      for (const n of canMe ? plan.sweep.me : [])
+        report.sweep.push(
+          await measure(server, base("me", "GET /api/v1/me"), n, plan.sweepSeconds, wardenMe(sessions.slice(0, 32))),
+        );
       if (login.result) report.overload.push(await measureOverload(plan, target, login));
     }
-    if (!server.isAlive()) report.notes.push(`Warden (${engine}, ${workers} worker(s)) exited during the run:\n\n\`\`\`\n${server.output()}\n\`\`\``);
+    if (!server.isAlive())
+      report.notes.push(
+        `Warden (${engine}, ${workers} worker(s)) exited during the run:\n\n\`\`\`\n${server.output()}\n\`\`\``,
+      );
   } finally {
     await target.close();
   }
@@ -82,7 +159,10 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
 
 async function measureMfa(plan: Plan, target: WardenTarget, base: RowBase): Promise<Row> {
   const auth = { authorization: "Bearer none" };
-  if (!(await hasRoute(target, "POST", "/api/v1/me/mfa/totp/setup", auth)) || !(await hasRoute(target, "POST", "/api/auth/mfa/verify"))) {
+  if (
+    !(await hasRoute(target, "POST", "/api/v1/me/mfa/totp/setup", auth)) ||
+    !(await hasRoute(target, "POST", "/api/auth/mfa/verify"))
+  ) {
     return unavailable(base, plan.connections.mfa, "no TOTP setup or MFA verify endpoint on this build (404)");
   }
   const users: MfaUser[] = await enableMfa(target);
@@ -99,11 +179,31 @@ async function measureOverload(plan: Plan, target: WardenTarget, login: Row): Pr
   const connections = Math.min(plan.overloadMaxConnections, Math.max(plan.connections.login * 10, offered));
   log(`overload: ${offered} logins/s offered over ${connections} connections, ${plan.overloadSeconds} s`);
   target.server.resetPeakRss();
-  const result = await runLoad({ url: target.server.url, connections, durationSeconds: plan.overloadSeconds, overallRate: offered, steps: wardenLogin(target.emails) });
+  const result = await runLoad({
+    url: target.server.url,
+    connections,
+    durationSeconds: plan.overloadSeconds,
+    overallRate: offered,
+    steps: wardenLogin(target.emails),
+  });
   const peakRss = target.server.peakRss();
   let aliveAfter = target.server.isAlive();
-  if (aliveAfter) aliveAfter = (await fetch(`${target.server.url}/readyz`).then((r) => r.status).catch(() => 0)) === 200;
-  return { engine: target.engine, workers: target.workers, connections, sustainableLoginsPerSecond: sustainable, loginPeakRss: login.peakRss, offeredPerSecond: offered, result, peakRss, aliveAfter };
+  if (aliveAfter)
+    aliveAfter =
+      (await fetch(`${target.server.url}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200;
+  return {
+    engine: target.engine,
+    workers: target.workers,
+    connections,
+    sustainableLoginsPerSecond: sustainable,
+    loginPeakRss: login.peakRss,
+    offeredPerSecond: offered,
+    result,
+    peakRss,
+    aliveAfter,
+  };
 }
 
 /** better-auth beside Warden: sign-in, get-session (read), get-session with session refresh. */
@@ -116,14 +216,43 @@ async function benchPeer(plan: Plan, report: Report): Promise<void> {
     report.notes.push(`better-auth could not be started: ${error instanceof Error ? error.message : String(error)}`);
     return;
   }
-  const base = (operation: Operation, scenario: string) => ({ server: "better-auth" as const, operation, scenario, engine: "sqlite", workers: 1 });
+  const base = (operation: Operation, scenario: string) => ({
+    server: "better-auth" as const,
+    operation,
+    scenario,
+    engine: "sqlite",
+    workers: 1,
+  });
   const c = plan.connections;
   try {
-    await runLoad({ url: peer.server.url, connections: c.login, durationSeconds: plan.warmupSeconds, steps: peerSignIn(peer.server.url, peer.emails) });
-    report.rows.push(await measure(peer.server, base("login", "email sign-in"), c.login, plan.durationSeconds, peerSignIn(peer.server.url, peer.emails)));
+    await runLoad({
+      url: peer.server.url,
+      connections: c.login,
+      durationSeconds: plan.warmupSeconds,
+      steps: peerSignIn(peer.server.url, peer.emails),
+    });
+    report.rows.push(
+      await measure(
+        peer.server,
+        base("login", "email sign-in"),
+        c.login,
+        plan.durationSeconds,
+        peerSignIn(peer.server.url, peer.emails),
+      ),
+    );
     const cookies = await signInMany(peer, 32);
-    report.rows.push(await measure(peer.server, base("me", "get-session"), c.me, plan.durationSeconds, peerGetSession(cookies, false)));
-    report.rows.push(await measure(peer.server, base("refresh", "get-session + refresh"), c.refresh, plan.durationSeconds, peerGetSession(cookies, true)));
+    report.rows.push(
+      await measure(peer.server, base("me", "get-session"), c.me, plan.durationSeconds, peerGetSession(cookies, false)),
+    );
+    report.rows.push(
+      await measure(
+        peer.server,
+        base("refresh", "get-session + refresh"),
+        c.refresh,
+        plan.durationSeconds,
+        peerGetSession(cookies, true),
+      ),
+    );
   } finally {
     await peer.close();
   }
@@ -138,7 +267,10 @@ async function main(): Promise<number> {
     rows: [],
     sweep: [],
     overload: [],
-    physical: { argon2: { concurrency: plan.connections.login, perSecond: 0 }, sign: { concurrency: plan.connections.refresh, perSecond: 0 } },
+    physical: {
+      argon2: { concurrency: plan.connections.login, perSecond: 0 },
+      sign: { concurrency: plan.connections.refresh, perSecond: 0 },
+    },
     notes: [],
   };
 

@@ -101,7 +101,13 @@ export const wardenJwks = (): Step[] => [{ path: "/.well-known/jwks.json" }];
  */
 export function peerSignIn(origin: string, emails: readonly string[]): Step[] {
   const email = cycle(emails);
-  return [{ method: "POST", path: "/api/auth/sign-in/email", build: () => ({ body: { email: email(), password: BENCH_PASSWORD }, headers: { origin } }) }];
+  return [
+    {
+      method: "POST",
+      path: "/api/auth/sign-in/email",
+      build: () => ({ body: { email: email(), password: BENCH_PASSWORD }, headers: { origin } }),
+    },
+  ];
 }
 
 /**
@@ -113,5 +119,11 @@ export function peerGetSession(cookies: readonly string[], refresh: boolean): St
   const cookie = cycle(cookies);
   const path = refresh ? "/api/auth/get-session" : "/api/auth/get-session?disableRefresh=true";
   // get-session answers 200 with `null` for a session it does not find: that is a failure here.
-  return [{ path, build: () => ({ headers: { cookie: cookie() } }), accept: (status, body) => status === 200 && body !== "null" }];
+  return [
+    {
+      path,
+      build: () => ({ headers: { cookie: cookie() } }),
+      accept: (status, body) => status === 200 && body !== "null",
+    },
+  ];
 }

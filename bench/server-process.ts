@@ -58,7 +58,10 @@ export function processTree(root: number): number[] {
 
 function treeRss(root: number): Rss {
   const each = processTree(root).map(rssKb);
-  return { totalMb: Math.round(each.reduce((a, b) => a + b, 0) / 1024), largestMb: Math.round(Math.max(0, ...each) / 1024) };
+  return {
+    totalMb: Math.round(each.reduce((a, b) => a + b, 0) / 1024),
+    largestMb: Math.round(Math.max(0, ...each) / 1024),
+  };
 }
 
 const SAMPLE_MS = 100;

@@ -20,33 +20,61 @@ export function checkTargets(report: Report): Check[] {
 
   for (const row of warden) {
     const value = row.result!.okPerSecond / physical.argon2.perSecond;
-    checks.push({ target: `login >= 0.9x raw argon2id (${row.engine}, ${row.workers}w)`, measured: x(value), met: value >= 0.9 });
+    checks.push({
+      target: `login >= 0.9x raw argon2id (${row.engine}, ${row.workers}w)`,
+      measured: x(value),
+      met: value >= 0.9,
+    });
     const rss = row.peakRss;
-    const measured = row.workers > 1 ? `${rss.totalMb} MB in all, ${rss.largestMb} MB the largest process` : `${rss.totalMb} MB`;
-    checks.push({ target: `server RSS <= 250 MB during login (${row.engine}, ${row.workers}w)`, measured, met: rss.totalMb <= 250 });
+    const measured =
+      row.workers > 1 ? `${rss.totalMb} MB in all, ${rss.largestMb} MB the largest process` : `${rss.totalMb} MB`;
+    checks.push({
+      target: `server RSS <= 250 MB during login (${row.engine}, ${row.workers}w)`,
+      measured,
+      met: rss.totalMb <= 250,
+    });
   }
   const absolute = (label: string, operation: "refresh" | "me", engine: string, minimum: number) => {
     const value = rate(find(rows, "Warden", operation, engine, cores));
-    checks.push({ target: `${label} >= ${minimum}/s (${engine}, WORKERS=auto)`, measured: value === undefined ? "not measured" : `${value}/s`, met: value === undefined ? null : value >= minimum });
+    checks.push({
+      target: `${label} >= ${minimum}/s (${engine}, WORKERS=auto)`,
+      measured: value === undefined ? "not measured" : `${value}/s`,
+      met: value === undefined ? null : value >= minimum,
+    });
   };
   absolute("refresh", "refresh", "sqlite", 1000);
   absolute("GET /api/v1/me", "me", "sqlite", 5000);
   absolute("refresh", "refresh", "postgres", 600);
 
   const peerWorkers = peerComparisonWorkers(rows);
-  for (const [operation, label, minimum] of [["login", "login", 1], ["refresh", "session refresh", 2], ["me", "session retrieval", 2]] as const) {
+  for (const [operation, label, minimum] of [
+    ["login", "login", 1],
+    ["refresh", "session refresh", 2],
+    ["me", "session retrieval", 2],
+  ] as const) {
     const w = peerWorkers === null ? undefined : rate(find(rows, "Warden", operation, "sqlite", peerWorkers));
     const b = rate(find(rows, "better-auth", operation, "sqlite", 1));
     const known = w !== undefined && b !== undefined && b > 0;
-    checks.push({ target: `${label} >= ${minimum}x better-auth`, measured: known ? x(w / b) : "not measured", met: known ? w / b >= minimum : null });
+    checks.push({
+      target: `${label} >= ${minimum}x better-auth`,
+      measured: known ? x(w / b) : "not measured",
+      met: known ? w / b >= minimum : null,
+    });
   }
   for (const o of report.overload) {
     const r = o.result;
     // "Bounded": within half again of what the same server held at the sustainable rate.
     const bounded = o.peakRss.totalMb <= o.loginPeakRss.totalMb * 1.5;
-    const ok = r.ok.p99 < 1000 && r.unavailable.count > 0 && r.unavailable.p99 < 1000 && r.unavailable.withRetryAfter === r.unavailable.count && bounded && o.aliveAfter;
+    const ok =
+      r.ok.p99 < 1000 &&
+      r.unavailable.count > 0 &&
+      r.unavailable.p99 < 1000 &&
+      r.unavailable.withRetryAfter === r.unavailable.count &&
+      bounded &&
+      o.aliveAfter;
     checks.push({
-      target: "overload (10x): accepted p99 < 1 s, the rest 503 + Retry-After with p99 < 1 s, RSS <= 1.5x the login row, alive",
+      target:
+        "overload (10x): accepted p99 < 1 s, the rest 503 + Retry-After with p99 < 1 s, RSS <= 1.5x the login row, alive",
       measured: `accepted p99 ${r.ok.p99} ms, ${r.unavailable.count} x 503 (p99 ${r.unavailable.p99} ms, ${r.unavailable.withRetryAfter} with Retry-After), ${o.peakRss.totalMb} MB (login row ${o.loginPeakRss.totalMb} MB), ${o.aliveAfter ? "alive" : "DEAD"}`,
       met: ok,
     });
@@ -55,7 +83,14 @@ export function checkTargets(report: Report): Check[] {
 }
 
 export function renderTargets(report: Report): string {
-  const lines = ["", "## Targets from the issue (reported, not asserted)", "", "| target | measured | met |", "|---|---|---|"];
-  for (const c of checkTargets(report)) lines.push(`| ${c.target} | ${c.measured} | ${c.met === null ? "-" : c.met ? "yes" : "**no**"} |`);
+  const lines = [
+    "",
+    "## Targets from the issue (reported, not asserted)",
+    "",
+    "| target | measured | met |",
+    "|---|---|---|",
+  ];
+  for (const c of checkTargets(report))
+    lines.push(`| ${c.target} | ${c.measured} | ${c.met === null ? "-" : c.met ? "yes" : "**no**"} |`);
   return lines.join("\n") + "\n";
 }

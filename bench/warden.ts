@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../src/config.js";
-import { importUsers } from "../src/domain/accounts.js";
+import { importUsers } from "../src/domain/accounts/lifecycle.js";
 import { buildDeps } from "../src/deps.js";
 import { createLogger } from "../src/log.js";
 import { postgresEngine, sqliteEngine } from "../test/helpers/engines.js";
@@ -40,7 +40,8 @@ async function seedUsers(env: Record<string, string>, emails: string[]): Promise
       deps,
       emails.map((email) => ({ email, passwordHash, confirmed: true, active: true })),
     );
-    if (report.skipped.length > 0) throw new Error(`seeding skipped ${report.skipped.length} user(s): ${report.skipped[0]!.reason}`);
+    if (report.skipped.length > 0)
+      throw new Error(`seeding skipped ${report.skipped.length} user(s): ${report.skipped[0]!.reason}`);
   } finally {
     await deps.close();
   }
@@ -151,7 +152,8 @@ export async function login(target: WardenTarget, email: string): Promise<Record
   for (let attempt = 1; ; attempt++) {
     const response = await call(`${target.server.url}/api/auth`, { body: { email, password: BENCH_PASSWORD } });
     if (response.status === 200) return response.body;
-    if (response.status !== 503 || attempt === 10) throw new Error(`login of ${email} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    if (response.status !== 503 || attempt === 10)
+      throw new Error(`login of ${email} answered ${response.status}: ${JSON.stringify(response.body)}`);
     await sleep(Number(response.headers.get("retry-after") ?? 1) * 1000);
   }
 }
@@ -165,7 +167,16 @@ export async function loginMany(target: WardenTarget, count: number): Promise<Se
 }
 
 /** Whether the server has a route (the endpoints of some scenarios arrive on other branches). */
-export async function hasRoute(target: WardenTarget, method: "GET" | "POST", route: string, headers: Record<string, string> = {}): Promise<boolean> {
-  const response = await call(`${target.server.url}${route}`, { method, body: method === "POST" ? {} : undefined, headers });
+export async function hasRoute(
+  target: WardenTarget,
+  method: "GET" | "POST",
+  route: string,
+  headers: Record<string, string> = {},
+): Promise<boolean> {
+  const response = await call(`${target.server.url}${route}`, {
+    method,
+    body: method === "POST" ? {} : undefined,
+    headers,
+  });
   return response.status !== 404;
 }

@@ -36,7 +36,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
-      info: { title: "Warden", version: "1.0.0", description: "Authentication API compatible with Storno.ro's auth endpoints." },
+      info: {
+        title: "Warden",
+        version: "1.0.0",
+        description: "Authentication API compatible with Storno.ro's auth endpoints.",
+      },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },
   });

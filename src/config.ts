@@ -1,11 +1,9 @@
 import { z } from "zod";
 import os from "node:os";
 
-/** A `<count>/<seconds>` limit, e.g. `5/60`. */
-export interface RateRule {
-  points: number;
-  durationSeconds: number;
-}
+import type { RateRule } from "./domain/security/rate-limits.js";
+
+export type { RateRule };
 
 const rateRule = z.string().transform((value, ctx): RateRule => {
   const match = /^(\d+)\s*\/\s*(\d+)$/.exec(value.trim());
@@ -27,7 +25,10 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   if (v === "" || v === "false") return false;
   if (v === "true") return true;
   if (/^\d+$/.test(v)) return Number(v);
-  const list = v.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of list) {
     if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry)) {
       ctx.addIssue({ code: "custom", message: `"${entry}" is not an IP address or CIDR` });
@@ -55,16 +56,25 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default("127.0.0.1"),
   DATABASE_URL: databaseUrl.default("sqlite:./data/warden.db"),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected redis://...").optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "expected redis://...")
+    .optional(),
   /** Namespace of the rate-limit counters, so several deployments (or test runs) can share one Redis. */
-  COUNTER_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and - only").default("warden"),
+  COUNTER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and - only")
+    .default("warden"),
   DATA_DIR: z.string().min(1).default("./data"),
   TRUST_PROXY: trustProxy.default(false),
   APP_URL: z.url().default("http://localhost:3000"),
   /** The `iss` claim; defaults to APP_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, "expected smtp://user:pass@host:port").optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "expected smtp://user:pass@host:port")
+    .optional(),
   MAIL_FROM: z.string().min(3).default("Warden <no-reply@localhost>"),
   PRODUCT_NAME: z.string().min(1).default("Warden"),
   ACCESS_TOKEN_TTL: positiveSeconds.default(3600),

@@ -4,13 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { AccessTokens } from "./domain/access-tokens.js";
+import { AccessTokens } from "./domain/sessions/access-tokens.js";
 import type { DomainDeps } from "./domain/context.js";
-import { createPasswordHasher, type Argon2Params } from "./domain/passwords.js";
+import { createPasswordHasher, type Argon2Params } from "./hashing/passwords.js";
 import type { Clock, Random } from "./domain/ports.js";
-import { SlidingWindowLimiter } from "./domain/rate-limits.js";
-import { SecretBox } from "./domain/secret-box.js";
-import { SigningKeys } from "./domain/signing-keys.js";
+import { SlidingWindowLimiter } from "./domain/security/rate-limits.js";
+import { SecretBox } from "./domain/lib/secret-box.js";
+import { SigningKeys } from "./domain/sessions/signing-keys.js";
 import { MailQueue, type RetryPolicy } from "./mail/queue.js";
 import { createTransportFor } from "./mail/transport.js";
 import { createBackupCodeStore } from "./storage/backup-codes.js";
@@ -24,7 +24,8 @@ import { createSessionStore } from "./storage/sessions.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
 
-export interface Deps extends DomainDeps {
+export interface Deps extends Omit<DomainDeps, "config"> {
+  config: Config;
   database: Database;
   counters: Counters;
   log: Logger;
@@ -65,7 +66,10 @@ export function resolveSecret(config: Config, log: Logger): string {
     // Another process created it first: use theirs.
     return fs.readFileSync(file, "utf8").trim();
   }
-  log.warn({ file }, "WARDEN_SECRET is not set: generated one into the data folder; set WARDEN_SECRET when several hosts share the database");
+  log.warn(
+    { file },
+    "WARDEN_SECRET is not set: generated one into the data folder; set WARDEN_SECRET when several hosts share the database",
+  );
   return secret;
 }
 
@@ -85,7 +89,12 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     if (options.prepare !== false) await migrateToLatest(database.db);
     const counters = await createCounters(counterBackendFor(config, database));
     const box = new SecretBox(resolveSecret(config, log));
-    const keys = new SigningKeys(createSigningKeyStore(database.db, database.engine), box, clock, config.ACCESS_TOKEN_TTL);
+    const keys = new SigningKeys(
+      createSigningKeyStore(database.db, database.engine),
+      box,
+      clock,
+      config.ACCESS_TOKEN_TTL,
+    );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
     const events = createSecurityEventStore(database.db, random);
@@ -103,7 +112,11 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     // 71/s -> 82/s against a raw argon2id rate of ~100/s, and no collapse into 503s at 64
     // connections). Libuv's four threads then run four hashes on two cores, as raw argon2 does.
     const hashSlots = Math.max(1, Math.floor((2 * os.availableParallelism()) / config.WORKERS));
-    const hasher = await createPasswordHasher({ params: options.argon2, concurrency: hashSlots, maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS });
+    const hasher = await createPasswordHasher({
+      params: options.argon2,
+      concurrency: hashSlots,
+      maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS,
+    });
     const deps: Deps = {
       config,
       clock,

@@ -52,7 +52,8 @@ async function primary(config: Config): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
   const first = cluster.fork();
   await new Promise<void>((resolve, reject) => {
-    const failed = (code: number | null) => reject(new Error(`the first worker exited with code ${code} before it listened`));
+    const failed = (code: number | null) =>
+      reject(new Error(`the first worker exited with code ${code} before it listened`));
     first.once("exit", failed);
     first.once("listening", () => {
       first.off("exit", failed);

@@ -10,7 +10,7 @@ import SQLite from "better-sqlite3";
 import { betterAuth } from "better-auth";
 import { getMigrations } from "better-auth/db/migration";
 import { toNodeHandler } from "better-auth/node";
-import { OWASP_ARGON2ID } from "../../src/domain/passwords.js";
+import { OWASP_ARGON2ID } from "../../src/hashing/passwords.js";
 
 const ARGON2 = { algorithm: argon2.Algorithm.Argon2id, ...OWASP_ARGON2ID };
 
@@ -56,8 +56,16 @@ async function seedUsers(count: number, password: string): Promise<void> {
   for (let i = 0; i < count; i++) {
     const email = `peer-${i}@bench.test`;
     if (await context.internalAdapter.findUserByEmail(email)) continue;
-    const user = await context.internalAdapter.createUser({ email, name: `Peer ${i}`, emailVerified: true }, { method: "email-password" });
-    await context.internalAdapter.linkAccount({ userId: user.id, providerId: "credential", accountId: user.id, password: passwordHash });
+    const user = await context.internalAdapter.createUser(
+      { email, name: `Peer ${i}`, emailVerified: true },
+      { method: "email-password" },
+    );
+    await context.internalAdapter.linkAccount({
+      userId: user.id,
+      providerId: "credential",
+      accountId: user.id,
+      password: passwordHash,
+    });
   }
 }
 

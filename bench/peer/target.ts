@@ -46,9 +46,13 @@ export async function startPeerTarget(users: number, profileDir: string | null =
 export async function signInMany(peer: PeerTarget, count: number): Promise<string[]> {
   return forEachLimited(count, 8, async (i) => {
     const email = peer.emails[i % peer.emails.length]!;
-    const response = await call(`${peer.server.url}/api/auth/sign-in/email`, { body: { email, password: BENCH_PASSWORD }, headers: { origin: peer.server.url } });
+    const response = await call(`${peer.server.url}/api/auth/sign-in/email`, {
+      body: { email, password: BENCH_PASSWORD },
+      headers: { origin: peer.server.url },
+    });
     const cookie = /better-auth\.session_token=[^;]+/.exec(response.headers.get("set-cookie") ?? "")?.[0];
-    if (response.status !== 200 || !cookie) throw new Error(`better-auth sign-in of ${email} answered ${response.status}: ${JSON.stringify(response.body)}`);
+    if (response.status !== 200 || !cookie)
+      throw new Error(`better-auth sign-in of ${email} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return cookie;
   });
 }

@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import { parse } from "csv-parse/sync";
-import type { ImportRow } from "../domain/accounts.js";
+import type { ImportRow } from "../domain/accounts/lifecycle.js";
 
-const truthy = (value: unknown): boolean => value === true || value === 1 || (typeof value === "string" && /^(1|true|yes|y)$/i.test(value.trim()));
+const truthy = (value: unknown): boolean =>
+  value === true || value === 1 || (typeof value === "string" && /^(1|true|yes|y)$/i.test(value.trim()));
 
 /** Column names accepted for the hash: Warden's, Symfony's, and the obvious variants. */
 const hashOf = (record: Record<string, unknown>): string =>
@@ -20,7 +21,11 @@ function toRow(record: Record<string, unknown>): ImportRow {
     passwordHash: hashOf(record),
     confirmed: flag(record, ["confirmed", "email_confirmed", "emailVerified", "is_verified"], false),
     active: flag(record, ["active", "is_active", "enabled"], true),
-    roles: Array.isArray(roles) ? roles.map(String) : typeof roles === "string" && roles ? roles.split(/[|;, ]+/).filter(Boolean) : undefined,
+    roles: Array.isArray(roles)
+      ? roles.map(String)
+      : typeof roles === "string" && roles
+        ? roles.split(/[|;, ]+/).filter(Boolean)
+        : undefined,
   };
 }
 

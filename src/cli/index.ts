@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts.js";
+import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts/lifecycle.js";
 import { normaliseEmail } from "../domain/context.js";
-import { resetMfa } from "../domain/mfa-enrolment.js";
+import { resetMfa } from "../domain/factors/management.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { readImportFile } from "./import-file.js";
@@ -49,7 +49,8 @@ async function findUser(deps: Deps, options: Options) {
 const commands: Record<string, (options: Options) => Promise<string>> = {
   "user create": (o) =>
     withDeps(async (deps) => {
-      if (typeof o.email !== "string" || typeof o.password !== "string") throw new UsageError("--email and --password are required");
+      if (typeof o.email !== "string" || typeof o.password !== "string")
+        throw new UsageError("--email and --password are required");
       const user = await createUser(deps, {
         email: o.email,
         password: o.password,
@@ -99,7 +100,10 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
     withDeps(async (deps) =>
       deps.keys
         .list()
-        .map((k) => `${k.kid}  created ${k.createdAt.toISOString()}  ${k.signing ? "signing" : k.published ? `retired ${k.retiredAt?.toISOString()} (still published)` : "retired"}`)
+        .map(
+          (k) =>
+            `${k.kid}  created ${k.createdAt.toISOString()}  ${k.signing ? "signing" : k.published ? `retired ${k.retiredAt?.toISOString()} (still published)` : "retired"}`,
+        )
         .join("\n"),
     ),
   migrate: () => withDeps(async () => "database schema is up to date"),

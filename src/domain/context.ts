@@ -1,6 +1,6 @@
-import type { Config } from "../config.js";
-import type { AccessTokens } from "./access-tokens.js";
-import type { PasswordHasher } from "./passwords.js";
+import type { RateRule } from "./security/rate-limits.js";
+import type { AccessTokens } from "./sessions/access-tokens.js";
+import type { PasswordHasher } from "./factors/password/hasher.js";
 import type {
   BackupCodeStore,
   Clock,
@@ -12,13 +12,29 @@ import type {
   SessionStore,
   UserStore,
 } from "./ports.js";
-import type { SlidingWindowLimiter } from "./rate-limits.js";
-import type { SecretBox } from "./secret-box.js";
-import type { SigningKeys } from "./signing-keys.js";
+import type { SlidingWindowLimiter } from "./security/rate-limits.js";
+import type { SecretBox } from "./lib/secret-box.js";
+import type { SigningKeys } from "./sessions/signing-keys.js";
+
+/** The settings the domain reads; src/config.ts's Config satisfies it. */
+export interface DomainConfig {
+  issuer: string;
+  APP_URL: string;
+  ACCESS_TOKEN_TTL: number;
+  REFRESH_TOKEN_TTL: number;
+  SESSION_MAX_LIFETIME: number;
+  REFRESH_REUSE_GRACE: number;
+  MFA_CHALLENGE_TTL: number;
+  MFA_ISSUER: string;
+  PASSWORD_MIN_LENGTH: number;
+  REQUIRE_EMAIL_CONFIRMATION: boolean;
+  LOGIN_RATE_LIMIT: RateRule;
+  ACCOUNT_FAILURE_LIMIT: RateRule;
+}
 
 /** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
 export interface DomainDeps {
-  config: Config;
+  config: DomainConfig;
   clock: Clock;
   random: Random;
   box: SecretBox;

@@ -194,7 +194,11 @@ export interface MfaChallengeStore {
    * unknown, spent, expired or already at `maxAttempts`. However many requests race, at most
    * `maxAttempts` codes are ever checked against one challenge.
    */
-  recordAttempt(tokenHash: string, now: Date, maxAttempts: number): Promise<{ userId: string; attempts: number } | null>;
+  recordAttempt(
+    tokenHash: string,
+    now: Date,
+    maxAttempts: number,
+  ): Promise<{ userId: string; attempts: number } | null>;
   /** Marks the challenge spent; false when it was already spent or expired. Of two concurrent callers exactly one wins. */
   consume(tokenHash: string, now: Date): Promise<boolean>;
   /** Kills every open challenge of the user (deactivation, MFA reset). */

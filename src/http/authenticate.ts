@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { authenticate, type Authenticated } from "../domain/authentication.js";
+import { authenticate, type Authenticated } from "../domain/sessions/authentication.js";
 import type { DomainDeps } from "../domain/context.js";
 
 declare module "fastify" {

@@ -46,7 +46,8 @@ export interface ErrorBody {
 
 export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyReply {
   const status = STATUS[error.code];
-  if (error.details.retryAfterSeconds !== undefined) reply.header("retry-after", String(error.details.retryAfterSeconds));
+  if (error.details.retryAfterSeconds !== undefined)
+    reply.header("retry-after", String(error.details.retryAfterSeconds));
   if (BEARER_ERRORS.has(error.code)) reply.header("www-authenticate", `Bearer error="invalid_token"`);
   const body: ErrorBody = { code: status, message: AUTH_ERRORS[error.code] };
   if (error.details.errors) body.errors = error.details.errors;
@@ -103,7 +104,11 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AuthError) return sendAuthError(reply, error);
     if (error.validation) {
-      const body: ErrorBody = { code: 400, message: AUTH_ERRORS.VALIDATION_FAILED, errors: validationErrors(error.validation as AjvError[]) };
+      const body: ErrorBody = {
+        code: 400,
+        message: AUTH_ERRORS.VALIDATION_FAILED,
+        errors: validationErrors(error.validation as AjvError[]),
+      };
       if (request.routeOptions.config?.errorField) body.error = body.message;
       return reply.code(400).send(body);
     }

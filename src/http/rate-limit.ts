@@ -2,7 +2,7 @@ import ipaddr from "ipaddr.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config, RateRule } from "../config.js";
 import { AuthError } from "../domain/errors.js";
-import type { RateDecision, SlidingWindowLimiter } from "../domain/rate-limits.js";
+import type { RateDecision, SlidingWindowLimiter } from "../domain/security/rate-limits.js";
 
 /** Per-IP limits by name; a route opts in with `config: { rateLimit: "login" }`. */
 export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset";
@@ -37,7 +37,8 @@ export function ruleFor(config: Config, name: RateLimitName): RateRule {
 export function clientKey(ip: string): string {
   if (!ipaddr.isValid(ip)) return ip;
   let addr = ipaddr.parse(ip);
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress())
+    addr = (addr as ipaddr.IPv6).toIPv4Address();
   if (addr.kind() === "ipv4") return addr.toString();
   const parts = (addr as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
   return `${parts.join(":")}::/64`;

@@ -122,7 +122,12 @@ export class MailQueue implements Mailer {
     job.attempts++;
     let envelope: Envelope;
     try {
-      envelope = { from: this.options.from, to: job.mail.to, link: job.mail.link, ...renderMail(job.mail, this.options.brand) };
+      envelope = {
+        from: this.options.from,
+        to: job.mail.to,
+        link: job.mail.link,
+        ...renderMail(job.mail, this.options.brand),
+      };
     } catch (error) {
       // A template bug will not fix itself: no retry.
       this.sending.delete(job);
@@ -143,7 +148,16 @@ export class MailQueue implements Mailer {
         await this.fail(job, "delivery_failed", error);
       } else {
         const delayMs = this.retry.baseDelayMs * this.retry.factor ** (job.attempts - 1);
-        this.options.log.warn({ kind: job.mail.kind, userId: job.mail.userId, attempts: job.attempts, retryInMs: delayMs, err: this.describe(job, error) }, "mail delivery failed; will retry");
+        this.options.log.warn(
+          {
+            kind: job.mail.kind,
+            userId: job.mail.userId,
+            attempts: job.attempts,
+            retryInMs: delayMs,
+            err: this.describe(job, error),
+          },
+          "mail delivery failed; will retry",
+        );
         job.timer = setTimeout(() => {
           this.retrying.delete(job);
           this.waiting.push(job);
@@ -168,7 +182,10 @@ export class MailQueue implements Mailer {
 
   private async record(job: Job, reason: string, error?: unknown): Promise<void> {
     const { kind, userId } = job.mail;
-    this.options.log.error({ kind, userId, attempts: job.attempts, reason, err: error ? this.describe(job, error) : undefined }, "mail could not be delivered");
+    this.options.log.error(
+      { kind, userId, attempts: job.attempts, reason, err: error ? this.describe(job, error) : undefined },
+      "mail could not be delivered",
+    );
     try {
       await this.options.events.record(
         { userId, type: "mail_failed", ip: null, userAgent: null, detail: { kind, attempts: job.attempts, reason } },

@@ -20,7 +20,15 @@ export function createBackupCodeStore(db: Kysely<DB>, random: Random): BackupCod
         if (codeHashes.length === 0) return;
         await trx
           .insertInto("backup_codes")
-          .values(codeHashes.map((hash) => ({ id: random.uuid(), user_id: userId, code_hash: hash, created_at: now.getTime(), used_at: null })))
+          .values(
+            codeHashes.map((hash) => ({
+              id: random.uuid(),
+              user_id: userId,
+              code_hash: hash,
+              created_at: now.getTime(),
+              used_at: null,
+            })),
+          )
           .execute();
       });
     },

@@ -49,7 +49,14 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
         let limiter!: RateLimiterPostgres;
         const created = new Promise<void>((resolve, reject) => {
           limiter = new RateLimiterPostgres(
-            { ...base, storeClient: backend.pool, storeType: "pg", tableName: TABLE, tableCreated: !first, clearExpiredByTimeout: true },
+            {
+              ...base,
+              storeClient: backend.pool,
+              storeType: "pg",
+              tableName: TABLE,
+              tableCreated: !first,
+              clearExpiredByTimeout: true,
+            },
             (error?: unknown) => (error ? reject(error) : resolve()),
           );
         });
@@ -97,7 +104,9 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
  * worker processes too.
  */
 async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
-  await sql`create table if not exists ${sql.table(TABLE)} (key text primary key, points integer not null, expire integer not null)`.execute(db);
+  await sql`create table if not exists ${sql.table(TABLE)} (key text primary key, points integer not null, expire integer not null)`.execute(
+    db,
+  );
   const PURGE_EVERY_MS = 300_000;
   let lastPurge = Date.now();
   return {
@@ -117,7 +126,9 @@ async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
       return rows[0]!.points;
     },
     async get(key) {
-      const { rows } = await sql<{ points: number }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
+      const { rows } = await sql<{
+        points: number;
+      }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
       return rows[0]?.points ?? 0;
     },
     async close() {},

@@ -14,8 +14,14 @@ function toRecord(row: Selectable<EmailTokensTable>): EmailTokenRecord {
 }
 
 /** The token, if it has this purpose and is neither used nor expired at `now`. */
-const isLive = (tokenHash: string, purpose: EmailTokenPurpose, now: Date) => (eb: ExpressionBuilder<DB, "email_tokens">) =>
-  eb.and([eb("token_hash", "=", tokenHash), eb("purpose", "=", purpose), eb("used_at", "is", null), eb("expires_at", ">", now.getTime())]);
+const isLive =
+  (tokenHash: string, purpose: EmailTokenPurpose, now: Date) => (eb: ExpressionBuilder<DB, "email_tokens">) =>
+    eb.and([
+      eb("token_hash", "=", tokenHash),
+      eb("purpose", "=", purpose),
+      eb("used_at", "is", null),
+      eb("expires_at", ">", now.getTime()),
+    ]);
 
 export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
   return {
@@ -34,7 +40,11 @@ export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
     },
 
     async findLive(tokenHash, purpose, now) {
-      const row = await db.selectFrom("email_tokens").selectAll().where(isLive(tokenHash, purpose, now)).executeTakeFirst();
+      const row = await db
+        .selectFrom("email_tokens")
+        .selectAll()
+        .where(isLive(tokenHash, purpose, now))
+        .executeTakeFirst();
       return row ? toRecord(row) : null;
     },
 

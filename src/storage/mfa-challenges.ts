@@ -54,7 +54,11 @@ export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
     },
 
     async find(tokenHash) {
-      const row = await db.selectFrom("mfa_challenges").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      const row = await db
+        .selectFrom("mfa_challenges")
+        .selectAll()
+        .where("token_hash", "=", tokenHash)
+        .executeTakeFirst();
       if (!row) return null;
       return {
         tokenHash: row.token_hash,

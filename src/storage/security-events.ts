@@ -30,7 +30,9 @@ export function createSecurityEventStore(db: Kysely<DB>, random: Random): Securi
         .limit(limit);
       if (before) {
         const t = before.createdAt.getTime();
-        query = query.where((eb) => eb.or([eb("created_at", "<", t), eb.and([eb("created_at", "=", t), eb("id", "<", before.id)])]));
+        query = query.where((eb) =>
+          eb.or([eb("created_at", "<", t), eb.and([eb("created_at", "=", t), eb("id", "<", before.id)])]),
+        );
       }
       const rows = await query.execute();
       return rows.map((row) => ({

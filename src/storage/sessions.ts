@@ -34,7 +34,11 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
       return db.transaction().execute(async (trx) => {
-        const owner = await trx.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash).executeTakeFirst();
+        const owner = await trx
+          .selectFrom("refresh_tokens")
+          .select("session_id")
+          .where("token_hash", "=", tokenHash)
+          .executeTakeFirst();
         if (!owner) return { rotated: false, token: null, session: null };
         // PostgreSQL: hold the session row until commit, so a logout or deactivation (an UPDATE of
         // that row) is strictly before this refresh (which then fails) or after it (and revokes the
@@ -63,7 +67,11 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
           .returningAll()
           .executeTakeFirst();
         if (!spent) {
-          const row = await trx.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+          const row = await trx
+            .selectFrom("refresh_tokens")
+            .selectAll()
+            .where("token_hash", "=", tokenHash)
+            .executeTakeFirst();
           return { rotated: false, token: row ? toTokenRecord(row) : null, session };
         }
         await trx
@@ -85,7 +93,11 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
     },
 
     async findRefreshToken(tokenHash) {
-      const row = await db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+      const row = await db
+        .selectFrom("refresh_tokens")
+        .selectAll()
+        .where("token_hash", "=", tokenHash)
+        .executeTakeFirst();
       return row ? toTokenRecord(row) : null;
     },
 

@@ -41,7 +41,11 @@ export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKe
     async rotate(key, now) {
       await db.transaction().execute(async (trx) => {
         await lockKeys(trx);
-        await trx.updateTable("signing_keys").set({ retired_at: now.getTime() }).where("retired_at", "is", null).execute();
+        await trx
+          .updateTable("signing_keys")
+          .set({ retired_at: now.getTime() })
+          .where("retired_at", "is", null)
+          .execute();
         await trx.insertInto("signing_keys").values(toRow(key)).execute();
       });
     },

@@ -96,7 +96,9 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
     },
 
     async setDeactivated(id, deactivatedAt, now) {
-      await update(id, now).set({ deactivated_at: deactivatedAt?.getTime() ?? null }).execute();
+      await update(id, now)
+        .set({ deactivated_at: deactivatedAt?.getTime() ?? null })
+        .execute();
     },
 
     async confirmEmail(id, now) {

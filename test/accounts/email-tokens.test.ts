@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { EmailTokenStore } from "../../src/domain/ports.js";
-import { sha256Hex } from "../../src/domain/secret-box.js";
+import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { openDatabase } from "../../src/storage/database.js";
 import { createEmailTokenStore } from "../../src/storage/email-tokens.js";
 import { migrateToLatest } from "../../src/storage/migrations.js";
@@ -16,7 +16,10 @@ async function withStore(engine: EngineUnderTest, run: (store: EmailTokenStore, 
   const database = openDatabase(created.url);
   try {
     await migrateToLatest(database.db);
-    const user = await createUserStore(database.db, { bytes: (n) => Buffer.alloc(n), uuid: () => crypto.randomUUID() }).create(
+    const user = await createUserStore(database.db, {
+      bytes: (n) => Buffer.alloc(n),
+      uuid: () => crypto.randomUUID(),
+    }).create(
       { email: "t@example.com", passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: null, deactivatedAt: null },
       NOW,
     );
@@ -39,7 +42,10 @@ for (const { engine, skip } of engines) {
   test(`${engine.name}: of two concurrent consumers of an email token exactly one wins`, { skip }, async () => {
     await withStore(engine, async (store, userId) => {
       await store.create(token("a", userId));
-      const results = await Promise.all([store.consume(sha256Hex("a"), "reset", NOW), store.consume(sha256Hex("a"), "reset", NOW)]);
+      const results = await Promise.all([
+        store.consume(sha256Hex("a"), "reset", NOW),
+        store.consume(sha256Hex("a"), "reset", NOW),
+      ]);
       assert.equal(results.filter(Boolean).length, 1);
       assert.equal(await store.consume(sha256Hex("a"), "reset", later(1)), null);
       assert.equal(await store.findLive(sha256Hex("a"), "reset", later(1)), null);

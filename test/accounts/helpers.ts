@@ -7,10 +7,12 @@ let ipCounter = 0;
 export const nextIp = (): string => `10.${(++ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
 
 /** POST JSON through inject() from `ip` (a fresh address unless given). */
-export const post = (app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) => postJson(app, url, body, {}, { remoteAddress: ip });
+export const post = (app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) =>
+  postJson(app, url, body, {}, { remoteAddress: ip });
 
 /** The `sid` claim of an access token: the session it belongs to. */
-export const sessionIdOf = (jwt: string): string => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).sid as string;
+export const sessionIdOf = (jwt: string): string =>
+  JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).sid as string;
 
 export interface MailWarden {
   w: Warden;

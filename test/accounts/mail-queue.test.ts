@@ -81,7 +81,11 @@ test("a mail that always fails is logged without its token and recorded as mail_
     assert.equal(events.length, 1);
     assert.equal(events[0]!.type, "mail_failed");
     assert.equal(events[0]!.user_id, "user-1");
-    assert.deepEqual(JSON.parse(events[0]!.detail!), { kind: "reset_password", attempts: 3, reason: "delivery_failed" });
+    assert.deepEqual(JSON.parse(events[0]!.detail!), {
+      kind: "reset_password",
+      attempts: 3,
+      reason: "delivery_failed",
+    });
     const failure = q.logLines.map((l) => JSON.parse(l)).find((entry) => entry.msg === "mail could not be delivered");
     assert.equal(failure?.level, 50);
     assert.match(failure?.err, /550/);
@@ -99,10 +103,16 @@ test("close() tries a mail waiting for its retry once more, then records it inst
     while (!q.logLines.some((l) => l.includes("will retry"))) await new Promise((resolve) => setTimeout(resolve, 5));
     await q.queue.close(1_000);
     const events = await q.events();
-    assert.deepEqual(events.map((e) => [e.type, JSON.parse(e.detail!).attempts]), [["mail_failed", 2]]);
+    assert.deepEqual(
+      events.map((e) => [e.type, JSON.parse(e.detail!).attempts]),
+      [["mail_failed", 2]],
+    );
     q.queue.enqueue(mail);
     await q.queue.idle();
-    assert.deepEqual((await q.events()).map((e) => JSON.parse(e.detail!).reason), ["delivery_failed", "shutdown"]);
+    assert.deepEqual(
+      (await q.events()).map((e) => JSON.parse(e.detail!).reason),
+      ["delivery_failed", "shutdown"],
+    );
   } finally {
     await q.close();
   }

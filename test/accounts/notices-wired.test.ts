@@ -12,7 +12,10 @@ const subjectOf = (raw: string): string => /^Subject: (.*)$/m.exec(raw)?.[1] ?? 
 
 test("the flows that change an account mail the owner: password change, MFA on and off, refresh-token reuse (once)", async () => {
   const clock = new FixedClock();
-  const { w, smtp, close } = await startWardenWithSmtp({ clock, env: { LOGIN_RATE_LIMIT: "100/60", REFRESH_RATE_LIMIT: "100/60" } });
+  const { w, smtp, close } = await startWardenWithSmtp({
+    clock,
+    env: { LOGIN_RATE_LIMIT: "100/60", REFRESH_RATE_LIMIT: "100/60" },
+  });
   try {
     await w.createUser("owner@example.com", PASSWORD);
     const first = await login(w, "owner@example.com", PASSWORD);
@@ -20,16 +23,24 @@ test("the flows that change an account mail the owner: password change, MFA on a
     const seen: string[] = [];
 
     // Password change through PATCH /api/v1/me.
-    const changed = await withBearer(w, first.token, { method: "PATCH", url: "/api/v1/me", payload: { currentPassword: PASSWORD, password: "a brand new passphrase" } });
+    const changed = await withBearer(w, first.token, {
+      method: "PATCH",
+      url: "/api/v1/me",
+      payload: { currentPassword: PASSWORD, password: "a brand new passphrase" },
+    });
     assert.equal(changed.status, 200, changed.raw);
     seen.push(subjectOf((await smtp.nextMail("owner@example.com")).raw));
 
     // MFA on, then off.
     const setup = await bearer(w, "POST", "/api/v1/me/mfa/totp/setup", first.token);
-    const enabled = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", first.token, { code: authenticatorCode(setup.body.secret, clock) });
+    const enabled = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", first.token, {
+      code: authenticatorCode(setup.body.secret, clock),
+    });
     assert.equal(enabled.status, 200, enabled.raw);
     seen.push(subjectOf((await smtp.nextMail("owner@example.com")).raw));
-    const disabled = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", first.token, { password: "a brand new passphrase" });
+    const disabled = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", first.token, {
+      password: "a brand new passphrase",
+    });
     assert.equal(disabled.status, 200, disabled.raw);
     seen.push(subjectOf((await smtp.nextMail("owner@example.com")).raw));
 
@@ -44,7 +55,11 @@ test("the flows that change an account mail the owner: password change, MFA on a
     assert.equal(new Set(seen).size, 4, `four different notices: ${seen.join(" | ")}`);
     // Give a (wrong) second reuse mail time to arrive before counting.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(smtp.received.filter((m) => m.to.includes("owner@example.com")).length, 4, "the second replay sent no second mail");
+    assert.equal(
+      smtp.received.filter((m) => m.to.includes("owner@example.com")).length,
+      4,
+      "the second replay sent no second mail",
+    );
   } finally {
     await close();
   }

@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { sendNotice, type NoticeKind } from "../../src/domain/notices.js";
+import { sendNotice, type NoticeKind } from "../../src/domain/accounts/notices.js";
 import { startWardenWithSmtp } from "./helpers.js";
 
-const KINDS: NoticeKind[] = ["password_changed", "password_reset_done", "mfa_enabled", "mfa_disabled", "refresh_token_reuse"];
+const KINDS: NoticeKind[] = [
+  "password_changed",
+  "password_reset_done",
+  "mfa_enabled",
+  "mfa_disabled",
+  "refresh_token_reuse",
+];
 
 test("every notice reaches the user in their language, saying when and from where, with no token", async () => {
   const { w, smtp, close } = await startWardenWithSmtp({ env: { PRODUCT_NAME: "Storno" } });

@@ -9,7 +9,11 @@ import { decodeQuotedPrintable } from "./smtp.js";
 test("without SMTP_URL the confirmation mail is an .eml file in <DATA_DIR>/outbox/ and its link is logged", async () => {
   const w = await startWarden();
   try {
-    assert.equal((await post(w.app, "/api/auth/register", { email: "outbox@example.com", password: "window box of herbs" })).status, 201);
+    assert.equal(
+      (await post(w.app, "/api/auth/register", { email: "outbox@example.com", password: "window box of herbs" }))
+        .status,
+      201,
+    );
     await w.deps.mailer.idle();
     const dir = path.join(w.deps.config.DATA_DIR, "outbox");
     const files = fs.readdirSync(dir);
@@ -22,13 +26,18 @@ test("without SMTP_URL the confirmation mail is an .eml file in <DATA_DIR>/outbo
     const link = /http:\/\/warden\.test\/confirm-email\?token=[A-Za-z0-9_-]{43}/.exec(eml)?.[0];
     assert.ok(link, "the mail holds the confirmation link");
 
-    const logged = w.logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg?.startsWith("mail written to the outbox"));
+    const logged = w.logLines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.msg?.startsWith("mail written to the outbox"));
     assert.equal(logged?.link, link);
     assert.equal(logged?.file, file);
 
     const token = new URL(link).searchParams.get("token");
     assert.equal((await post(w.app, "/api/auth/confirm-email", { token })).status, 200);
-    assert.equal((await post(w.app, "/api/auth", { email: "outbox@example.com", password: "window box of herbs" })).status, 200);
+    assert.equal(
+      (await post(w.app, "/api/auth", { email: "outbox@example.com", password: "window box of herbs" })).status,
+      200,
+    );
   } finally {
     await w.close();
   }

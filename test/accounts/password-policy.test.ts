@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { passwordProblems } from "../../src/domain/password-policy.js";
+import { passwordProblems } from "../../src/domain/factors/password/policy.js";
 import { engines } from "../helpers/engines.js";
 import { startWarden } from "../helpers/warden.js";
 import { post } from "./helpers.js";
@@ -31,30 +31,36 @@ for (const { engine, skip } of engines) {
     }
   });
 
-  test(`${engine.name}: a 64-character password round trips; 80-character passwords differing at the end are distinct`, { skip }, async () => {
-    const w = await startWarden({ engine, env: { REQUIRE_EMAIL_CONFIRMATION: "false" } });
-    try {
-      const long64 = "correct-horse-battery-staple-".repeat(3).slice(0, 64);
-      assert.equal([...long64].length, 64);
-      assert.equal((await register(w, "long@example.com", long64)).status, 201);
-      assert.equal((await post(w.app, "/api/auth", { email: "long@example.com", password: long64 })).status, 200);
+  test(
+    `${engine.name}: a 64-character password round trips; 80-character passwords differing at the end are distinct`,
+    { skip },
+    async () => {
+      const w = await startWarden({ engine, env: { REQUIRE_EMAIL_CONFIRMATION: "false" } });
+      try {
+        const long64 = "correct-horse-battery-staple-".repeat(3).slice(0, 64);
+        assert.equal([...long64].length, 64);
+        assert.equal((await register(w, "long@example.com", long64)).status, 201);
+        assert.equal((await post(w.app, "/api/auth", { email: "long@example.com", password: long64 })).status, 200);
 
-      // bcrypt would cut both at 72 bytes and take one for the other.
-      const stem = "the quick brown fox jumps over the lazy dog while the old cat sleeps by the ";
-      const first = stem + "mat1";
-      const second = stem + "mat2";
-      assert.equal(first.length, 80);
-      assert.equal((await register(w, "eighty@example.com", first)).status, 201);
-      assert.equal((await post(w.app, "/api/auth", { email: "eighty@example.com", password: second })).status, 401);
-      assert.equal((await post(w.app, "/api/auth", { email: "eighty@example.com", password: first })).status, 200);
-    } finally {
-      await w.close();
-    }
-  });
+        // bcrypt would cut both at 72 bytes and take one for the other.
+        const stem = "the quick brown fox jumps over the lazy dog while the old cat sleeps by the ";
+        const first = stem + "mat1";
+        const second = stem + "mat2";
+        assert.equal(first.length, 80);
+        assert.equal((await register(w, "eighty@example.com", first)).status, 201);
+        assert.equal((await post(w.app, "/api/auth", { email: "eighty@example.com", password: second })).status, 401);
+        assert.equal((await post(w.app, "/api/auth", { email: "eighty@example.com", password: first })).status, 200);
+      } finally {
+        await w.close();
+      }
+    },
+  );
 }
 
 test("length counts characters, not bytes; common passwords match in any case", () => {
   assert.deepEqual(passwordProblems("ăîșțâăîș", { minLength: 8 }), []);
   assert.deepEqual(passwordProblems("ăîșțâăî", { minLength: 8 }), ["The password must be at least 8 characters long."]);
-  assert.deepEqual(passwordProblems("PassWord1", { minLength: 8 }), ["This password is too common. Please choose another one."]);
+  assert.deepEqual(passwordProblems("PassWord1", { minLength: 8 }), [
+    "This password is too common. Please choose another one.",
+  ]);
 });

@@ -64,7 +64,8 @@ export async function startSmtp(options: { reject?: (n: number) => number | null
           return callback(error);
         }
         const raw = Buffer.concat(chunks).toString("utf8");
-        for (const rcpt of session.envelope.rcptTo) received.push({ to: rcpt.address, raw, decoded: decodeQuotedPrintable(raw) });
+        for (const rcpt of session.envelope.rcptTo)
+          received.push({ to: rcpt.address, raw, decoded: decodeQuotedPrintable(raw) });
         const woken = waiters;
         waiters = [];
         for (const wake of woken) wake();

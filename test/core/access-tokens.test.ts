@@ -2,7 +2,15 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { describe, test } from "node:test";
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet } from "jose";
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+} from "jose";
 import { loadConfig } from "../../src/config.js";
 import { buildDeps } from "../../src/deps.js";
 import { createLogger } from "../../src/log.js";
@@ -27,7 +35,10 @@ for (const { engine, skip } of engines) {
         const user = await w.createUser("RS@example.com", PASSWORD);
         const token = await logIn(w);
         const jwks = await jwksOf(w);
-        const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: ISSUER, algorithms: ["RS256"] });
+        const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
+          issuer: ISSUER,
+          algorithms: ["RS256"],
+        });
         assert.deepEqual(Object.keys(protectedHeader).sort(), ["alg", "kid", "typ"]);
         assert.equal(protectedHeader.alg, "RS256");
         assert.equal(protectedHeader.typ, "JWT");
@@ -41,7 +52,11 @@ for (const { engine, skip } of engines) {
         assert.match(String(payload.jti), /^[0-9a-f-]{36}$/);
         const session = await w.deps.sessions.findSession(String(payload.sid));
         assert.equal(session?.userId, user.id, "sid names the login's session");
-        assert.notEqual((await jwtVerify(await logIn(w), createLocalJWKSet(jwks))).payload.jti, payload.jti, "jti is unique");
+        assert.notEqual(
+          (await jwtVerify(await logIn(w), createLocalJWKSet(jwks))).payload.jti,
+          payload.jti,
+          "jti is unique",
+        );
       } finally {
         await w.close();
       }
@@ -83,7 +98,9 @@ describe("a resource server", () => {
       const { privateKey } = await generateKeyPair("RS256");
       const { kid } = decodeProtectedHeader(token);
       const forged = await new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT", kid }).sign(privateKey);
-      await assert.rejects(jwtVerify(forged, remote, { algorithms: ["RS256"] }), { code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+      await assert.rejects(jwtVerify(forged, remote, { algorithms: ["RS256"] }), {
+        code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+      });
 
       // alg: none, unsigned.
       const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -91,7 +108,8 @@ describe("a resource server", () => {
       await assert.rejects(jwtVerify(unsigned, remote, { algorithms: ["RS256"] }));
 
       // Warden's own verification (behind every Bearer route) refuses both too.
-      for (const bad of [forged, unsigned]) await assert.rejects(w.deps.accessTokens.verify(bad), { code: "JWT_INVALID" });
+      for (const bad of [forged, unsigned])
+        await assert.rejects(w.deps.accessTokens.verify(bad), { code: "JWT_INVALID" });
       assert.equal((await w.deps.accessTokens.verify(token)).username, "rs@example.com");
     } finally {
       await w.close();
@@ -121,12 +139,18 @@ describe("signing keys", () => {
 
       clock.advance(3601); // every token the old key signed has expired
       jwks = await jwksOf(w);
-      assert.deepEqual(jwks.keys.map((k) => k.kid), [newKid]);
+      assert.deepEqual(
+        jwks.keys.map((k) => k.kid),
+        [newKid],
+      );
       await assert.rejects(jwtVerify(oldToken, createLocalJWKSet(jwks)), { code: "ERR_JWKS_NO_MATCHING_KEY" });
-      assert.deepEqual(w.deps.keys.list().map((k) => [k.kid, k.signing, k.published]), [
-        [oldKid, false, false],
-        [newKid, true, true],
-      ]);
+      assert.deepEqual(
+        w.deps.keys.list().map((k) => [k.kid, k.signing, k.published]),
+        [
+          [oldKid, false, false],
+          [newKid, true, true],
+        ],
+      );
     } finally {
       await w.close();
     }
@@ -139,8 +163,15 @@ describe("signing keys", () => {
       assert.equal(rows.length, 1);
       assert.doesNotMatch(JSON.stringify(rows), /PRIVATE KEY|MII/);
       assert.match(rows[0]!.private_key_enc, /^v1\./);
-      const config = loadConfig({ DATABASE_URL: w.deps.config.DATABASE_URL, DATA_DIR: w.deps.config.DATA_DIR, WARDEN_SECRET: crypto.randomBytes(32).toString("hex") });
-      await assert.rejects(buildDeps(config, createLogger("silent"), { argon2: FAST_ARGON2 }), /cannot decrypt the signing key: WARDEN_SECRET differs/);
+      const config = loadConfig({
+        DATABASE_URL: w.deps.config.DATABASE_URL,
+        DATA_DIR: w.deps.config.DATA_DIR,
+        WARDEN_SECRET: crypto.randomBytes(32).toString("hex"),
+      });
+      await assert.rejects(
+        buildDeps(config, createLogger("silent"), { argon2: FAST_ARGON2 }),
+        /cannot decrypt the signing key: WARDEN_SECRET differs/,
+      );
     } finally {
       await w.close();
     }

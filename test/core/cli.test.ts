@@ -44,13 +44,29 @@ describe("warden CLI", () => {
     assert.equal(migrate.stdout, "database schema is up to date\n");
 
     const bcrypt2y = (await bcrypt.hash(PASSWORD, 4)).replace(/^\$2b\$/, "$2y$");
-    const argon2i = await argon2.hash(PASSWORD, { algorithm: argon2.Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 });
-    const argon2idLow = await argon2.hash(PASSWORD, { algorithm: argon2.Algorithm.Argon2id, memoryCost: 8192, timeCost: 2, parallelism: 1 });
+    const argon2i = await argon2.hash(PASSWORD, {
+      algorithm: argon2.Algorithm.Argon2i,
+      memoryCost: 4096,
+      timeCost: 3,
+      parallelism: 1,
+    });
+    const argon2idLow = await argon2.hash(PASSWORD, {
+      algorithm: argon2.Algorithm.Argon2id,
+      memoryCost: 8192,
+      timeCost: 2,
+      parallelism: 1,
+    });
     const json = path.join(scratch.dir, "users.json");
     fs.writeFileSync(
       json,
       JSON.stringify([
-        { email: "Legacy.Bcrypt@example.com", password: bcrypt2y, confirmed: true, active: true, roles: ["ROLE_ADMIN"] },
+        {
+          email: "Legacy.Bcrypt@example.com",
+          password: bcrypt2y,
+          confirmed: true,
+          active: true,
+          roles: ["ROLE_ADMIN"],
+        },
         { email: "legacy.inactive@example.com", password_hash: argon2i, confirmed: 1, active: 0 },
         { email: "md5@example.com", password_hash: "5f4dcc3b5aa765d61d8327deb882cf99", confirmed: true, active: true },
       ]),
@@ -78,7 +94,10 @@ describe("warden CLI", () => {
     assert.match(alice.stdout, /^created user alice@example\.com \([0-9a-f-]{36}\)\n$/);
     assert.equal(bob.code, 0, bob.stderr);
     assert.equal(importedJson.code, 0, importedJson.stderr);
-    assert.equal(importedJson.stdout, "imported 2 user(s), skipped 1\n  row 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n");
+    assert.equal(
+      importedJson.stdout,
+      "imported 2 user(s), skipped 1\n  row 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n",
+    );
     assert.equal(importedCsv.code, 0, importedCsv.stderr);
     assert.equal(importedCsv.stdout, "imported 3 user(s), skipped 0\n");
     assert.equal(rotated.code, 0, rotated.stderr);
@@ -114,11 +133,15 @@ describe("warden CLI", () => {
   describe("the server on the same database", () => {
     let w: Warden;
     before(async () => {
-      w = await startWarden({ databaseUrl: scratch.env.DATABASE_URL, env: { WARDEN_SECRET: scratch.env.WARDEN_SECRET!, DATA_DIR: scratch.env.DATA_DIR! } });
+      w = await startWarden({
+        databaseUrl: scratch.env.DATABASE_URL,
+        env: { WARDEN_SECRET: scratch.env.WARDEN_SECRET!, DATA_DIR: scratch.env.DATA_DIR! },
+      });
     });
     after(async () => w?.close());
     let ip = 0;
-    const login = (email: string) => postJson(w.app, "/api/auth", { email, password: PASSWORD }, {}, { remoteAddress: `192.0.2.${++ip}` });
+    const login = (email: string) =>
+      postJson(w.app, "/api/auth", { email, password: PASSWORD }, {}, { remoteAddress: `192.0.2.${++ip}` });
 
     test("imported and created users log in as their flags say", async () => {
       const expected: Array<[string, number]> = [
@@ -134,12 +157,17 @@ describe("warden CLI", () => {
       for (const [email, status] of expected) assert.equal((await login(email)).status, status, email);
       const admin = await login("legacy.bcrypt@example.com");
       assert.deepEqual(decodeJwt(admin.body.token).roles, ["ROLE_USER", "ROLE_ADMIN"]);
-      assert.equal((await login("alice@example.com")).body.message, "Your account has been deactivated. Please contact support.");
+      assert.equal(
+        (await login("alice@example.com")).body.message,
+        "Your account has been deactivated. Please contact support.",
+      );
     });
   });
 
   test("the CLI reads the same configuration: a bad variable is named, exit 78", async () => {
-    const r = await run(process.execPath, [path.join(ROOT, "bin/warden.mjs"), "keys", "list"], { env: { ...scratch.env, DATABASE_URL: "mysql://x" } });
+    const r = await run(process.execPath, [path.join(ROOT, "bin/warden.mjs"), "keys", "list"], {
+      env: { ...scratch.env, DATABASE_URL: "mysql://x" },
+    });
     assert.equal(r.code, 78);
     assert.match(r.stderr, /^warden: invalid configuration: DATABASE_URL: /);
   });

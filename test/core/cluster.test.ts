@@ -15,7 +15,10 @@ test("the 6th login from one IP, spread over two instances, gets 429", { skip },
   try {
     await a.createUser("shared@example.com", "correct horse battery");
     assert.equal(b.deps.keys.signer().kid, a.deps.keys.signer().kid, "both sign with the one key in the database");
-    const urls = [await a.app.listen({ port: 0, host: "127.0.0.1" }), await b.app.listen({ port: 0, host: "127.0.0.1" })];
+    const urls = [
+      await a.app.listen({ port: 0, host: "127.0.0.1" }),
+      await b.app.listen({ port: 0, host: "127.0.0.1" }),
+    ];
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
       const response = await fetch(`${urls[i % 2]}/api/auth`, {

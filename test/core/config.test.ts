@@ -47,7 +47,12 @@ test("defaults: the contract's table", () => {
 });
 
 test("values are parsed: postgres URL, TRUST_PROXY forms, rate rules, booleans", () => {
-  const config = loadConfig({ DATABASE_URL: "postgres://u@h/db", TRUST_PROXY: "10.0.0.0/8, 192.168.1.1", LOGIN_RATE_LIMIT: "10/30", REQUIRE_EMAIL_CONFIRMATION: "false" });
+  const config = loadConfig({
+    DATABASE_URL: "postgres://u@h/db",
+    TRUST_PROXY: "10.0.0.0/8, 192.168.1.1",
+    LOGIN_RATE_LIMIT: "10/30",
+    REQUIRE_EMAIL_CONFIRMATION: "false",
+  });
   assert.equal(config.databaseKind, "postgres");
   assert.deepEqual(config.TRUST_PROXY, ["10.0.0.0/8", "192.168.1.1"]);
   assert.deepEqual(config.LOGIN_RATE_LIMIT, { points: 10, durationSeconds: 30 });
@@ -60,7 +65,8 @@ for (const [name, value] of Object.entries(bad)) {
   test(`${name}=${JSON.stringify(value)} is refused with one problem naming ${name}`, () => {
     assert.throws(
       () => loadConfig({ [name]: value }),
-      (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.startsWith(`${name}: `),
+      (error: unknown) =>
+        error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.startsWith(`${name}: `),
     );
   });
 }
@@ -68,14 +74,21 @@ for (const [name, value] of Object.entries(bad)) {
 test("several bad variables: one problem each", () => {
   assert.throws(
     () => loadConfig({ PORT: "abc", LOG_LEVEL: "loud", WORKERS: "0" }),
-    (error: unknown) => error instanceof ConfigError && error.problems.map((p) => p.split(":")[0]).sort().join() === "LOG_LEVEL,PORT,WORKERS",
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.problems
+        .map((p) => p.split(":")[0])
+        .sort()
+        .join() === "LOG_LEVEL,PORT,WORKERS",
   );
 });
 
 test("the server refuses to start: exit code 78 and one stderr line per bad variable", async () => {
   const scratch = scratchEnv();
   try {
-    const r = await run(process.execPath, ["--import", "tsx", "src/main.ts"], { env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" } });
+    const r = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" },
+    });
     assert.equal(r.code, 78);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 2, r.stderr);
@@ -98,7 +111,10 @@ test("without WARDEN_SECRET a secret is generated into DATA_DIR once, with a war
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.match(lines.join(""), /WARDEN_SECRET is not set/);
     assert.equal(resolveSecret(config, log), secret, "the next start uses the same one");
-    assert.equal(resolveSecret(loadConfig({ DATA_DIR: scratch.env.DATA_DIR, WARDEN_SECRET: "x".repeat(32) }), log), "x".repeat(32));
+    assert.equal(
+      resolveSecret(loadConfig({ DATA_DIR: scratch.env.DATA_DIR, WARDEN_SECRET: "x".repeat(32) }), log),
+      "x".repeat(32),
+    );
   } finally {
     scratch.cleanup();
   }

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { sha256Hex } from "../../src/domain/secret-box.js";
+import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
 
@@ -14,7 +14,8 @@ const INACTIVE = '{"code":403,"message":"Your account has been deactivated. Plea
 
 let nextIp = 1;
 /** Each call from its own address, so the per-IP limit never interferes with what a test is about. */
-const login = (w: Warden, body: unknown) => postJson(w.app, "/api/auth", body, {}, { remoteAddress: `10.1.${nextIp >> 8}.${nextIp++ & 255}` });
+const login = (w: Warden, body: unknown) =>
+  postJson(w.app, "/api/auth", body, {}, { remoteAddress: `10.1.${nextIp >> 8}.${nextIp++ & 255}` });
 
 async function sendRaw(w: Warden, payload: string | undefined, contentType?: string) {
   const response = await w.app.inject({
@@ -48,18 +49,35 @@ for (const { engine, skip } of engines) {
     });
 
     test("the refresh token is stored only as its SHA-256, tied to a session with user, times, IP and user agent", async () => {
-      const r = await postJson(w.app, "/api/auth", { email: "user@example.com", password: PASSWORD }, { "user-agent": "seed-client/1.0" }, { remoteAddress: "198.51.100.44" });
+      const r = await postJson(
+        w.app,
+        "/api/auth",
+        { email: "user@example.com", password: PASSWORD },
+        { "user-agent": "seed-client/1.0" },
+        { remoteAddress: "198.51.100.44" },
+      );
       assert.equal(r.status, 200);
       const db = w.deps.database.db;
-      const token = await db.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", sha256Hex(r.body.refresh_token)).executeTakeFirstOrThrow();
-      const session = await db.selectFrom("sessions").selectAll().where("id", "=", token.session_id).executeTakeFirstOrThrow();
+      const token = await db
+        .selectFrom("refresh_tokens")
+        .selectAll()
+        .where("token_hash", "=", sha256Hex(r.body.refresh_token))
+        .executeTakeFirstOrThrow();
+      const session = await db
+        .selectFrom("sessions")
+        .selectAll()
+        .where("id", "=", token.session_id)
+        .executeTakeFirstOrThrow();
       const user = await w.deps.users.findByEmail("user@example.com");
       assert.equal(session.user_id, user!.id);
       assert.equal(session.ip, "198.51.100.44");
       assert.equal(session.user_agent, "seed-client/1.0");
       assert.equal(session.last_used_at, session.created_at);
       assert.equal(token.expires_at - token.created_at, 2_592_000_000, "REFRESH_TOKEN_TTL");
-      const everything = JSON.stringify([await db.selectFrom("refresh_tokens").selectAll().execute(), await db.selectFrom("sessions").selectAll().execute()]);
+      const everything = JSON.stringify([
+        await db.selectFrom("refresh_tokens").selectAll().execute(),
+        await db.selectFrom("sessions").selectAll().execute(),
+      ]);
       assert.equal(everything.includes(r.body.refresh_token), false, "the token itself is stored nowhere");
     });
 
@@ -133,7 +151,11 @@ for (const { engine, skip } of engines) {
       ["a JSON array body", "application/json", "[]"],
       ["text/plain", "text/plain", `{"email":"user@example.com","password":"${PASSWORD}"}`],
       ["a form body", "application/x-www-form-urlencoded", `email=user%40example.com&password=${PASSWORD}`],
-      ["a body over 16 KB", "application/json", JSON.stringify({ email: "user@example.com", password: "x".repeat(16 * 1024) })],
+      [
+        "a body over 16 KB",
+        "application/json",
+        JSON.stringify({ email: "user@example.com", password: "x".repeat(16 * 1024) }),
+      ],
       ["an empty JSON body", "application/json", ""],
       ["no body and no content type", undefined, undefined],
     ];
@@ -148,7 +170,11 @@ for (const { engine, skip } of engines) {
 
     test("400 bodies name the field: errors {field: [sentence]}", async () => {
       const r = await sendRaw(w, '{"email":"user@example.com","password":123}', "application/json");
-      assert.deepEqual(r.body, { code: 400, message: "Validation failed.", errors: { password: ["This value should be of type string."] } });
+      assert.deepEqual(r.body, {
+        code: 400,
+        message: "Validation failed.",
+        errors: { password: ["This value should be of type string."] },
+      });
       const missing = await sendRaw(w, "{}", "application/json");
       assert.deepEqual(Object.keys(missing.body.errors as object).sort(), ["email", "password"]);
     });

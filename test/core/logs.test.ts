@@ -13,16 +13,33 @@ test("no log line holds a password, a token, a password hash or a private key", 
     assert.equal(ok.status, 200);
     const failed = await postJson(w.app, "/api/auth", { email: "logs@example.com", password: `${PASSWORD}-wrong` });
     assert.equal(failed.status, 401);
-    const withBearer = await postJson(w.app, "/api/auth", { email: "logs@example.com", password: PASSWORD }, { authorization: `Bearer ${ok.body.token}` });
+    const withBearer = await postJson(
+      w.app,
+      "/api/auth",
+      { email: "logs@example.com", password: PASSWORD },
+      { authorization: `Bearer ${ok.body.token}` },
+    );
     assert.equal(withBearer.status, 200);
-    await w.app.inject({ url: "/.well-known/jwks.json", headers: { authorization: `Bearer ${withBearer.body.token}` } });
+    await w.app.inject({
+      url: "/.well-known/jwks.json",
+      headers: { authorization: `Bearer ${withBearer.body.token}` },
+    });
     const malformed = await postJson(w.app, "/api/auth", `{"email":"logs@example.com","password":"${PASSWORD}"`);
     assert.equal(malformed.status, 400);
 
     const log = w.logLines.join("");
     assert.ok(w.logLines.length >= 8, "requests were logged");
-    const secrets = [PASSWORD, ok.body.token, ok.body.refresh_token, withBearer.body.token, withBearer.body.refresh_token, user.passwordHash, "PRIVATE KEY"];
-    for (const secret of secrets) assert.equal(log.includes(secret), false, `a log line holds ${secret.slice(0, 12)}...`);
+    const secrets = [
+      PASSWORD,
+      ok.body.token,
+      ok.body.refresh_token,
+      withBearer.body.token,
+      withBearer.body.refresh_token,
+      user.passwordHash,
+      "PRIVATE KEY",
+    ];
+    for (const secret of secrets)
+      assert.equal(log.includes(secret), false, `a log line holds ${secret.slice(0, 12)}...`);
     for (const line of w.logLines) JSON.parse(line); // every line is JSON
   } finally {
     await w.close();

@@ -16,7 +16,10 @@ test("GET /openapi.json is OpenAPI 3.1 and documents POST /api/auth with its res
     assert.equal(doc.openapi, "3.1.0");
     const login = doc.paths["/api/auth"]?.post;
     assert.ok(login, "POST /api/auth is listed");
-    assert.deepEqual(Object.keys(login.requestBody.content["application/json"].schema.properties).sort(), ["email", "password"]);
+    assert.deepEqual(Object.keys(login.requestBody.content["application/json"].schema.properties).sort(), [
+      "email",
+      "password",
+    ]);
     assert.deepEqual(Object.keys(login.responses).sort(), ["200", "400", "401", "403", "429", "503"]);
     assert.ok(doc.paths["/.well-known/jwks.json"]);
     assert.equal(doc.paths["/openapi.json"], undefined);
@@ -26,21 +29,25 @@ test("GET /openapi.json is OpenAPI 3.1 and documents POST /api/auth with its res
 });
 
 for (const { engine, skip } of engines) {
-  test(`/healthz 200; /readyz 200 while the ${engine.name} database answers, 503 when it does not`, { skip }, async () => {
-    const w = await startWarden({ engine });
-    try {
-      assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200);
-      const ready = await w.app.inject({ url: "/readyz" });
-      assert.equal(ready.statusCode, 200);
-      await w.deps.database.close();
-      const down = await w.app.inject({ url: "/readyz" });
-      assert.equal(down.statusCode, 503);
-      assert.deepEqual(down.json(), { code: 503, message: "Database unavailable." });
-      assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200, "the process is still up");
-    } finally {
-      await w.close().catch(() => {});
-    }
-  });
+  test(
+    `/healthz 200; /readyz 200 while the ${engine.name} database answers, 503 when it does not`,
+    { skip },
+    async () => {
+      const w = await startWarden({ engine });
+      try {
+        assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200);
+        const ready = await w.app.inject({ url: "/readyz" });
+        assert.equal(ready.statusCode, 200);
+        await w.deps.database.close();
+        const down = await w.app.inject({ url: "/readyz" });
+        assert.equal(down.statusCode, 503);
+        assert.deepEqual(down.json(), { code: 503, message: "Database unavailable." });
+        assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200, "the process is still up");
+      } finally {
+        await w.close().catch(() => {});
+      }
+    },
+  );
 }
 
 test("the server starts on its own, answers, and exits 0 on SIGTERM", async () => {
@@ -58,7 +65,10 @@ test("the server starts on its own, answers, and exits 0 on SIGTERM", async () =
     const exited = once(child, "exit");
     let healthy = false;
     for (let i = 0; i < 150 && !healthy && child.exitCode === null; i++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.ok(healthy, `the server came up: ${output}`);

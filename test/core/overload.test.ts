@@ -9,7 +9,12 @@ test("logins that could not start hashing in time get 503 with Retry-After and t
     await w.createUser("busy@example.com", "correct horse battery");
     const burst = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
-        postJson(w.app, "/api/auth", { email: "busy@example.com", password: "correct horse battery" }, { "x-forwarded-for": `203.0.113.${i}` }),
+        postJson(
+          w.app,
+          "/api/auth",
+          { email: "busy@example.com", password: "correct horse battery" },
+          { "x-forwarded-for": `203.0.113.${i}` },
+        ),
       ),
     );
     const refused = burst.filter((r) => r.status === 503);
@@ -22,7 +27,17 @@ test("logins that could not start hashing in time get 503 with Retry-After and t
       assert.equal(r.headers["retry-after"], "1");
     }
     // Once the burst is over, logins are served again.
-    assert.equal((await postJson(w.app, "/api/auth", { email: "busy@example.com", password: "correct horse battery" }, { "x-forwarded-for": "203.0.113.99" })).status, 200);
+    assert.equal(
+      (
+        await postJson(
+          w.app,
+          "/api/auth",
+          { email: "busy@example.com", password: "correct horse battery" },
+          { "x-forwarded-for": "203.0.113.99" },
+        )
+      ).status,
+      200,
+    );
   } finally {
     await w.close();
   }

@@ -4,7 +4,7 @@ import crypto from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import * as argon2 from "@node-rs/argon2";
 import * as bcrypt from "@node-rs/bcrypt";
-import { HashGate } from "../../src/domain/passwords.js";
+import { HashGate } from "../../src/hashing/passwords.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
 
 const CURRENT = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/;
@@ -20,7 +20,11 @@ test("over HTTP with the real parameters: hashes are argon2id m=19456,t=2,p=1 an
     assert.match(w.deps.hasher.dummyHash, CURRENT, "unknown emails cost a real verification");
     assert.equal((await login(w, "real@example.com", "correct horse battery")).status, 200);
     assert.equal((await login(w, "real@example.com", "correct horse batterY")).status, 401);
-    assert.equal((await w.deps.users.findById(user.id))!.passwordHash, user.passwordHash, "a current hash is not rehashed");
+    assert.equal(
+      (await w.deps.users.findById(user.id))!.passwordHash,
+      user.passwordHash,
+      "a current hash is not rehashed",
+    );
   } finally {
     await w.close();
   }
@@ -28,7 +32,10 @@ test("over HTTP with the real parameters: hashes are argon2id m=19456,t=2,p=1 an
 
 /** Symfony's NativePasswordHasher: bcrypt input over 72 bytes is base64(sha512(password)). */
 const symfonyBcrypt = (password: string, cost = 4) =>
-  bcrypt.hash(Buffer.byteLength(password) > 72 ? crypto.createHash("sha512").update(password).digest("base64") : password, cost);
+  bcrypt.hash(
+    Buffer.byteLength(password) > 72 ? crypto.createHash("sha512").update(password).digest("base64") : password,
+    cost,
+  );
 
 describe("legacy hashes log in and are rehashed to the current argon2id", () => {
   let w: Warden;
@@ -40,15 +47,24 @@ describe("legacy hashes log in and are rehashed to the current argon2id", () => 
   const legacy: Array<[string, (password: string) => Promise<string>]> = [
     ["bcrypt $2y$ (PHP)", async (p) => (await bcrypt.hash(p, 4)).replace(/^\$2b\$/, "$2y$")],
     ["bcrypt $2b$", (p) => bcrypt.hash(p, 5)],
-    ["argon2i", (p) => argon2.hash(p, { algorithm: argon2.Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 })],
-    ["argon2id with lower memory", (p) => argon2.hash(p, { algorithm: argon2.Algorithm.Argon2id, memoryCost: 8192, timeCost: 2, parallelism: 1 })],
+    [
+      "argon2i",
+      (p) => argon2.hash(p, { algorithm: argon2.Algorithm.Argon2i, memoryCost: 4096, timeCost: 3, parallelism: 1 }),
+    ],
+    [
+      "argon2id with lower memory",
+      (p) => argon2.hash(p, { algorithm: argon2.Algorithm.Argon2id, memoryCost: 8192, timeCost: 2, parallelism: 1 }),
+    ],
   ];
   for (const [name, make] of legacy) {
     test(name, async () => {
       const email = `${name.replace(/\W+/g, "-")}@example.com`.toLowerCase();
       const password = "legacy pass 123";
       const hash = await make(password);
-      const user = (await w.deps.users.create({ email, passwordHash: hash, roles: ["ROLE_USER"], emailConfirmedAt: new Date(), deactivatedAt: null }, new Date()))!;
+      const user = (await w.deps.users.create(
+        { email, passwordHash: hash, roles: ["ROLE_USER"], emailConfirmedAt: new Date(), deactivatedAt: null },
+        new Date(),
+      ))!;
       assert.equal((await login(w, email, "wrong")).status, 401);
       assert.equal((await w.deps.users.findById(user.id))!.passwordHash, hash, "a failed login changes nothing");
       assert.equal((await login(w, email, password)).status, 200);
@@ -63,7 +79,16 @@ describe("legacy hashes log in and are rehashed to the current argon2id", () => 
     const password = "ä".repeat(30) + "-long-passphrase-" + "x".repeat(20); // 97 bytes
     assert.ok(Buffer.byteLength(password) > 72);
     const hash = await symfonyBcrypt(password);
-    await w.deps.users.create({ email: "long@example.com", passwordHash: hash, roles: ["ROLE_USER"], emailConfirmedAt: new Date(), deactivatedAt: null }, new Date());
+    await w.deps.users.create(
+      {
+        email: "long@example.com",
+        passwordHash: hash,
+        roles: ["ROLE_USER"],
+        emailConfirmedAt: new Date(),
+        deactivatedAt: null,
+      },
+      new Date(),
+    );
     // Same first 72 bytes, different tail: bcrypt alone would accept it.
     assert.equal((await login(w, "long@example.com", password.slice(0, -1) + "y")).status, 401);
     assert.equal((await login(w, "long@example.com", password)).status, 200);
@@ -71,7 +96,16 @@ describe("legacy hashes log in and are rehashed to the current argon2id", () => 
   });
 
   test("an unknown hash format verifies nothing", async () => {
-    await w.deps.users.create({ email: "md5@example.com", passwordHash: "5f4dcc3b5aa765d61d8327deb882cf99", roles: ["ROLE_USER"], emailConfirmedAt: new Date(), deactivatedAt: null }, new Date());
+    await w.deps.users.create(
+      {
+        email: "md5@example.com",
+        passwordHash: "5f4dcc3b5aa765d61d8327deb882cf99",
+        roles: ["ROLE_USER"],
+        emailConfirmedAt: new Date(),
+        deactivatedAt: null,
+      },
+      new Date(),
+    );
     assert.equal((await login(w, "md5@example.com", "password")).status, 401);
   });
 });
@@ -92,7 +126,11 @@ describe("HashGate", () => {
     const accepted = Array.from({ length: 6 }, job);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(gate.queued, 4);
-    await assert.rejects(job(), (error: { code?: string; details?: { retryAfterSeconds?: number } }) => error.code === "OVERLOADED" && error.details?.retryAfterSeconds === 1);
+    await assert.rejects(
+      job(),
+      (error: { code?: string; details?: { retryAfterSeconds?: number } }) =>
+        error.code === "OVERLOADED" && error.details?.retryAfterSeconds === 1,
+    );
     while (releases.length) {
       releases.shift()!();
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -129,7 +167,11 @@ describe("HashGate", () => {
     const fresh = gate.run(async () => "ran");
     releaseFirst();
     await first;
-    await assert.rejects(stale, (error: { code?: string; details?: { retryAfterSeconds?: number } }) => error.code === "OVERLOADED" && error.details?.retryAfterSeconds === 1);
+    await assert.rejects(
+      stale,
+      (error: { code?: string; details?: { retryAfterSeconds?: number } }) =>
+        error.code === "OVERLOADED" && error.details?.retryAfterSeconds === 1,
+    );
     assert.equal(await fresh, "ran");
     assert.equal(gate.queued, 0);
   });

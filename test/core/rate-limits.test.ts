@@ -1,7 +1,7 @@
 /** Login rate limits: the sliding window, per-IP keys, TRUST_PROXY, and the per-account budget. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SlidingWindowLimiter, secondsUntilAllowed } from "../../src/domain/rate-limits.js";
+import { SlidingWindowLimiter, secondsUntilAllowed } from "../../src/domain/security/rate-limits.js";
 import { clientKey } from "../../src/http/rate-limit.js";
 import { createCounters } from "../../src/storage/counters.js";
 import { postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
@@ -27,8 +27,14 @@ describe("SlidingWindowLimiter", () => {
     const limiter = new SlidingWindowLimiter(await createCounters({ kind: "memory", prefix: "unit1" }), clock);
     const decisions = [];
     for (let i = 0; i < 7; i++) decisions.push(await limiter.hit("login", RULE, "ip"));
-    assert.deepEqual(decisions.map((d) => d.allowed), [true, true, true, true, true, false, false]);
-    assert.deepEqual(decisions.map((d) => d.remaining), [4, 3, 2, 1, 0, 0, 0]);
+    assert.deepEqual(
+      decisions.map((d) => d.allowed),
+      [true, true, true, true, true, false, false],
+    );
+    assert.deepEqual(
+      decisions.map((d) => d.remaining),
+      [4, 3, 2, 1, 0, 0, 0],
+    );
     assert.equal(decisions[5]!.limit, 5);
     assert.equal(decisions[5]!.windowSeconds, 60);
     assert.equal(decisions[5]!.resetSeconds, 60);
@@ -92,7 +98,13 @@ async function assertSixthRefused(options: StartOptions) {
     const hashes = countVerifications(w);
     const from = { remoteAddress: "198.51.100.20" };
     for (let i = 1; i <= 5; i++) {
-      const r = await postJson(w.app, "/api/auth", { email: "rl@example.com", password: i === 5 ? PASSWORD : "wrong" }, {}, from);
+      const r = await postJson(
+        w.app,
+        "/api/auth",
+        { email: "rl@example.com", password: i === 5 ? PASSWORD : "wrong" },
+        {},
+        from,
+      );
       assert.equal(r.status, i === 5 ? 200 : 401, `attempt ${i}`);
       assert.equal(r.headers["ratelimit-remaining"], String(5 - i));
     }
@@ -107,9 +119,21 @@ async function assertSixthRefused(options: StartOptions) {
     assert.equal(sixth.headers["ratelimit-policy"], "5;w=60");
     assert.equal(hashes.count, 5, "the 6th was answered before any hashing");
     // Even a malformed 6th request is refused by the limit, not parsed.
-    const junk = await w.app.inject({ method: "POST", url: "/api/auth", payload: "{", headers: { "content-type": "application/json" }, ...from });
+    const junk = await w.app.inject({
+      method: "POST",
+      url: "/api/auth",
+      payload: "{",
+      headers: { "content-type": "application/json" },
+      ...from,
+    });
     assert.equal(junk.statusCode, 429);
-    const elsewhere = await postJson(w.app, "/api/auth", { email: "rl@example.com", password: PASSWORD }, {}, { remoteAddress: "198.51.100.21" });
+    const elsewhere = await postJson(
+      w.app,
+      "/api/auth",
+      { email: "rl@example.com", password: PASSWORD },
+      {},
+      { remoteAddress: "198.51.100.21" },
+    );
     assert.equal(elsewhere.status, 200, "another IP is not affected");
   } finally {
     await w.close();
@@ -119,8 +143,12 @@ async function assertSixthRefused(options: StartOptions) {
 describe("the 6th login from one IP within a minute gets 429", () => {
   test("counters in memory", () => assertSixthRefused({ databaseUrl: "sqlite::memory:" }));
   test("counters in the SQLite file", () => assertSixthRefused({}));
-  test("counters in PostgreSQL", { skip: skipReason("postgres") }, () => assertSixthRefused({ engine: postgresEngine }));
-  test("counters in Redis", { skip: skipReason("redis") }, () => assertSixthRefused({ env: { REDIS_URL: redisUrl()! } }));
+  test("counters in PostgreSQL", { skip: skipReason("postgres") }, () =>
+    assertSixthRefused({ engine: postgresEngine }),
+  );
+  test("counters in Redis", { skip: skipReason("redis") }, () =>
+    assertSixthRefused({ env: { REDIS_URL: redisUrl()! } }),
+  );
 });
 
 describe("the client IP", () => {
@@ -142,17 +170,26 @@ describe("the client IP", () => {
     const w = await startWarden({ databaseUrl: "sqlite::memory:", env: { TRUST_PROXY: "10.0.0.0/8" } });
     try {
       const viaProxy = [];
-      for (let i = 0; i < 6; i++) viaProxy.push((await attempt(w, { "x-forwarded-for": `203.0.113.${i}` }, "10.0.0.5")).status);
+      for (let i = 0; i < 6; i++)
+        viaProxy.push((await attempt(w, { "x-forwarded-for": `203.0.113.${i}` }, "10.0.0.5")).status);
       assert.deepEqual(viaProxy, [401, 401, 401, 401, 401, 401], "six clients behind the proxy, one attempt each");
       const oneClient = [];
-      for (let i = 0; i < 6; i++) oneClient.push((await attempt(w, { "x-forwarded-for": "203.0.113.77" }, "10.0.0.6")).status);
+      for (let i = 0; i < 6; i++)
+        oneClient.push((await attempt(w, { "x-forwarded-for": "203.0.113.77" }, "10.0.0.6")).status);
       assert.equal(oneClient.at(-1), 429, "one client through two proxy hosts is still one client");
       const spoofed = [];
-      for (let i = 0; i < 6; i++) spoofed.push((await attempt(w, { "x-forwarded-for": `192.0.2.${i}` }, "198.51.100.9")).status);
+      for (let i = 0; i < 6; i++)
+        spoofed.push((await attempt(w, { "x-forwarded-for": `192.0.2.${i}` }, "198.51.100.9")).status);
       assert.equal(spoofed.at(-1), 429, "a direct client cannot pick its address");
 
       await w.createUser("proxied@example.com", PASSWORD);
-      const ok = await postJson(w.app, "/api/auth", { email: "proxied@example.com", password: PASSWORD }, { "x-forwarded-for": "203.0.113.200" }, { remoteAddress: "10.0.0.5" });
+      const ok = await postJson(
+        w.app,
+        "/api/auth",
+        { email: "proxied@example.com", password: PASSWORD },
+        { "x-forwarded-for": "203.0.113.200" },
+        { remoteAddress: "10.0.0.5" },
+      );
       assert.equal(ok.status, 200);
       const [session] = await w.deps.database.db.selectFrom("sessions").select("ip").execute();
       assert.equal(session!.ip, "203.0.113.200");
@@ -179,14 +216,19 @@ test("account budget: after ACCOUNT_FAILURE_LIMIT failures new IPs get 429, the 
   const w = await startWarden({ clock, env: { ACCOUNT_FAILURE_LIMIT: "3/3600" } });
   try {
     await w.createUser("owner@example.com", PASSWORD);
-    const tryLogin = (password: string, remoteAddress: string) => postJson(w.app, "/api/auth", { email: "owner@example.com", password }, {}, { remoteAddress });
+    const tryLogin = (password: string, remoteAddress: string) =>
+      postJson(w.app, "/api/auth", { email: "owner@example.com", password }, {}, { remoteAddress });
     assert.equal((await tryLogin(PASSWORD, "192.0.2.1")).status, 200, "the owner's device");
-    for (const ip of ["203.0.113.1", "203.0.113.2", "203.0.113.3"]) assert.equal((await tryLogin("guess", ip)).status, 401);
+    for (const ip of ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+      assert.equal((await tryLogin("guess", ip)).status, 401);
 
     const hashes = countVerifications(w);
     const throttled = await tryLogin(PASSWORD, "203.0.113.4");
     assert.equal(throttled.status, 429);
-    assert.deepEqual(throttled.body, { code: 429, message: "Too many failed login attempts for this account. Please try again later." });
+    assert.deepEqual(throttled.body, {
+      code: 429,
+      message: "Too many failed login attempts for this account. Please try again later.",
+    });
     assert.ok(Number(throttled.headers["retry-after"]) > 0);
     assert.equal(hashes.count, 0, "refused before hashing");
     assert.equal((await tryLogin("guess", "203.0.113.5")).status, 429, "a guess from a new IP too");

@@ -20,7 +20,12 @@ test("unknown email and wrong password: same status, same body, median latencies
     let ip = 0;
     const attempt = async (email: string) => {
       const started = performance.now();
-      const r = await postJson(w.app, "/api/auth", { email, password: "not the password" }, { "x-forwarded-for": `10.${ip >> 16}.${(ip >> 8) & 255}.${ip++ & 255}` });
+      const r = await postJson(
+        w.app,
+        "/api/auth",
+        { email, password: "not the password" },
+        { "x-forwarded-for": `10.${ip >> 16}.${(ip >> 8) & 255}.${ip++ & 255}` },
+      );
       return { ...r, ms: performance.now() - started };
     };
     await attempt("known@example.com"); // warm-up: first queries, JIT
@@ -39,7 +44,10 @@ test("unknown email and wrong password: same status, same body, median latencies
     }
     const [mu, mw] = [median(unknown), median(wrong)];
     t.diagnostic(`median unknown email ${mu.toFixed(1)} ms, wrong password ${mw.toFixed(1)} ms`);
-    assert.ok(Math.abs(mu - mw) / Math.max(mu, mw) < 0.2, `median unknown ${mu.toFixed(1)} ms vs wrong password ${mw.toFixed(1)} ms`);
+    assert.ok(
+      Math.abs(mu - mw) / Math.max(mu, mw) < 0.2,
+      `median unknown ${mu.toFixed(1)} ms vs wrong password ${mw.toFixed(1)} ms`,
+    );
   } finally {
     await w.close();
   }

@@ -41,6 +41,12 @@ export async function insertUsers(database: Database, ...emails: string[]): Prom
   const users = createUserStore(database.db, systemRandom);
   const now = new Date("2026-01-15T10:00:00Z");
   const created = [];
-  for (const email of emails) created.push((await users.create({ email, passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: now, deactivatedAt: null }, now))!);
+  for (const email of emails)
+    created.push(
+      (await users.create(
+        { email, passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: now, deactivatedAt: null },
+        now,
+      ))!,
+    );
   return created;
 }

@@ -29,7 +29,10 @@ export const sqliteEngine: EngineUnderTest = {
   name: "sqlite",
   async create() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-test-"));
-    return { url: `sqlite:${path.join(dir, "warden.db")}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${path.join(dir, "warden.db")}`,
+      drop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+    };
   },
 };
 

@@ -24,7 +24,11 @@ export function scratchEnv(): { env: Record<string, string>; dir: string; cleanu
 /** Runs a command to its end; returns exit code, stdout and stderr. */
 export function run(command: string, args: string[], options: SpawnOptions & { env?: Record<string, string> } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, ...options, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...options.env } });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      ...options,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...options.env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk) => (stdout += chunk));

@@ -5,8 +5,8 @@ import { Writable } from "node:stream";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { buildApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
-import { createUser } from "../../src/domain/accounts.js";
-import type { Argon2Params } from "../../src/domain/passwords.js";
+import { createUser } from "../../src/domain/accounts/lifecycle.js";
+import type { Argon2Params } from "../../src/hashing/passwords.js";
 import type { Clock, UserRecord } from "../../src/domain/ports.js";
 import { buildDeps, type Deps } from "../../src/deps.js";
 import { createLogger } from "../../src/log.js";
@@ -79,7 +79,8 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
     app,
     deps,
     logLines,
-    createUser: (email, password, o = {}) => createUser(deps, { email, password, confirmed: o.confirmed ?? true, active: o.active ?? true }),
+    createUser: (email, password, o = {}) =>
+      createUser(deps, { email, password, confirmed: o.confirmed ?? true, active: o.active ?? true }),
     async close() {
       await app.close();
       await deps.close();
@@ -90,18 +91,46 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
 }
 
 /** POST JSON through inject(); returns status, parsed body, raw body and headers. `remoteAddress` is the client's socket address. */
-export async function postJson(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}, options: { remoteAddress?: string } = {}) {
-  return resultOf(await app.inject({ method: "POST", url, payload: body as object, headers: { "content-type": "application/json", ...headers }, ...options }));
+export async function postJson(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  options: { remoteAddress?: string } = {},
+) {
+  return resultOf(
+    await app.inject({
+      method: "POST",
+      url,
+      payload: body as object,
+      headers: { "content-type": "application/json", ...headers },
+      ...options,
+    }),
+  );
 }
 
 /** A request with a Bearer token (or, through `headers`, an exact Authorization header). */
-export async function withBearer(w: Warden, token: string, request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> }) {
-  return resultOf(await w.app.inject({ ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } } as InjectOptions));
+export async function withBearer(
+  w: Warden,
+  token: string,
+  request: Omit<InjectOptions, "headers"> & { headers?: Record<string, string> },
+) {
+  return resultOf(
+    await w.app.inject({
+      ...request,
+      headers: { authorization: `Bearer ${token}`, ...request.headers },
+    } as InjectOptions),
+  );
 }
 
 /** What a test reads of an injected response: status, parsed body, raw body, headers. */
 export function resultOf(response: { statusCode: number; body: string; headers: Record<string, unknown> }) {
-  return { status: response.statusCode, body: safeJson(response.body), raw: response.body, headers: response.headers as Record<string, string | string[] | undefined> };
+  return {
+    status: response.statusCode,
+    body: safeJson(response.body),
+    raw: response.body,
+    headers: response.headers as Record<string, string | string[] | undefined>,
+  };
 }
 
 export function safeJson(text: string): any {

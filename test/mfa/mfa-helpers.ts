@@ -38,7 +38,9 @@ export async function enrolledUser(w: Warden, clock: Clock & { advance(seconds: 
   const { token } = await loginTokens(w, email);
   const setup = await bearer(w, "POST", "/api/v1/me/mfa/totp/setup", token);
   assert.equal(setup.status, 200, setup.raw);
-  const enable = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", token, { code: authenticatorCode(setup.body.secret, clock) });
+  const enable = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", token, {
+    code: authenticatorCode(setup.body.secret, clock),
+  });
   assert.equal(enable.status, 200, enable.raw);
   clock.advance(30);
   return { user, token, secret: setup.body.secret as string, backupCodes: enable.body.backupCodes as string[] };

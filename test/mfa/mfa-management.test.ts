@@ -6,7 +6,14 @@ import { FixedClock, postJson, startWarden, type Warden } from "../helpers/warde
 import { authenticatorCode, bearer, challenge, enrolledUser, loginTokens, PASSWORD, verify } from "./mfa-helpers.js";
 
 const eventsOf = async (w: Warden, userId: string) =>
-  (await w.deps.database.db.selectFrom("security_events").select("type").where("user_id", "=", userId).orderBy("created_at").execute()).map((e) => e.type);
+  (
+    await w.deps.database.db
+      .selectFrom("security_events")
+      .select("type")
+      .where("user_id", "=", userId)
+      .orderBy("created_at")
+      .execute()
+  ).map((e) => e.type);
 
 for (const { engine, skip } of engines) {
   test(`MFA management over HTTP on ${engine.name}`, { skip }, async (t) => {
@@ -38,30 +45,61 @@ for (const { engine, skip } of engines) {
         assert.equal(fresh.status, 200, fresh.raw);
         assert.equal(fresh.body.backupCodes.length, 10);
         assert.ok(!fresh.body.backupCodes.some((c: string) => backupCodes.includes(c)));
-        const old = await verify(w, { mfaToken: await challenge(w, "bob@example.com"), code: backupCodes[0], type: "backup" });
+        const old = await verify(w, {
+          mfaToken: await challenge(w, "bob@example.com"),
+          code: backupCodes[0],
+          type: "backup",
+        });
         assert.equal(old.status, 401);
-        const now = await verify(w, { mfaToken: await challenge(w, "bob@example.com"), code: fresh.body.backupCodes[0], type: "backup" });
+        const now = await verify(w, {
+          mfaToken: await challenge(w, "bob@example.com"),
+          code: fresh.body.backupCodes[0],
+          type: "backup",
+        });
         assert.equal(now.status, 200, now.raw);
       });
 
-      await t.test("disabling needs the password, deletes secret and codes, and logins go back to one step", async () => {
-        const { user, token, backupCodes } = await enrolledUser(w, clock, "carol@example.com");
-        const other = await verify(w, { mfaToken: await challenge(w, "carol@example.com"), code: backupCodes[0], type: "backup" });
-        const wrong = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: "not it" });
-        assert.equal(wrong.status, 422);
-        const off = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: PASSWORD, revokeOtherSessions: true });
-        assert.deepEqual(off.body, { disabled: true });
-        assert.deepEqual((await bearer(w, "GET", "/api/v1/me/mfa/status", token)).body, { totpEnabled: false, backupCodesRemaining: 0, passkeysCount: 0 });
-        assert.equal((await bearer(w, "GET", "/api/v1/me/mfa/status", other.body.token)).status, 401);
-        const regenerate = await bearer(w, "POST", "/api/v1/me/mfa/backup-codes/regenerate", token, { password: PASSWORD });
-        assert.equal(regenerate.status, 400);
-        assert.equal((await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: PASSWORD })).status, 400);
-        const row = await w.deps.database.db.selectFrom("users").selectAll().where("id", "=", user.id).executeTakeFirstOrThrow();
-        assert.equal(row.totp_secret_enc, null);
-        assert.ok((await loginTokens(w, "carol@example.com")).refresh_token);
-        const events = await eventsOf(w, user.id);
-        assert.ok(events.includes("mfa_enabled") && events.includes("mfa_disabled"));
-      });
+      await t.test(
+        "disabling needs the password, deletes secret and codes, and logins go back to one step",
+        async () => {
+          const { user, token, backupCodes } = await enrolledUser(w, clock, "carol@example.com");
+          const other = await verify(w, {
+            mfaToken: await challenge(w, "carol@example.com"),
+            code: backupCodes[0],
+            type: "backup",
+          });
+          const wrong = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: "not it" });
+          assert.equal(wrong.status, 422);
+          const off = await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, {
+            password: PASSWORD,
+            revokeOtherSessions: true,
+          });
+          assert.deepEqual(off.body, { disabled: true });
+          assert.deepEqual((await bearer(w, "GET", "/api/v1/me/mfa/status", token)).body, {
+            totpEnabled: false,
+            backupCodesRemaining: 0,
+            passkeysCount: 0,
+          });
+          assert.equal((await bearer(w, "GET", "/api/v1/me/mfa/status", other.body.token)).status, 401);
+          const regenerate = await bearer(w, "POST", "/api/v1/me/mfa/backup-codes/regenerate", token, {
+            password: PASSWORD,
+          });
+          assert.equal(regenerate.status, 400);
+          assert.equal(
+            (await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: PASSWORD })).status,
+            400,
+          );
+          const row = await w.deps.database.db
+            .selectFrom("users")
+            .selectAll()
+            .where("id", "=", user.id)
+            .executeTakeFirstOrThrow();
+          assert.equal(row.totp_secret_enc, null);
+          assert.ok((await loginTokens(w, "carol@example.com")).refresh_token);
+          const events = await eventsOf(w, user.id);
+          assert.ok(events.includes("mfa_enabled") && events.includes("mfa_disabled"));
+        },
+      );
     } finally {
       await w.close();
     }

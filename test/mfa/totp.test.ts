@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Secret } from "otpauth";
-import { BACKUP_CODE_ALPHABET, normaliseBackupCode } from "../../src/domain/backup-codes.js";
-import { buildOtpauthUri, findTotpStep, generateTotpCode, newTotpSecret, WARDEN_TOTP, type TotpParams } from "../../src/domain/totp.js";
+import { BACKUP_CODE_ALPHABET, normaliseBackupCode } from "../../src/domain/factors/backup-codes/backup-codes.js";
+import {
+  buildOtpauthUri,
+  findTotpStep,
+  generateTotpCode,
+  newTotpSecret,
+  WARDEN_TOTP,
+  type TotpParams,
+} from "../../src/domain/factors/totp/totp.js";
 
 // RFC 6238 Appendix B: the seed is the ASCII digits repeated to the hash's block of key length.
 const SEEDS = {
@@ -28,7 +35,11 @@ test("RFC 6238 Appendix B: every row, SHA1/SHA256/SHA512, through Warden's gener
       const secret = base32(SEEDS[algorithm]);
       const at = seconds * 1000;
       assert.equal(generateTotpCode(secret, at, params), expected[i], `${algorithm} at ${seconds}`);
-      assert.equal(findTotpStep(secret, expected[i]!, at, params), Math.floor(seconds / 30), `${algorithm} at ${seconds}`);
+      assert.equal(
+        findTotpStep(secret, expected[i]!, at, params),
+        Math.floor(seconds / 30),
+        `${algorithm} at ${seconds}`,
+      );
     });
   }
 });
@@ -47,8 +58,10 @@ test("one step of drift either way is accepted and named by its own step; two st
   const secret = base32(SEEDS.SHA1);
   const now = 1_700_000_000_000;
   const step = Math.floor(now / 30_000);
-  for (const offset of [-1, 0, 1]) assert.equal(findTotpStep(secret, generateTotpCode(secret, now + offset * 30_000), now), step + offset);
-  for (const offset of [-2, 2]) assert.equal(findTotpStep(secret, generateTotpCode(secret, now + offset * 30_000), now), null);
+  for (const offset of [-1, 0, 1])
+    assert.equal(findTotpStep(secret, generateTotpCode(secret, now + offset * 30_000), now), step + offset);
+  for (const offset of [-2, 2])
+    assert.equal(findTotpStep(secret, generateTotpCode(secret, now + offset * 30_000), now), null);
   assert.equal(findTotpStep(secret, "12345", now), null);
   assert.equal(findTotpStep(secret, "abcdef", now), null);
 });

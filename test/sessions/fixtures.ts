@@ -17,7 +17,11 @@ async function startSessionsWarden(engine: EngineUnderTest, env: Record<string, 
 }
 
 /** A Warden on a fresh database of `engine` with a fixed clock; always closed afterwards. */
-export async function withWarden(engine: EngineUnderTest, env: Record<string, string>, run: (w: SessionsWarden) => Promise<void>): Promise<void> {
+export async function withWarden(
+  engine: EngineUnderTest,
+  env: Record<string, string>,
+  run: (w: SessionsWarden) => Promise<void>,
+): Promise<void> {
   const w = await startSessionsWarden(engine, env);
   try {
     await run(w);
@@ -38,14 +42,22 @@ export function sharedWarden(engine: EngineUnderTest): (run: (w: SessionsWarden)
   return async (run) => run(await (started ??= startSessionsWarden(engine, {})));
 }
 
-export async function login(w: Warden, email: string, password = PASSWORD, headers: Record<string, string> = {}): Promise<{ token: string; refresh_token: string }> {
+export async function login(
+  w: Warden,
+  email: string,
+  password = PASSWORD,
+  headers: Record<string, string> = {},
+): Promise<{ token: string; refresh_token: string }> {
   const response = await postJson(w.app, "/api/auth", { email, password }, headers);
-  if (response.status !== 200 || !response.body.refresh_token) throw new Error(`login failed: ${response.status} ${response.raw}`);
+  if (response.status !== 200 || !response.body.refresh_token)
+    throw new Error(`login failed: ${response.status} ${response.raw}`);
   return response.body;
 }
 
-export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") => postJson(w.app, url, { refresh_token: refreshToken });
-export const logout = (w: Warden, refreshToken: unknown) => postJson(w.app, "/api/auth/logout", { refresh_token: refreshToken });
+export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") =>
+  postJson(w.app, url, { refresh_token: refreshToken });
+export const logout = (w: Warden, refreshToken: unknown) =>
+  postJson(w.app, "/api/auth/logout", { refresh_token: refreshToken });
 
 export { withBearer };
 

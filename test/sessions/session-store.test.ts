@@ -20,17 +20,30 @@ interface Fixture {
   events: SecurityEventStore;
   userId: string;
   /** A session with one refresh token; returns both ids. */
-  openSession(options?: { endsIn?: number; tokenTtl?: number; lastUsedAt?: Date }): Promise<{ sessionId: string; tokenHash: string }>;
+  openSession(options?: {
+    endsIn?: number;
+    tokenTtl?: number;
+    lastUsedAt?: Date;
+  }): Promise<{ sessionId: string; tokenHash: string }>;
   tokensOf(sessionId: string): Promise<number>;
 }
 
-async function withStore(engine: (typeof engines)[number]["engine"], run: (f: Fixture) => Promise<void>): Promise<void> {
+async function withStore(
+  engine: (typeof engines)[number]["engine"],
+  run: (f: Fixture) => Promise<void>,
+): Promise<void> {
   const created = await engine.create();
   const database = openDatabase(created.url);
   try {
     await migrateToLatest(database.db);
     const user = await createUserStore(database.db, systemRandom).create(
-      { email: `u${hash().slice(0, 8)}@example.com`, passwordHash: "x", roles: ["ROLE_USER"], emailConfirmedAt: NOW, deactivatedAt: null },
+      {
+        email: `u${hash().slice(0, 8)}@example.com`,
+        passwordHash: "x",
+        roles: ["ROLE_USER"],
+        emailConfirmedAt: NOW,
+        deactivatedAt: null,
+      },
       NOW,
     );
     const sessions = createSessionStore(database.db, database.engine);
@@ -43,13 +56,25 @@ async function withStore(engine: (typeof engines)[number]["engine"], run: (f: Fi
         const sessionId = crypto.randomUUID();
         const tokenHash = hash();
         await sessions.createSession(
-          { id: sessionId, userId: user!.id, createdAt: NOW, lastUsedAt, expiresAt: at(endsIn), ip: "192.0.2.1", userAgent: "test" },
+          {
+            id: sessionId,
+            userId: user!.id,
+            createdAt: NOW,
+            lastUsedAt,
+            expiresAt: at(endsIn),
+            ip: "192.0.2.1",
+            userAgent: "test",
+          },
           { tokenHash, expiresAt: at(tokenTtl) },
         );
         return { sessionId, tokenHash };
       },
       async tokensOf(sessionId) {
-        const rows = await database.db.selectFrom("refresh_tokens").select("token_hash").where("session_id", "=", sessionId).execute();
+        const rows = await database.db
+          .selectFrom("refresh_tokens")
+          .select("token_hash")
+          .where("session_id", "=", sessionId)
+          .execute();
         return rows.length;
       },
     });
@@ -59,7 +84,11 @@ async function withStore(engine: (typeof engines)[number]["engine"], run: (f: Fi
   }
 }
 
-const successor = (expiresAt = at(30 * 86400)): SuccessorToken => ({ tokenHash: hash(), expiresAt, successorEnc: "sealed" });
+const successor = (expiresAt = at(30 * 86400)): SuccessorToken => ({
+  tokenHash: hash(),
+  expiresAt,
+  successorEnc: "sealed",
+});
 
 for (const { engine, skip } of engines) {
   test(`${engine.name}: SessionStore: of 30 concurrent rotations of one token exactly one wins`, { skip }, async () => {
@@ -81,29 +110,38 @@ for (const { engine, skip } of engines) {
     });
   });
 
-  test(`${engine.name}: SessionStore: refuses unknown, expired, revoked-session and ended-session tokens without writing`, { skip }, async () => {
-    await withStore(engine, async (f) => {
-      const unknown = await f.sessions.rotateRefreshToken(hash(), successor(), NOW);
-      assert.deepEqual(unknown, { rotated: false, token: null, session: null });
+  test(
+    `${engine.name}: SessionStore: refuses unknown, expired, revoked-session and ended-session tokens without writing`,
+    { skip },
+    async () => {
+      await withStore(engine, async (f) => {
+        const unknown = await f.sessions.rotateRefreshToken(hash(), successor(), NOW);
+        assert.deepEqual(unknown, { rotated: false, token: null, session: null });
 
-      const expired = await f.openSession({ tokenTtl: 10 });
-      const late = await f.sessions.rotateRefreshToken(expired.tokenHash, successor(), at(10));
-      assert.equal(late.rotated, false);
-      assert.equal(late.token?.usedAt, null, "an expired token is not marked spent");
+        const expired = await f.openSession({ tokenTtl: 10 });
+        const late = await f.sessions.rotateRefreshToken(expired.tokenHash, successor(), at(10));
+        assert.equal(late.rotated, false);
+        assert.equal(late.token?.usedAt, null, "an expired token is not marked spent");
 
-      const revoked = await f.openSession();
-      assert.equal(await f.sessions.revokeSession(revoked.sessionId, "logout", at(1)), true);
-      assert.equal(await f.sessions.revokeSession(revoked.sessionId, "logout", at(2)), false, "revoking twice reports the second as a no-op");
-      const afterRevoke = await f.sessions.rotateRefreshToken(revoked.tokenHash, successor(), at(3));
-      assert.equal(afterRevoke.rotated, false);
-      assert.equal(afterRevoke.session?.revokedReason, "logout");
+        const revoked = await f.openSession();
+        assert.equal(await f.sessions.revokeSession(revoked.sessionId, "logout", at(1)), true);
+        assert.equal(
+          await f.sessions.revokeSession(revoked.sessionId, "logout", at(2)),
+          false,
+          "revoking twice reports the second as a no-op",
+        );
+        const afterRevoke = await f.sessions.rotateRefreshToken(revoked.tokenHash, successor(), at(3));
+        assert.equal(afterRevoke.rotated, false);
+        assert.equal(afterRevoke.session?.revokedReason, "logout");
 
-      const ended = await f.openSession({ endsIn: 100, tokenTtl: 1000 });
-      assert.equal((await f.sessions.rotateRefreshToken(ended.tokenHash, successor(), at(100))).rotated, false);
+        const ended = await f.openSession({ endsIn: 100, tokenTtl: 1000 });
+        assert.equal((await f.sessions.rotateRefreshToken(ended.tokenHash, successor(), at(100))).rotated, false);
 
-      for (const s of [expired, revoked, ended]) assert.equal(await f.tokensOf(s.sessionId), 1, "no successor was stored");
-    });
-  });
+        for (const s of [expired, revoked, ended])
+          assert.equal(await f.tokensOf(s.sessionId), 1, "no successor was stored");
+      });
+    },
+  );
 
   test(`${engine.name}: SessionStore: a successor never outlives its session`, { skip }, async () => {
     await withStore(engine, async (f) => {
@@ -114,48 +152,65 @@ for (const { engine, skip } of engines) {
     });
   });
 
-  test(`${engine.name}: SessionStore: revokeUserSessions spares the excepted session; listLiveSessions shows only live ones`, { skip }, async () => {
-    await withStore(engine, async (f) => {
-      const keep = await f.openSession({ lastUsedAt: at(5) });
-      const other = await f.openSession({ lastUsedAt: at(3) });
-      const idle = await f.openSession({ lastUsedAt: at(-40 * 86400) });
-      const ended = await f.openSession({ endsIn: 30 });
-      const live = await f.sessions.listLiveSessions(f.userId, at(60), at(60 - 30 * 86400));
-      assert.deepEqual(
-        live.map((s) => s.id),
-        [keep.sessionId, other.sessionId],
-        "most recently used first; idle and ended sessions are not live",
-      );
-      assert.equal(await f.sessions.revokeUserSessions(f.userId, "password_changed", at(61), keep.sessionId), 3);
-      const after = await f.sessions.listLiveSessions(f.userId, at(62), at(62 - 30 * 86400));
-      assert.deepEqual(after.map((s) => s.id), [keep.sessionId]);
-      assert.equal((await f.sessions.findSession(ended.sessionId))?.revokedReason, "password_changed");
-      assert.equal((await f.sessions.findSession(idle.sessionId))?.revokedAt?.getTime(), at(61).getTime());
-    });
-  });
+  test(
+    `${engine.name}: SessionStore: revokeUserSessions spares the excepted session; listLiveSessions shows only live ones`,
+    { skip },
+    async () => {
+      await withStore(engine, async (f) => {
+        const keep = await f.openSession({ lastUsedAt: at(5) });
+        const other = await f.openSession({ lastUsedAt: at(3) });
+        const idle = await f.openSession({ lastUsedAt: at(-40 * 86400) });
+        const ended = await f.openSession({ endsIn: 30 });
+        const live = await f.sessions.listLiveSessions(f.userId, at(60), at(60 - 30 * 86400));
+        assert.deepEqual(
+          live.map((s) => s.id),
+          [keep.sessionId, other.sessionId],
+          "most recently used first; idle and ended sessions are not live",
+        );
+        assert.equal(await f.sessions.revokeUserSessions(f.userId, "password_changed", at(61), keep.sessionId), 3);
+        const after = await f.sessions.listLiveSessions(f.userId, at(62), at(62 - 30 * 86400));
+        assert.deepEqual(
+          after.map((s) => s.id),
+          [keep.sessionId],
+        );
+        assert.equal((await f.sessions.findSession(ended.sessionId))?.revokedReason, "password_changed");
+        assert.equal((await f.sessions.findSession(idle.sessionId))?.revokedAt?.getTime(), at(61).getTime());
+      });
+    },
+  );
 
-  test(`${engine.name}: SecurityEventStore: newest first, ties broken by id, cursor pages without gaps or repeats`, { skip }, async () => {
-    await withStore(engine, async (f) => {
-      for (let i = 0; i < 7; i++) {
-        // Pairs share a timestamp, so the tie-break is exercised.
-        await f.events.record({ userId: f.userId, type: `e${i}`, ip: "192.0.2.1", userAgent: "ua" }, at(Math.floor(i / 2)));
-      }
-      await f.events.record({ userId: null, type: "someone-else", ip: null, userAgent: null }, at(100));
-      const all = await f.events.listForUser(f.userId, 100);
-      assert.equal(all.length, 7);
-      for (let i = 1; i < all.length; i++) {
-        const [a, b] = [all[i - 1]!, all[i]!];
-        assert.ok(a.createdAt > b.createdAt || (a.createdAt.getTime() === b.createdAt.getTime() && a.id > b.id));
-      }
-      const seen: string[] = [];
-      let before: { createdAt: Date; id: string } | undefined;
-      for (;;) {
-        const page = await f.events.listForUser(f.userId, 3, before);
-        if (page.length === 0) break;
-        seen.push(...page.map((e) => e.id));
-        before = page.at(-1);
-      }
-      assert.deepEqual(seen, all.map((e) => e.id));
-    });
-  });
+  test(
+    `${engine.name}: SecurityEventStore: newest first, ties broken by id, cursor pages without gaps or repeats`,
+    { skip },
+    async () => {
+      await withStore(engine, async (f) => {
+        for (let i = 0; i < 7; i++) {
+          // Pairs share a timestamp, so the tie-break is exercised.
+          await f.events.record(
+            { userId: f.userId, type: `e${i}`, ip: "192.0.2.1", userAgent: "ua" },
+            at(Math.floor(i / 2)),
+          );
+        }
+        await f.events.record({ userId: null, type: "someone-else", ip: null, userAgent: null }, at(100));
+        const all = await f.events.listForUser(f.userId, 100);
+        assert.equal(all.length, 7);
+        for (let i = 1; i < all.length; i++) {
+          const [a, b] = [all[i - 1]!, all[i]!];
+          assert.ok(a.createdAt > b.createdAt || (a.createdAt.getTime() === b.createdAt.getTime() && a.id > b.id));
+        }
+        const seen: string[] = [];
+        let before: { createdAt: Date; id: string } | undefined;
+        for (;;) {
+          const page = await f.events.listForUser(f.userId, 3, before);
+          if (page.length === 0) break;
+          seen.push(...page.map((e) => e.id));
+          before = page.at(-1);
+        }
+        assert.deepEqual(
+          seen,
+          all.map((e) => e.id),
+        );
+      });
+    },
+  );
 }

@@ -36,7 +36,15 @@ const backends: Backend[] = [
       const [one, two] = [openDatabase(url), openDatabase(url)];
       const a = await createCounters({ kind: "sqlite", db: one.db });
       const b = await createCounters({ kind: "sqlite", db: two.db });
-      return { a, b, close: async () => { await one.close(); await two.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+      return {
+        a,
+        b,
+        close: async () => {
+          await one.close();
+          await two.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   },
   {
@@ -47,7 +55,16 @@ const backends: Backend[] = [
       const other = openDatabase(t.url);
       const a = await createCounters({ kind: "postgres", pool: t.database.pgPool! });
       const b = await createCounters({ kind: "postgres", pool: other.pgPool! });
-      return { a, b, close: async () => { await a.close(); await b.close(); await other.close(); await t.close(); } };
+      return {
+        a,
+        b,
+        close: async () => {
+          await a.close();
+          await b.close();
+          await other.close();
+          await t.close();
+        },
+      };
     },
   },
   {
@@ -57,7 +74,14 @@ const backends: Backend[] = [
       const shared = prefix();
       const a = await createCounters({ kind: "redis", url: redisUrl()!, prefix: shared });
       const b = await createCounters({ kind: "redis", url: redisUrl()!, prefix: shared });
-      return { a, b, close: async () => { await a.close(); await b.close(); } };
+      return {
+        a,
+        b,
+        close: async () => {
+          await a.close();
+          await b.close();
+        },
+      };
     },
   },
 ];
@@ -94,7 +118,11 @@ for (const backend of backends) {
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).increment("race", 1, 60)));
       assert.equal(await a.get("race", 60), 40);
       assert.equal(await b.get("race", 60), 40);
-      assert.deepEqual([...results].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1), "every caller saw a distinct value");
+      assert.deepEqual(
+        [...results].sort((x, y) => x - y),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+        "every caller saw a distinct value",
+      );
     });
   });
 }

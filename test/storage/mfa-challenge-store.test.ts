@@ -18,7 +18,14 @@ for (const { engine, skip } of engines) {
     let other: UserRecord;
     const issue = async (userId: string) => {
       const tokenHash = crypto.randomBytes(32).toString("hex");
-      await challenges.create({ tokenHash, userId, createdAt: T0, expiresAt: at(300), ip: "192.0.2.1", userAgent: "ua" });
+      await challenges.create({
+        tokenHash,
+        userId,
+        createdAt: T0,
+        expiresAt: at(300),
+        ip: "192.0.2.1",
+        userAgent: "ua",
+      });
       return tokenHash;
     };
 

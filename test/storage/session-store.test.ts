@@ -46,7 +46,11 @@ for (const { engine, skip } of engines) {
         revokedAt: null,
         revokedReason: null,
       });
-      const tokens = await t.database.db.selectFrom("refresh_tokens").selectAll().where("session_id", "=", id).execute();
+      const tokens = await t.database.db
+        .selectFrom("refresh_tokens")
+        .selectAll()
+        .where("session_id", "=", id)
+        .execute();
       assert.equal(tokens.length, 1);
       assert.match(tokens[0]!.token_hash, /^[0-9a-f]{64}$/);
       assert.equal(tokens[0]!.used_at, null);
@@ -55,7 +59,11 @@ for (const { engine, skip } of engines) {
 
     test("a session whose token cannot be stored is not created either (one transaction)", async () => {
       const id = await open(user.id, null);
-      const [token] = await t.database.db.selectFrom("refresh_tokens").select("token_hash").where("session_id", "=", id).execute();
+      const [token] = await t.database.db
+        .selectFrom("refresh_tokens")
+        .select("token_hash")
+        .where("session_id", "=", id)
+        .execute();
       const second = crypto.randomUUID();
       await assert.rejects(
         sessions.createSession(

@@ -40,7 +40,13 @@ async function startRacers(url: string, count: number) {
           return String((await answer)[0]);
         }),
       ),
-    close: () => Promise.all(workers.map(async (worker) => { worker.postMessage({ op: "close" }); await once(worker, "exit"); })),
+    close: () =>
+      Promise.all(
+        workers.map(async (worker) => {
+          worker.postMessage({ op: "close" });
+          await once(worker, "exit");
+        }),
+      ),
   };
 }
 
@@ -80,7 +86,10 @@ for (const { engine, skip } of engines) {
       const [first] = await store.list();
       await store.rotate(key("second", at(10)), at(10));
       const keys = await store.list();
-      assert.deepEqual(keys.map((k) => k.kid), [first!.kid, "second"]);
+      assert.deepEqual(
+        keys.map((k) => k.kid),
+        [first!.kid, "second"],
+      );
       assert.deepEqual(keys[0]!.retiredAt, at(10));
       assert.equal(keys[1]!.retiredAt, null);
     });
@@ -94,7 +103,10 @@ for (const { engine, skip } of engines) {
     test("deleteRetiredBefore removes only keys retired before the cutoff, never the signer", async () => {
       const deleted = await store.deleteRetiredBefore(at(15));
       assert.equal(deleted, 1, "only the key retired at minute 10");
-      assert.ok((await store.list()).every((k) => k.retiredAt?.getTime() !== at(10).getTime()), "the key retired at minute 10 is gone");
+      assert.ok(
+        (await store.list()).every((k) => k.retiredAt?.getTime() !== at(10).getTime()),
+        "the key retired at minute 10 is gone",
+      );
       const keys = await store.list();
       assert.equal(keys.filter((k) => k.retiredAt === null).length, 1);
       assert.equal(await store.deleteRetiredBefore(at(1000)), keys.length - 1);

@@ -30,7 +30,10 @@ for (const { engine, skip } of engines) {
     after(async () => t?.close());
 
     test("create returns the record; findById and findByEmail read it back with every field", async () => {
-      const created = await users.create(newUser({ email: "read@example.com", firstName: "Ann", lastName: "Lee", locale: "ro", emailConfirmedAt: null }), NOW);
+      const created = await users.create(
+        newUser({ email: "read@example.com", firstName: "Ann", lastName: "Lee", locale: "ro", emailConfirmedAt: null }),
+        NOW,
+      );
       assert.ok(created);
       assert.equal(created.email, "read@example.com");
       assert.deepEqual(created.roles, ["ROLE_USER"]);
@@ -65,7 +68,9 @@ for (const { engine, skip } of engines) {
     test("concurrent creates of one email from two connections: exactly one wins", async () => {
       const other = createUserStore(t.openAnother().db, systemRandom);
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => (i % 2 ? other : users).create(newUser({ email: "race@example.com" }), NOW)),
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? other : users).create(newUser({ email: "race@example.com" }), NOW),
+        ),
       );
       assert.equal(results.filter(Boolean).length, 1);
     });
@@ -85,7 +90,11 @@ for (const { engine, skip } of engines) {
       await users.setPasswordHash(u.id, "replaced", LATER);
       await users.setDeactivated(u.id, LATER, LATER);
       await users.touchLastConnected(u.id, LATER);
-      await users.updateProfile(u.id, { firstName: "Zoe", phone: "+40 700 000 000", preferences: { theme: "dark" } }, LATER);
+      await users.updateProfile(
+        u.id,
+        { firstName: "Zoe", phone: "+40 700 000 000", preferences: { theme: "dark" } },
+        LATER,
+      );
       let back = (await users.findById(u.id))!;
       assert.equal(back.passwordHash, "replaced");
       assert.deepEqual(back.deactivatedAt, LATER);
@@ -150,7 +159,9 @@ for (const { engine, skip } of engines) {
       const u = (await users.create(newUser(), NOW))!;
       const other = createUserStore(t.openAnother().db, systemRandom);
       for (const step of [5000, 5001, 5002]) {
-        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other : users).advanceTotpStep(u.id, step)));
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : users).advanceTotpStep(u.id, step)),
+        );
         assert.equal(results.filter(Boolean).length, 1, `step ${step}`);
       }
     });

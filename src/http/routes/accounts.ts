@@ -1,16 +1,24 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { confirmEmail, resendConfirmation } from "../../domain/email-confirmation.js";
-import { EMAIL_TOKEN_PATTERN } from "../../domain/email-tokens.js";
-import { forgotPassword, resetPassword } from "../../domain/password-reset.js";
-import { register, type RegistrationInput } from "../../domain/registration.js";
+import { confirmEmail, resendConfirmation } from "../../domain/accounts/email-confirmation.js";
+import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
+import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
+import { register, type RegistrationInput } from "../../domain/accounts/registration.js";
 import { requestContext } from "../context.js";
 import { email, errorResponses, tokenPair } from "../schemas.js";
 
 const message = { type: "object", properties: { message: { type: "string" } }, required: ["message"] } as const;
-const emailToken = { type: "string", pattern: EMAIL_TOKEN_PATTERN, description: "The token from the link in the mail" } as const;
+const emailToken = {
+  type: "string",
+  pattern: EMAIL_TOKEN_PATTERN,
+  description: "The token from the link in the mail",
+} as const;
 /** No length bound here: the password policy says what is too long in its own words (the body limit bounds it anyway). */
-const newPassword = { type: "string", minLength: 1, description: "At least PASSWORD_MIN_LENGTH characters, at most 4096; not a common password" } as const;
+const newPassword = {
+  type: "string",
+  minLength: 1,
+  description: "At least PASSWORD_MIN_LENGTH characters, at most 4096; not a common password",
+} as const;
 const name = { type: ["string", "null"], maxLength: 100 } as const;
 const emailBody = { type: "object", properties: { email }, required: ["email"] } as const;
 
@@ -22,7 +30,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
       config: { rateLimit: "register", hashesPassword: true },
       schema: {
         summary: "Create an account",
-        description: "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
+        description:
+          "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
         tags: ["accounts"],
         body: {
           type: "object",
@@ -38,7 +47,11 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
         response: {
           201: {
             anyOf: [
-              { type: "object", properties: { message: { type: "string" }, email: { type: "string" } }, required: ["message", "email"] },
+              {
+                type: "object",
+                properties: { message: { type: "string" }, email: { type: "string" } },
+                required: ["message", "email"],
+              },
               tokenPair,
             ],
           },
@@ -101,7 +114,11 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
         summary: "Choose a new password with the token from the reset mail",
         description: "Every session of the user is revoked and a notice is mailed.",
         tags: ["accounts"],
-        body: { type: "object", properties: { token: emailToken, password: newPassword }, required: ["token", "password"] },
+        body: {
+          type: "object",
+          properties: { token: emailToken, password: newPassword },
+          required: ["token", "password"],
+        },
         response: { 200: message, ...errorResponses(400, 401, 422, 429, 503) },
       },
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { login } from "../../domain/login.js";
+import { login } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
 import { errorResponses, loginBody, mfaChallenge, tokenPair } from "../schemas.js";
 
@@ -11,7 +11,8 @@ export function authRoutes(app: FastifyInstance, deps: DomainDeps): void {
       config: { rateLimit: "login", hashesPassword: true },
       schema: {
         summary: "Log in with email and password",
-        description: "Returns an access and a refresh token, or an MFA challenge when the user has two-factor authentication on.",
+        description:
+          "Returns an access and a refresh token, or an MFA challenge when the user has two-factor authentication on.",
         tags: ["auth"],
         body: loginBody,
         response: { 200: { anyOf: [tokenPair, mfaChallenge] }, ...errorResponses(400, 401, 403, 429, 503) },

@@ -3,7 +3,9 @@ import type { FastifyInstance } from "fastify";
 import type { Database } from "../../storage/database.js";
 
 export function healthRoutes(app: FastifyInstance, database: Database): void {
-  app.get("/healthz", { schema: { summary: "The process is up", tags: ["operations"] } }, async () => ({ status: "ok" }));
+  app.get("/healthz", { schema: { summary: "The process is up", tags: ["operations"] } }, async () => ({
+    status: "ok",
+  }));
 
   app.get("/readyz", { schema: { summary: "The database answers", tags: ["operations"] } }, async (request, reply) => {
     try {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/profile.js";
-import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security-events.js";
-import { endSession, listSessions } from "../../domain/sessions.js";
+import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
+import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
 import { errorResponses, password } from "../schemas.js";
 
@@ -63,7 +63,13 @@ const session = {
 
 const securityEvent = {
   type: "object",
-  properties: { id: { type: "string" }, type: { type: "string" }, createdAt: isoDate, ip: { type: ["string", "null"] }, userAgent: { type: ["string", "null"] } },
+  properties: {
+    id: { type: "string" },
+    type: { type: "string" },
+    createdAt: isoDate,
+    ip: { type: ["string", "null"] },
+    userAgent: { type: ["string", "null"] },
+  },
   required: ["id", "type", "createdAt", "ip", "userAgent"],
 } as const;
 
@@ -71,8 +77,17 @@ const security = [{ bearer: [] }];
 
 /** Registered inside the /api/v1 scope, after requireBearer: `request.auth` is always set here. */
 export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
-  v1.get("/me", { schema: { summary: "The current user", tags: ["me"], security, response: { 200: profile, ...errorResponses(401, 403) } } }, async (request) =>
-    viewProfile(request.auth.user),
+  v1.get(
+    "/me",
+    {
+      schema: {
+        summary: "The current user",
+        tags: ["me"],
+        security,
+        response: { 200: profile, ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => viewProfile(request.auth.user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
@@ -113,7 +128,10 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         summary: "The current user's live sessions",
         tags: ["me"],
         security,
-        response: { 200: { type: "object", properties: { data: { type: "array", items: session } }, required: ["data"] }, ...errorResponses(401, 403) },
+        response: {
+          200: { type: "object", properties: { data: { type: "array", items: session } }, required: ["data"] },
+          ...errorResponses(401, 403),
+        },
       },
     },
     async (request) => ({ data: await listSessions(deps, request.auth) }),
@@ -146,15 +164,25 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         security,
         querystring: {
           type: "object",
-          properties: { limit: { type: "string", pattern: "^[0-9]{1,4}$" }, before: { type: "string", maxLength: 200 } },
+          properties: {
+            limit: { type: "string", pattern: "^[0-9]{1,4}$" },
+            before: { type: "string", maxLength: 200 },
+          },
         },
         response: {
-          200: { type: "object", properties: { data: { type: "array", items: securityEvent }, next: { type: ["string", "null"] } }, required: ["data", "next"] },
+          200: {
+            type: "object",
+            properties: { data: { type: "array", items: securityEvent }, next: { type: ["string", "null"] } },
+            required: ["data", "next"],
+          },
           ...errorResponses(400, 401, 403),
         },
       },
     },
     async (request) =>
-      listEvents(deps, request.auth.user.id, { limit: request.query.limit ? Number(request.query.limit) : undefined, before: request.query.before }),
+      listEvents(deps, request.auth.user.id, {
+        limit: request.query.limit ? Number(request.query.limit) : undefined,
+        before: request.query.before,
+      }),
   );
 }

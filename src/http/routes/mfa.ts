@@ -1,13 +1,24 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { disableTotp, enableTotp, getMfaStatus, regenerateBackupCodes, setupTotp } from "../../domain/mfa-enrolment.js";
-import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/mfa-verify.js";
+import {
+  disableTotp,
+  enableTotp,
+  getMfaStatus,
+  regenerateBackupCodes,
+  setupTotp,
+} from "../../domain/factors/management.js";
+import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
 import { errorResponses, password, tokenPair } from "../schemas.js";
 
 const code = { type: "string", minLength: 1, maxLength: 64 } as const;
 const revokeOtherSessions = { type: "boolean", description: "End every other session of the user as well" } as const;
-const backupCodes = { type: "array", items: { type: "string", pattern: "^[a-z2-9]{4}-[a-z2-9]{4}$" }, minItems: 10, maxItems: 10 } as const;
+const backupCodes = {
+  type: "array",
+  items: { type: "string", pattern: "^[a-z2-9]{4}-[a-z2-9]{4}$" },
+  minItems: 10,
+  maxItems: 10,
+} as const;
 const bearer = [{ bearer: [] }];
 
 /** The public half: answering the challenge a login returned. */
@@ -19,7 +30,8 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
       config: { rateLimit: "mfa", errorField: true },
       schema: {
         summary: "Verify an MFA challenge",
-        description: "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
+        description:
+          "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
         tags: ["auth", "mfa"],
         // Presence is checked in the domain, so a missing field gets the contract's own sentence.
         body: {
@@ -50,7 +62,11 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: {
           200: {
             type: "object",
-            properties: { totpEnabled: { type: "boolean" }, backupCodesRemaining: { type: "integer" }, passkeysCount: { type: "integer" } },
+            properties: {
+              totpEnabled: { type: "boolean" },
+              backupCodesRemaining: { type: "integer" },
+              passkeysCount: { type: "integer" },
+            },
             required: ["totpEnabled", "backupCodesRemaining", "passkeysCount"],
           },
           ...errorResponses(401, 403),
@@ -65,7 +81,8 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     {
       schema: {
         summary: "Start TOTP enrolment",
-        description: "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
+        description:
+          "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
         tags: ["mfa"],
         security: bearer,
         response: {
@@ -95,7 +112,11 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         security: bearer,
         body: { type: "object", properties: { code, revokeOtherSessions }, required: ["code"] },
         response: {
-          200: { type: "object", properties: { enabled: { type: "boolean", const: true }, backupCodes }, required: ["enabled", "backupCodes"] },
+          200: {
+            type: "object",
+            properties: { enabled: { type: "boolean", const: true }, backupCodes },
+            required: ["enabled", "backupCodes"],
+          },
           ...errorResponses(400, 401, 403, 409, 422),
         },
       },
@@ -130,7 +151,10 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         tags: ["mfa"],
         security: bearer,
         body: { type: "object", properties: { password }, required: ["password"] },
-        response: { 200: { type: "object", properties: { backupCodes }, required: ["backupCodes"] }, ...errorResponses(400, 401, 403, 422, 503) },
+        response: {
+          200: { type: "object", properties: { backupCodes }, required: ["backupCodes"] },
+          ...errorResponses(400, 401, 403, 422, 503),
+        },
       },
     },
     async (request) => regenerateBackupCodes(deps, request.auth.user, request.body.password, requestContext(request)),

@@ -1,14 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { refreshSession } from "../../domain/refresh-tokens.js";
-import { logout } from "../../domain/sessions.js";
+import { refreshSession } from "../../domain/sessions/refresh-tokens.js";
+import { logout } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
 import { errorResponses, tokenPair } from "../schemas.js";
 
 /** Not required by the schema: a missing token gets the contract's own 400 sentence, not a generic one. */
 const refreshTokenBody = {
   type: "object",
-  properties: { refresh_token: { type: "string", maxLength: 1024, description: "The refresh token from login or the last refresh" } },
+  properties: {
+    refresh_token: { type: "string", maxLength: 1024, description: "The refresh token from login or the last refresh" },
+  },
 } as const;
 
 type RefreshBody = { Body: { refresh_token?: string } | undefined };

@@ -3,7 +3,14 @@ import type { DomainDeps } from "../../domain/context.js";
 
 const jwk = {
   type: "object",
-  properties: { kty: { type: "string" }, n: { type: "string" }, e: { type: "string" }, kid: { type: "string" }, alg: { type: "string" }, use: { type: "string" } },
+  properties: {
+    kty: { type: "string" },
+    n: { type: "string" },
+    e: { type: "string" },
+    kid: { type: "string" },
+    alg: { type: "string" },
+    use: { type: "string" },
+  },
   required: ["kty", "n", "e", "kid", "alg", "use"],
 } as const;
 

@@ -39,7 +39,10 @@ export const en: Catalogue = {
     }),
     mfa_enabled: (v) => ({
       subject: `Two-factor authentication is on for your ${v.product} account`,
-      paragraphs: [`Two-factor authentication was turned on for your ${v.product} account on ${v.when}${from(v)}.`, notYou(v)],
+      paragraphs: [
+        `Two-factor authentication was turned on for your ${v.product} account on ${v.when}${from(v)}.`,
+        notYou(v),
+      ],
     }),
     mfa_disabled: (v) => ({
       subject: `Two-factor authentication is off for your ${v.product} account`,

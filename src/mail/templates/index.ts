@@ -23,14 +23,26 @@ const escapeHtml = (s: string): string =>
 /** Plain text and HTML of one mail, in the user's language, from the same sentences. */
 export function renderMail(mail: OutgoingMail, brand: Brand): RenderedContent {
   const c = catalogueFor(mail.locale);
-  const when = new Intl.DateTimeFormat(c.locale, { dateStyle: "long", timeStyle: "short", timeZone: "UTC" }).format(mail.occurredAt) + " UTC";
+  const when =
+    new Intl.DateTimeFormat(c.locale, { dateStyle: "long", timeStyle: "short", timeZone: "UTC" }).format(
+      mail.occurredAt,
+    ) + " UTC";
   const appUrl = brand.appUrl.replace(/\/+$/, "");
-  const content = c.mails[mail.kind]({ product: brand.productName, appUrl, when, ip: mail.ip ?? null, linkTtlHours: mail.linkTtlHours ?? 0 });
+  const content = c.mails[mail.kind]({
+    product: brand.productName,
+    appUrl,
+    when,
+    ip: mail.ip ?? null,
+    linkTtlHours: mail.linkTtlHours ?? 0,
+  });
   const greeting = c.greeting(mail.firstName);
   const signature = c.signature(brand.productName);
   const action = content.action && mail.link ? { label: content.action, href: mail.link } : undefined;
 
-  const text = [greeting, ...content.paragraphs, ...(action ? [`${action.label}:\n${action.href}`] : []), `— ${signature}`].join("\n\n") + "\n";
+  const text =
+    [greeting, ...content.paragraphs, ...(action ? [`${action.label}:\n${action.href}`] : []), `— ${signature}`].join(
+      "\n\n",
+    ) + "\n";
 
   const p = (s: string) => `<p style="margin:0 0 16px">${escapeHtml(s)}</p>`;
   const button = action

@@ -39,7 +39,10 @@ export const ro: Catalogue = {
     }),
     mfa_enabled: (v) => ({
       subject: `Autentificarea în doi pași este activă pentru contul ${v.product}`,
-      paragraphs: [`Autentificarea în doi pași a fost activată pentru contul dumneavoastră ${v.product} pe ${v.when}${from(v)}.`, notYou(v)],
+      paragraphs: [
+        `Autentificarea în doi pași a fost activată pentru contul dumneavoastră ${v.product} pe ${v.when}${from(v)}.`,
+        notYou(v),
+      ],
     }),
     mfa_disabled: (v) => ({
       subject: `Autentificarea în doi pași a fost dezactivată pentru contul ${v.product}`,

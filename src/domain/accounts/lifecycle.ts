@@ -1,10 +1,11 @@
-import type { DomainDeps, RequestContext } from "./context.js";
-import { normaliseEmail } from "./context.js";
-import type { UserRecord } from "./ports.js";
-import { recordEvent } from "./security-events.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { normaliseEmail } from "../context.js";
+import type { UserRecord } from "../ports.js";
+import { recordEvent } from "../security/events.js";
 
 /** Hash formats Warden can verify: argon2 (any variant and parameters) and bcrypt. */
-export const isSupportedHash = (hash: string): boolean => /^\$argon2(id|i|d)\$/.test(hash) || /^\$2[aby]\$\d\d\$.{53}$/.test(hash);
+export const isSupportedHash = (hash: string): boolean =>
+  /^\$argon2(id|i|d)\$/.test(hash) || /^\$2[aby]\$\d\d\$.{53}$/.test(hash);
 
 export const isValidEmail = (email: string): boolean =>
   email.length <= 254 && /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/.test(email);
@@ -15,7 +16,15 @@ export class AccountError extends Error {
 
 export async function createUser(
   deps: DomainDeps,
-  input: { email: string; password: string; confirmed: boolean; active: boolean; roles?: string[]; firstName?: string | null; lastName?: string | null },
+  input: {
+    email: string;
+    password: string;
+    confirmed: boolean;
+    active: boolean;
+    roles?: string[];
+    firstName?: string | null;
+    lastName?: string | null;
+  },
 ): Promise<UserRecord> {
   const email = normaliseEmail(input.email);
   if (!isValidEmail(email)) throw new AccountError(`"${input.email}" is not a valid email address`);
@@ -36,7 +45,8 @@ export async function createUser(
   return user;
 }
 
-export const withUserRole = (roles: string[]): string[] => (roles.includes("ROLE_USER") ? roles : ["ROLE_USER", ...roles]);
+export const withUserRole = (roles: string[]): string[] =>
+  roles.includes("ROLE_USER") ? roles : ["ROLE_USER", ...roles];
 
 export interface ImportRow {
   email: string;
@@ -70,7 +80,13 @@ export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<
     }
     const now = deps.clock.now();
     const user = await deps.users.create(
-      { email, passwordHash: row.passwordHash, roles: withUserRole(row.roles ?? []), emailConfirmedAt: row.confirmed ? now : null, deactivatedAt: row.active ? null : now },
+      {
+        email,
+        passwordHash: row.passwordHash,
+        roles: withUserRole(row.roles ?? []),
+        emailConfirmedAt: row.confirmed ? now : null,
+        deactivatedAt: row.active ? null : now,
+      },
       now,
     );
     if (user) report.imported++;

@@ -1,6 +1,6 @@
-import type { DomainDeps, RequestContext } from "./context.js";
-import type { UserRecord } from "./ports.js";
-import { sha256Hex } from "./secret-box.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import type { UserRecord } from "../ports.js";
+import { sha256Hex } from "../lib/secret-box.js";
 
 export type MfaMethod = "totp" | "backup_code";
 
@@ -24,7 +24,11 @@ export const isMfaEnabled = (user: UserRecord): boolean => user.totpEnabledAt !=
  * Issues a challenge instead of tokens: 64 hex characters (256 random bits), bound to the user,
  * valid MFA_CHALLENGE_TTL seconds, single use. Only its hash is stored.
  */
-export async function createMfaChallenge(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<MfaChallengeResponse> {
+export async function createMfaChallenge(
+  deps: DomainDeps,
+  user: UserRecord,
+  ctx: RequestContext,
+): Promise<MfaChallengeResponse> {
   const now = deps.clock.now();
   const token = deps.random.bytes(32).toString("hex");
   await deps.mfaChallenges.create({

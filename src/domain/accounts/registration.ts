@@ -1,11 +1,11 @@
-import { isValidEmail } from "./accounts.js";
-import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
-import { normaliseEmail } from "./context.js";
+import { isValidEmail } from "./lifecycle.js";
+import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
+import { normaliseEmail } from "../context.js";
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "./email-tokens.js";
-import { AuthError } from "./errors.js";
-import { passwordProblems } from "./password-policy.js";
-import { recordEvent } from "./security-events.js";
-import { startSession } from "./sessions.js";
+import { AuthError } from "../errors.js";
+import { passwordProblems } from "../factors/password/policy.js";
+import { recordEvent } from "../security/events.js";
+import { startSession } from "../sessions/sessions.js";
 
 export const REGISTERED_MESSAGE = "Registration successful. Please check your email to confirm your account.";
 export const INVALID_EMAIL = "This value is not a valid email address.";
@@ -23,7 +23,11 @@ export type RegistrationResult = { message: string; email: string } | TokenPair;
 const optionalText = (value: string | null | undefined): string | null => value?.trim() || null;
 
 /** Email and password problems of a new account, per field, in the contract's `errors` shape. */
-export function registrationErrors(deps: Pick<DomainDeps, "config">, email: string, password: string): Record<string, string[]> {
+export function registrationErrors(
+  deps: Pick<DomainDeps, "config">,
+  email: string,
+  password: string,
+): Record<string, string[]> {
   const errors: Record<string, string[]> = {};
   if (!isValidEmail(email)) errors.email = [INVALID_EMAIL];
   const problems = passwordProblems(password, { minLength: deps.config.PASSWORD_MIN_LENGTH, email });
@@ -36,7 +40,11 @@ export function registrationErrors(deps: Pick<DomainDeps, "config">, email: stri
  * its address to be confirmed and no tokens are issued; without it the address is taken as
  * given (marked confirmed, so login accepts it) and a session starts at once.
  */
-export async function register(deps: DomainDeps, input: RegistrationInput, ctx: RequestContext): Promise<RegistrationResult> {
+export async function register(
+  deps: DomainDeps,
+  input: RegistrationInput,
+  ctx: RequestContext,
+): Promise<RegistrationResult> {
   const email = normaliseEmail(input.email);
   const errors = registrationErrors(deps, email, input.password);
   if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });

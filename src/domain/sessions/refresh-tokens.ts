@@ -1,10 +1,10 @@
 import crypto from "node:crypto";
-import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
-import { AuthError } from "./errors.js";
-import type { RefreshTokenRecord, SessionRecord, UserRecord } from "./ports.js";
-import { openWithKey, sealWithKey, sha256Hex } from "./secret-box.js";
-import { sendNotice } from "./notices.js";
-import { recordEvent } from "./security-events.js";
+import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
+import { AuthError } from "../errors.js";
+import type { RefreshTokenRecord, SessionRecord, UserRecord } from "../ports.js";
+import { openWithKey, sealWithKey, sha256Hex } from "../lib/secret-box.js";
+import { sendNotice } from "../accounts/notices.js";
+import { recordEvent } from "../security/events.js";
 import { newRefreshToken } from "./sessions.js";
 
 const SUCCESSOR_PURPOSE = "refresh-successor";
@@ -22,7 +22,11 @@ const successorKey = (spentToken: string): Buffer =>
  * one caller whose conditional write won) -> within REFRESH_REUSE_GRACE a repeat gets the same
  * successor again; after it, a repeat is theft: the whole session is revoked.
  */
-export async function refreshSession(deps: DomainDeps, refreshToken: string | undefined, ctx: RequestContext): Promise<TokenPair> {
+export async function refreshSession(
+  deps: DomainDeps,
+  refreshToken: string | undefined,
+  ctx: RequestContext,
+): Promise<TokenPair> {
   if (!refreshToken) throw new AuthError("REFRESH_TOKEN_MISSING");
   const now = deps.clock.now();
   const successor = newRefreshToken(deps);
@@ -43,7 +47,10 @@ export async function refreshSession(deps: DomainDeps, refreshToken: string | un
   if (!user || user.deactivatedAt || user.deletedAt) {
     // The account is gone: so is this session, even if nothing revoked it yet.
     if (await deps.sessions.revokeSession(session.id, "account_inactive", now)) {
-      await recordEvent(deps, { id: token.userId }, "session_revoked", ctx, { sessionId: session.id, reason: "account_inactive" });
+      await recordEvent(deps, { id: token.userId }, "session_revoked", ctx, {
+        sessionId: session.id,
+        reason: "account_inactive",
+      });
     }
     throw new AuthError("ACCOUNT_INACTIVE");
   }

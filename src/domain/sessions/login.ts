@@ -1,9 +1,9 @@
-import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
-import { normaliseEmail } from "./context.js";
-import { AuthError } from "./errors.js";
-import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "./mfa-challenges.js";
-import type { UserRecord } from "./ports.js";
-import { recordEvent } from "./security-events.js";
+import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
+import { normaliseEmail } from "../context.js";
+import { AuthError } from "../errors.js";
+import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
+import type { UserRecord } from "../ports.js";
+import { recordEvent } from "../security/events.js";
 import { startSession } from "./sessions.js";
 
 export type LoginResult = TokenPair | MfaChallengeResponse;
@@ -16,7 +16,11 @@ const KNOWN_DEVICE_DAYS = 30;
  * POST /api/auth. The per-IP limit ran before this (http layer). Order matters for privacy:
  * nothing about the account is revealed until its password checked out.
  */
-export async function login(deps: DomainDeps, input: { email: string; password: string }, ctx: RequestContext): Promise<LoginResult> {
+export async function login(
+  deps: DomainDeps,
+  input: { email: string; password: string },
+  ctx: RequestContext,
+): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
   const user = await deps.users.findByEmail(email);
   await enforceAccountBudget(deps, email, user, ctx);
@@ -63,7 +67,12 @@ export async function recordAccountFailure(deps: Pick<DomainDeps, "limiter" | "c
  * lock-out), and a device the owner already logged in from is exempt, so an attacker who
  * burns the budget cannot keep the owner out.
  */
-async function enforceAccountBudget(deps: DomainDeps, email: string, user: UserRecord | null, ctx: RequestContext): Promise<void> {
+async function enforceAccountBudget(
+  deps: DomainDeps,
+  email: string,
+  user: UserRecord | null,
+  ctx: RequestContext,
+): Promise<void> {
   const decision = await deps.limiter.check(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, email);
   if (decision.allowed) return;
   if (user && ctx.ip) {

@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from "jose";
-import { AuthError } from "./errors.js";
-import type { Clock, Random } from "./ports.js";
+import { AuthError } from "../errors.js";
+import type { Clock, Random } from "../ports.js";
 import type { SigningKeys } from "./signing-keys.js";
 
 export interface AccessClaims {
@@ -55,7 +55,13 @@ export class AccessTokens {
           if (!key) throw new AuthError("JWT_INVALID");
           return key;
         },
-        { algorithms: ["RS256"], issuer: this.issuer, typ: "JWT", currentDate: this.clock.now(), requiredClaims: ["exp", "iat", "sub", "sid"] },
+        {
+          algorithms: ["RS256"],
+          issuer: this.issuer,
+          typ: "JWT",
+          currentDate: this.clock.now(),
+          requiredClaims: ["exp", "iat", "sub", "sid"],
+        },
       );
       return toClaims(payload);
     } catch (error) {
@@ -70,5 +76,14 @@ function toClaims(payload: JWTPayload): AccessClaims {
   if (typeof sub !== "string" || typeof sid !== "string" || typeof username !== "string" || !Array.isArray(roles)) {
     throw new AuthError("JWT_INVALID");
   }
-  return { sub, sid, username, roles: roles as string[], iat: iat as number, exp: exp as number, jti: jti as string, iss: iss as string };
+  return {
+    sub,
+    sid,
+    username,
+    roles: roles as string[],
+    iat: iat as number,
+    exp: exp as number,
+    jti: jti as string,
+    iss: iss as string,
+  };
 }

@@ -1,14 +1,17 @@
-import type { Authenticated } from "./authentication.js";
-import type { DomainDeps, RequestContext } from "./context.js";
-import { AuthError } from "./errors.js";
-import { passwordProblems } from "./password-policy.js";
-import type { ProfilePatch, UserRecord } from "./ports.js";
-import { confirmPassword } from "./reauthentication.js";
+import type { Authenticated } from "../sessions/authentication.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { AuthError } from "../errors.js";
+import { passwordProblems } from "../factors/password/policy.js";
+import type { ProfilePatch, UserRecord } from "../ports.js";
+import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
-import { recordEvent } from "./security-events.js";
+import { recordEvent } from "../security/events.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
-export type ProfileView = Pick<UserRecord, "id" | "email" | "firstName" | "lastName" | "phone" | "locale" | "timezone" | "roles" | "preferences"> & {
+export type ProfileView = Pick<
+  UserRecord,
+  "id" | "email" | "firstName" | "lastName" | "phone" | "locale" | "timezone" | "roles" | "preferences"
+> & {
   active: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
@@ -73,7 +76,12 @@ function profileProblems(update: ProfileUpdate): Record<string, string[]> {
  * PATCH /api/v1/me. Nothing is written unless everything checks out. A password change
  * revokes every other session and every MFA challenge in flight; the calling session stays.
  */
-export async function updateProfile(deps: DomainDeps, auth: Authenticated, update: ProfileUpdate, ctx: RequestContext): Promise<ProfileView> {
+export async function updateProfile(
+  deps: DomainDeps,
+  auth: Authenticated,
+  update: ProfileUpdate,
+  ctx: RequestContext,
+): Promise<ProfileView> {
   const errors = profileProblems(update);
   if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
   const { user } = auth;
@@ -102,7 +110,12 @@ export async function updateProfile(deps: DomainDeps, auth: Authenticated, updat
 }
 
 /** DELETE /api/v1/me: needs the password; erases personal data and ends every session and challenge. */
-export async function deleteAccount(deps: DomainDeps, auth: Authenticated, password: string, ctx: RequestContext): Promise<void> {
+export async function deleteAccount(
+  deps: DomainDeps,
+  auth: Authenticated,
+  password: string,
+  ctx: RequestContext,
+): Promise<void> {
   await confirmPassword(deps, auth.user, password, "password");
   const now = deps.clock.now();
   await deps.users.markDeleted(auth.user.id, now);

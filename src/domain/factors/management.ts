@@ -1,12 +1,12 @@
-import type { Authenticated } from "./authentication.js";
-import type { DomainDeps, RequestContext } from "./context.js";
-import { issueBackupCodes } from "./backup-codes.js";
-import { AuthError } from "./errors.js";
-import type { UserRecord } from "./ports.js";
-import { confirmPassword } from "./reauthentication.js";
-import { sendNotice } from "./notices.js";
-import { recordEvent } from "./security-events.js";
-import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp.js";
+import type { Authenticated } from "../sessions/authentication.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { issueBackupCodes } from "./backup-codes/backup-codes.js";
+import { AuthError } from "../errors.js";
+import type { UserRecord } from "../ports.js";
+import { confirmPassword } from "./password/reauthentication.js";
+import { sendNotice } from "../accounts/notices.js";
+import { recordEvent } from "../security/events.js";
+import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp/totp.js";
 
 export interface TotpSetup {
   secret: string;
@@ -22,7 +22,11 @@ export interface MfaStatus {
 }
 
 export async function getMfaStatus(deps: DomainDeps, user: UserRecord): Promise<MfaStatus> {
-  return { totpEnabled: user.totpEnabledAt !== null, backupCodesRemaining: await deps.backupCodes.countUnused(user.id), passkeysCount: 0 };
+  return {
+    totpEnabled: user.totpEnabledAt !== null,
+    backupCodesRemaining: await deps.backupCodes.countUnused(user.id),
+    passkeysCount: 0,
+  };
 }
 
 /**
@@ -80,7 +84,12 @@ export async function disableTotp(
 }
 
 /** A new set of 10 codes; the old ones stop working in the same transaction. */
-export async function regenerateBackupCodes(deps: DomainDeps, user: UserRecord, password: string, ctx: RequestContext): Promise<{ backupCodes: string[] }> {
+export async function regenerateBackupCodes(
+  deps: DomainDeps,
+  user: UserRecord,
+  password: string,
+  ctx: RequestContext,
+): Promise<{ backupCodes: string[] }> {
   if (!user.totpEnabledAt) throw new AuthError("MFA_NOT_ENABLED");
   await confirmPassword(deps, user, password, "password");
   const backupCodes = await issueBackupCodes(deps, user.id);
@@ -105,6 +114,11 @@ async function removeSecondFactors(deps: DomainDeps, userId: string): Promise<vo
 }
 
 /** A logged-in user re-proves who they are before weakening or reissuing their second factor. */
-async function endOtherSessionsIfAsked(deps: DomainDeps, auth: Authenticated, asked: boolean | undefined, reason: string): Promise<void> {
+async function endOtherSessionsIfAsked(
+  deps: DomainDeps,
+  auth: Authenticated,
+  asked: boolean | undefined,
+  reason: string,
+): Promise<void> {
   if (asked) await deps.sessions.revokeUserSessions(auth.user.id, reason, deps.clock.now(), auth.sessionId);
 }

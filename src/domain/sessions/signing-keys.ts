@@ -1,7 +1,7 @@
 import crypto, { type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
-import type { Clock, SigningKeyRecord, SigningKeyStore } from "./ports.js";
-import type { SecretBox } from "./secret-box.js";
+import type { Clock, SigningKeyRecord, SigningKeyStore } from "../ports.js";
+import type { SecretBox } from "../lib/secret-box.js";
 
 const PURPOSE = "signing-key";
 /** How long after its last token expired a retired key is still used to recognise that token as expired. */
@@ -43,9 +43,15 @@ export class SigningKeys {
   async reload(): Promise<void> {
     const records = await this.store.list();
     const keys = records.map((r): LoadedKey => {
-        const publicJwk = JSON.parse(r.publicJwk) as JWK;
-        return { kid: r.kid, publicJwk, publicKey: crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: "jwk" }), createdAt: r.createdAt, retiredAt: r.retiredAt };
-      });
+      const publicJwk = JSON.parse(r.publicJwk) as JWK;
+      return {
+        kid: r.kid,
+        publicJwk,
+        publicKey: crypto.createPublicKey({ key: publicJwk as crypto.JsonWebKey, format: "jwk" }),
+        createdAt: r.createdAt,
+        retiredAt: r.retiredAt,
+      };
+    });
     const signer = records.filter((r) => r.retiredAt === null).at(-1);
     if (!signer) throw new Error("no active signing key: run `warden keys rotate`");
     if (this.current?.kid !== signer.kid) {
@@ -53,7 +59,9 @@ export class SigningKeys {
       try {
         pem = this.box.decrypt(PURPOSE, signer.privateKeyEnc);
       } catch (cause) {
-        throw new Error("cannot decrypt the signing key: WARDEN_SECRET differs from the one that encrypted it", { cause });
+        throw new Error("cannot decrypt the signing key: WARDEN_SECRET differs from the one that encrypted it", {
+          cause,
+        });
       }
       this.current = { kid: signer.kid, privateKey: crypto.createPrivateKey(pem) };
     }
@@ -97,20 +105,35 @@ export class SigningKeys {
 
   jwks(): { keys: JWK[] } {
     return {
-      keys: this.liveKeys().map((k) => ({ kty: k.publicJwk.kty, n: k.publicJwk.n, e: k.publicJwk.e, kid: k.kid, alg: "RS256", use: "sig" })),
+      keys: this.liveKeys().map((k) => ({
+        kty: k.publicJwk.kty,
+        n: k.publicJwk.n,
+        e: k.publicJwk.e,
+        kid: k.kid,
+        alg: "RS256",
+        use: "sig",
+      })),
     };
   }
 
   list(): Array<{ kid: string; createdAt: Date; retiredAt: Date | null; signing: boolean; published: boolean }> {
     const live = new Set(this.liveKeys().map((k) => k.kid));
-    return this.keys.map((k) => ({ kid: k.kid, createdAt: k.createdAt, retiredAt: k.retiredAt, signing: k.kid === this.current?.kid, published: live.has(k.kid) }));
+    return this.keys.map((k) => ({
+      kid: k.kid,
+      createdAt: k.createdAt,
+      retiredAt: k.retiredAt,
+      signing: k.kid === this.current?.kid,
+      published: live.has(k.kid),
+    }));
   }
 
   /** Makes a new key the signer; the old one keeps verifying until its tokens expire. */
   async rotate(): Promise<string> {
     const key = await this.generate();
     await this.store.rotate(key, this.clock.now());
-    const cutoff = new Date(this.clock.now().getTime() - (this.accessTokenTtlSeconds + EXPIRED_KEY_MEMORY_SECONDS) * 1000);
+    const cutoff = new Date(
+      this.clock.now().getTime() - (this.accessTokenTtlSeconds + EXPIRED_KEY_MEMORY_SECONDS) * 1000,
+    );
     await this.store.deleteRetiredBefore(cutoff);
     await this.reload();
     return key.kid;

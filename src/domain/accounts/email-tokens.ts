@@ -1,8 +1,8 @@
-import type { RateRule } from "../config.js";
-import type { DomainDeps, RequestContext } from "./context.js";
+import type { RateRule } from "../security/rate-limits.js";
+import type { DomainDeps, RequestContext } from "../context.js";
 import { mailFor } from "./notices.js";
-import type { EmailTokenPurpose, UserRecord } from "./ports.js";
-import { sha256Hex } from "./secret-box.js";
+import type { EmailTokenPurpose, UserRecord } from "../ports.js";
+import { sha256Hex } from "../lib/secret-box.js";
 
 /** Tokens sent by mail are 256 random bits, base64url: exactly 43 characters. */
 export const EMAIL_TOKEN_PATTERN = "^[A-Za-z0-9_-]{43}$";
@@ -18,21 +18,46 @@ interface PurposeRules {
 }
 
 export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
-  confirm: { ttlHours: 24, path: "/confirm-email", mail: "confirm_email", capName: "mail-confirm", cap: { points: 1, durationSeconds: 300 } },
-  reset: { ttlHours: 1, path: "/reset-password", mail: "reset_password", capName: "mail-reset", cap: { points: 3, durationSeconds: 3600 } },
+  confirm: {
+    ttlHours: 24,
+    path: "/confirm-email",
+    mail: "confirm_email",
+    capName: "mail-confirm",
+    cap: { points: 1, durationSeconds: 300 },
+  },
+  reset: {
+    ttlHours: 1,
+    path: "/reset-password",
+    mail: "reset_password",
+    capName: "mail-reset",
+    cap: { points: 3, durationSeconds: 3600 },
+  },
 };
 
 /**
  * Mails a link with a new single-use token for `purpose`. Only the token's SHA-256 is stored,
  * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
  */
-export function mailTokenLink(deps: DomainDeps, user: UserRecord, purpose: EmailTokenPurpose, ctx: RequestContext): void {
+export function mailTokenLink(
+  deps: DomainDeps,
+  user: UserRecord,
+  purpose: EmailTokenPurpose,
+  ctx: RequestContext,
+): void {
   const rules = EMAIL_TOKEN_RULES[purpose];
   const token = deps.random.bytes(32).toString("base64url");
   const now = deps.clock.now();
-  const stored = { tokenHash: sha256Hex(token), userId: user.id, purpose, createdAt: now, expiresAt: new Date(now.getTime() + rules.ttlHours * 3_600_000) };
+  const stored = {
+    tokenHash: sha256Hex(token),
+    userId: user.id,
+    purpose,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + rules.ttlHours * 3_600_000),
+  };
   const link = `${deps.config.APP_URL.replace(/\/+$/, "")}${rules.path}?token=${token}`;
-  deps.mailer.enqueue({ ...mailFor(deps, user, rules.mail, ctx), link, linkTtlHours: rules.ttlHours }, () => deps.emailTokens.create(stored));
+  deps.mailer.enqueue({ ...mailFor(deps, user, rules.mail, ctx), link, linkTtlHours: rules.ttlHours }, () =>
+    deps.emailTokens.create(stored),
+  );
 }
 
 /**

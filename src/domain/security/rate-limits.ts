@@ -1,5 +1,9 @@
-import type { RateRule } from "../config.js";
-import type { Clock, CounterStore } from "./ports.js";
+/** A `<count>/<seconds>` limit, e.g. `5/60`. */
+export interface RateRule {
+  points: number;
+  durationSeconds: number;
+}
+import type { Clock, CounterStore } from "../ports.js";
 
 export interface RateDecision {
   allowed: boolean;
@@ -66,7 +70,13 @@ export class SlidingWindowLimiter {
     };
   }
 
-  private decision(rule: RateRule, w: ReturnType<SlidingWindowLimiter["window"]>, previous: number, current: number, allowed: boolean): RateDecision {
+  private decision(
+    rule: RateRule,
+    w: ReturnType<SlidingWindowLimiter["window"]>,
+    previous: number,
+    current: number,
+    allowed: boolean,
+  ): RateDecision {
     const estimate = previous * (1 - w.elapsed) + current;
     return {
       allowed,
@@ -83,7 +93,13 @@ export class SlidingWindowLimiter {
  * Earliest time at which one more request fits, if no other arrives:
  * prev * (1 - f) + cur + 1 <= limit within this window, else cur * (1 - g) + 1 <= limit in the next.
  */
-export function secondsUntilAllowed(limit: number, previous: number, current: number, elapsed: number, windowMs: number): number {
+export function secondsUntilAllowed(
+  limit: number,
+  previous: number,
+  current: number,
+  elapsed: number,
+  windowMs: number,
+): number {
   let waitMs: number;
   const room = limit - 1 - current;
   if (room >= 0 && previous > 0 && 1 - room / previous < 1) {

@@ -1,7 +1,7 @@
 import type { AccessClaims } from "./access-tokens.js";
-import type { DomainDeps } from "./context.js";
-import { AuthError } from "./errors.js";
-import type { UserRecord } from "./ports.js";
+import type { DomainDeps } from "../context.js";
+import { AuthError } from "../errors.js";
+import type { UserRecord } from "../ports.js";
 
 export interface Authenticated {
   claims: AccessClaims;

@@ -1,6 +1,6 @@
-import type { DomainDeps, RequestContext } from "./context.js";
-import { AuthError } from "./errors.js";
-import type { EventCursor, UserRecord } from "./ports.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { AuthError } from "../errors.js";
+import type { EventCursor, UserRecord } from "../ports.js";
 
 /** Appends to the user's security record (login success/failure, reuse detected, revocations...). */
 export async function recordEvent(
@@ -31,7 +31,8 @@ export const EVENTS_PAGE_DEFAULT = 20;
 export const EVENTS_PAGE_MAX = 100;
 
 /** Opaque to clients: `<createdAt ms>.<id>` in base64url, the position after which the next page starts. */
-const encodeCursor = (event: { createdAt: Date; id: string }): string => Buffer.from(`${event.createdAt.getTime()}.${event.id}`).toString("base64url");
+const encodeCursor = (event: { createdAt: Date; id: string }): string =>
+  Buffer.from(`${event.createdAt.getTime()}.${event.id}`).toString("base64url");
 
 function decodeCursor(cursor: string): EventCursor {
   const match = /^(\d{1,15})\.([A-Za-z0-9-]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
@@ -40,10 +41,16 @@ function decodeCursor(cursor: string): EventCursor {
 }
 
 /** GET /api/v1/me/security-events: the user's own record, newest first, `limit` per page. */
-export async function listEvents(deps: Pick<DomainDeps, "events">, userId: string, page: { limit?: number; before?: string }): Promise<EventPage> {
+export async function listEvents(
+  deps: Pick<DomainDeps, "events">,
+  userId: string,
+  page: { limit?: number; before?: string },
+): Promise<EventPage> {
   const limit = Math.min(Math.max(page.limit ?? EVENTS_PAGE_DEFAULT, 1), EVENTS_PAGE_MAX);
   // One more than asked tells whether another page exists without a count query.
   const rows = await deps.events.listForUser(userId, limit + 1, page.before ? decodeCursor(page.before) : undefined);
-  const data = rows.slice(0, limit).map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt.toISOString(), ip: e.ip, userAgent: e.userAgent }));
+  const data = rows
+    .slice(0, limit)
+    .map((e) => ({ id: e.id, type: e.type, createdAt: e.createdAt.toISOString(), ip: e.ip, userAgent: e.userAgent }));
   return { data, next: rows.length > limit ? encodeCursor(rows[limit - 1]!) : null };
 }

@@ -1,7 +1,7 @@
 import { Secret, TOTP } from "otpauth";
 import QRCode from "qrcode";
-import type { DomainDeps } from "./context.js";
-import type { Random } from "./ports.js";
+import type { DomainDeps } from "../../context.js";
+import type { Random } from "../../ports.js";
 
 /** RFC 6238 parameters. Warden's codes use WARDEN_TOTP; the RFC test vectors pass others. */
 export interface TotpParams {
@@ -42,7 +42,12 @@ export function generateTotpCode(secretBase32: string, timestampMs: number, para
  * none. Comparison is constant-time (otpauth uses crypto.timingSafeEqual). The caller must
  * still refuse steps already accepted for the user: that is what makes a code single-use.
  */
-export function findTotpStep(secretBase32: string, code: string, timestampMs: number, params: TotpParams = WARDEN_TOTP): number | null {
+export function findTotpStep(
+  secretBase32: string,
+  code: string,
+  timestampMs: number,
+  params: TotpParams = WARDEN_TOTP,
+): number | null {
   const token = code.replace(/\s+/g, "");
   if (!new RegExp(`^\\d{${params.digits}}$`).test(token)) return null;
   const delta = TOTP.validate({
@@ -64,14 +69,20 @@ export function buildOtpauthUri(issuer: string, account: string, secretBase32: s
 }
 
 /** The URI as a 300x300 PNG data URI, for apps that scan rather than type. */
-export const renderQrCode = (uri: string): Promise<string> => QRCode.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
+export const renderQrCode = (uri: string): Promise<string> =>
+  QRCode.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
 
 /**
  * Checks `code` against the user's encrypted secret and, when it matches, records its time step
  * as accepted with a compare-and-set: a step at or before the last accepted one is refused, so
  * a code works once, and of two concurrent requests with one code exactly one passes.
  */
-export async function acceptTotpCode(deps: Pick<DomainDeps, "box" | "clock" | "users">, userId: string, secretEnc: string, code: string): Promise<boolean> {
+export async function acceptTotpCode(
+  deps: Pick<DomainDeps, "box" | "clock" | "users">,
+  userId: string,
+  secretEnc: string,
+  code: string,
+): Promise<boolean> {
   const secret = deps.box.decrypt(TOTP_SECRET_PURPOSE, secretEnc);
   const step = findTotpStep(secret, code, deps.clock.now().getTime());
   return step !== null && (await deps.users.advanceTotpStep(userId, step));

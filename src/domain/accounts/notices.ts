@@ -1,12 +1,25 @@
-import type { DomainDeps, RequestContext } from "./context.js";
-import type { MailKind, OutgoingMail, UserRecord } from "./ports.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import type { MailKind, OutgoingMail, UserRecord } from "../ports.js";
 
 /** Mails that tell the user something happened to their account; they carry no link with a token. */
 export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password">;
 
 /** A mail to the user, in their language, about something that happened now from `ctx`. */
-export function mailFor(deps: Pick<DomainDeps, "clock">, user: UserRecord, kind: MailKind, ctx: RequestContext): OutgoingMail {
-  return { kind, to: user.email, userId: user.id, locale: user.locale, firstName: user.firstName, occurredAt: deps.clock.now(), ip: ctx.ip };
+export function mailFor(
+  deps: Pick<DomainDeps, "clock">,
+  user: UserRecord,
+  kind: MailKind,
+  ctx: RequestContext,
+): OutgoingMail {
+  return {
+    kind,
+    to: user.email,
+    userId: user.id,
+    locale: user.locale,
+    firstName: user.firstName,
+    occurredAt: deps.clock.now(),
+    ip: ctx.ip,
+  };
 }
 
 /**
@@ -14,7 +27,12 @@ export function mailFor(deps: Pick<DomainDeps, "clock">, user: UserRecord, kind:
  * a refresh token presented twice). Returns at once: the mail is queued, never awaited, so a
  * mail server that is down cannot fail or slow the request that triggered it.
  */
-export function sendNotice(deps: Pick<DomainDeps, "clock" | "mailer">, user: UserRecord, kind: NoticeKind, ctx: RequestContext): void {
+export function sendNotice(
+  deps: Pick<DomainDeps, "clock" | "mailer">,
+  user: UserRecord,
+  kind: NoticeKind,
+  ctx: RequestContext,
+): void {
   // A deleted account's address belongs to nobody we know any more.
   if (user.deletedAt) return;
   deps.mailer.enqueue(mailFor(deps, user, kind, ctx));

@@ -1,12 +1,13 @@
 import type { Authenticated } from "./authentication.js";
-import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
-import { AuthError } from "./errors.js";
-import type { UserRecord } from "./ports.js";
-import { sha256Hex } from "./secret-box.js";
-import { recordEvent } from "./security-events.js";
+import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
+import { AuthError } from "../errors.js";
+import type { UserRecord } from "../ports.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
 
 /** An opaque refresh token: 256 random bits, base64url. Only its SHA-256 is stored. */
-export const newRefreshToken = (deps: Pick<DomainDeps, "random">): string => deps.random.bytes(32).toString("base64url");
+export const newRefreshToken = (deps: Pick<DomainDeps, "random">): string =>
+  deps.random.bytes(32).toString("base64url");
 
 /** Opens a session for a user whose credentials (and second factor) checked out. */
 export async function startSession(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<TokenPair> {
@@ -15,7 +16,15 @@ export async function startSession(deps: DomainDeps, user: UserRecord, ctx: Requ
   const refreshToken = newRefreshToken(deps);
   const sessionEnd = now.getTime() + deps.config.SESSION_MAX_LIFETIME * 1000;
   await deps.sessions.createSession(
-    { id: sessionId, userId: user.id, createdAt: now, lastUsedAt: now, expiresAt: new Date(sessionEnd), ip: ctx.ip, userAgent: ctx.userAgent },
+    {
+      id: sessionId,
+      userId: user.id,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: new Date(sessionEnd),
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+    },
     {
       tokenHash: sha256Hex(refreshToken),
       expiresAt: new Date(Math.min(sessionEnd, now.getTime() + deps.config.REFRESH_TOKEN_TTL * 1000)),
@@ -64,9 +73,15 @@ export async function listSessions(deps: DomainDeps, auth: Authenticated): Promi
 }
 
 /** DELETE /api/v1/me/sessions/{id}. Another user's session, or one already ended, is NOT_FOUND alike. */
-export async function endSession(deps: DomainDeps, auth: Authenticated, sessionId: string, ctx: RequestContext): Promise<void> {
+export async function endSession(
+  deps: DomainDeps,
+  auth: Authenticated,
+  sessionId: string,
+  ctx: RequestContext,
+): Promise<void> {
   const session = await deps.sessions.findSession(sessionId);
   if (!session || session.userId !== auth.user.id) throw new AuthError("NOT_FOUND");
-  if (!(await deps.sessions.revokeSession(session.id, "revoked_by_user", deps.clock.now()))) throw new AuthError("NOT_FOUND");
+  if (!(await deps.sessions.revokeSession(session.id, "revoked_by_user", deps.clock.now())))
+    throw new AuthError("NOT_FOUND");
   await recordEvent(deps, auth.user, "session_revoked", ctx, { sessionId: session.id, reason: "revoked_by_user" });
 }

@@ -1,19 +1,24 @@
-import { isValidEmail } from "./accounts.js";
-import type { DomainDeps, RequestContext } from "./context.js";
-import { normaliseEmail } from "./context.js";
+import { isValidEmail } from "./lifecycle.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { normaliseEmail } from "../context.js";
 import { mailTokenLinkIfDue } from "./email-tokens.js";
-import { AuthError } from "./errors.js";
+import { AuthError } from "../errors.js";
 import { sendNotice } from "./notices.js";
-import { passwordProblems } from "./password-policy.js";
+import { passwordProblems } from "../factors/password/policy.js";
 import { INVALID_EMAIL } from "./registration.js";
-import { sha256Hex } from "./secret-box.js";
-import { recordEvent } from "./security-events.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
 
-export const RESET_REQUESTED_MESSAGE = "If an account with this email address exists, an email with a link to reset the password has been sent.";
+export const RESET_REQUESTED_MESSAGE =
+  "If an account with this email address exists, an email with a link to reset the password has been sent.";
 export const RESET_DONE_MESSAGE = "Your password has been reset. Please log in with your new password.";
 
 /** POST /api/auth/forgot-password: the same answer and work whether or not the address has an account. */
-export async function forgotPassword(deps: DomainDeps, rawEmail: string, ctx: RequestContext): Promise<{ message: string }> {
+export async function forgotPassword(
+  deps: DomainDeps,
+  rawEmail: string,
+  ctx: RequestContext,
+): Promise<{ message: string }> {
   const email = normaliseEmail(rawEmail);
   if (!isValidEmail(email)) throw new AuthError("VALIDATION_FAILED", { errors: { email: [INVALID_EMAIL] } });
   await mailTokenLinkIfDue(deps, email, "reset", () => true, ctx);
@@ -26,7 +31,11 @@ export async function forgotPassword(deps: DomainDeps, rawEmail: string, ctx: Re
  * spent (one conditional write), every session and login in progress ends, the other reset
  * links die, and the user gets a notice.
  */
-export async function resetPassword(deps: DomainDeps, input: { token: string; password: string }, ctx: RequestContext): Promise<{ message: string }> {
+export async function resetPassword(
+  deps: DomainDeps,
+  input: { token: string; password: string },
+  ctx: RequestContext,
+): Promise<{ message: string }> {
   const tokenHash = sha256Hex(input.token);
   const live = await deps.emailTokens.findLive(tokenHash, "reset", deps.clock.now());
   const user = live ? await deps.users.findById(live.userId) : null;

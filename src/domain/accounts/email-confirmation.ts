@@ -1,14 +1,15 @@
-import { isValidEmail } from "./accounts.js";
-import type { DomainDeps, RequestContext } from "./context.js";
-import { normaliseEmail } from "./context.js";
+import { isValidEmail } from "./lifecycle.js";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { normaliseEmail } from "../context.js";
 import { mailTokenLinkIfDue } from "./email-tokens.js";
-import { AuthError } from "./errors.js";
+import { AuthError } from "../errors.js";
 import { INVALID_EMAIL } from "./registration.js";
-import { sha256Hex } from "./secret-box.js";
-import { recordEvent } from "./security-events.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
 
 export const CONFIRMED_MESSAGE = "Your email address has been confirmed. You can now log in.";
-export const RESENT_MESSAGE = "If an account with this email address exists and is not yet confirmed, a new confirmation email has been sent.";
+export const RESENT_MESSAGE =
+  "If an account with this email address exists and is not yet confirmed, a new confirmation email has been sent.";
 
 /**
  * POST /api/auth/confirm-email. The token is spent by one conditional write, so it works once.
@@ -31,7 +32,11 @@ export async function confirmEmail(deps: DomainDeps, token: string, ctx: Request
  * is unknown, confirmed or waiting; a mail goes out only in the last case, at most one per
  * few minutes per address.
  */
-export async function resendConfirmation(deps: DomainDeps, rawEmail: string, ctx: RequestContext): Promise<{ message: string }> {
+export async function resendConfirmation(
+  deps: DomainDeps,
+  rawEmail: string,
+  ctx: RequestContext,
+): Promise<{ message: string }> {
   const email = normaliseEmail(rawEmail);
   if (!isValidEmail(email)) throw new AuthError("VALIDATION_FAILED", { errors: { email: [INVALID_EMAIL] } });
   await mailTokenLinkIfDue(deps, email, "confirm", (user) => !user.emailConfirmedAt, ctx);

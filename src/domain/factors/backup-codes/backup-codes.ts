@@ -1,5 +1,5 @@
-import type { DomainDeps } from "./context.js";
-import type { Random } from "./ports.js";
+import type { DomainDeps } from "../../context.js";
+import type { Random } from "../../ports.js";
 
 /** No 0/o, 1/l/i: nothing a user could misread off paper. 31 symbols, 8 per code: about 40 bits. */
 export const BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
@@ -36,7 +36,8 @@ export function normaliseBackupCode(input: string): string | null {
  * HMAC under a key derived from the master secret, not a plain hash: 40 bits fall to brute
  * force in hours, so a leaked table alone must not be enough to test guesses against.
  */
-const hashBackupCode = (deps: Pick<DomainDeps, "box">, normalised: string): string => deps.box.keyedHash(BACKUP_CODE_PURPOSE, normalised);
+const hashBackupCode = (deps: Pick<DomainDeps, "box">, normalised: string): string =>
+  deps.box.keyedHash(BACKUP_CODE_PURPOSE, normalised);
 
 /** Issues a fresh set of codes; every older code of the user dies in the same transaction. */
 export async function issueBackupCodes(deps: DomainDeps, userId: string): Promise<string[]> {

@@ -2,7 +2,10 @@ import crypto from "node:crypto";
 import os from "node:os";
 import * as argon2 from "@node-rs/argon2";
 import * as bcrypt from "@node-rs/bcrypt";
-import { AuthError } from "./errors.js";
+import { AuthError } from "../domain/errors.js";
+import type { PasswordHasher } from "../domain/factors/password/hasher.js";
+
+export type { PasswordHasher };
 
 export interface Argon2Params {
   memoryCost: number;
@@ -12,18 +15,6 @@ export interface Argon2Params {
 
 /** OWASP Password Storage Cheat Sheet, argon2id option 2: 19 MiB, 2 passes, 1 lane. */
 export const OWASP_ARGON2ID: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
-
-export interface PasswordHasher {
-  hash(password: string): Promise<string>;
-  /** Verifies argon2 (any variant and parameters) and bcrypt ($2a$, $2b$, $2y$) hashes. */
-  verify(hash: string, password: string): Promise<boolean>;
-  /** True when the hash is not argon2id at the current parameters. */
-  needsRehash(hash: string): boolean;
-  /** A hash of a random password at the current parameters: verifying against it costs what a real check costs. */
-  readonly dummyHash: string;
-  /** True while a new hash would be refused with OVERLOADED. */
-  isSaturated(): boolean;
-}
 
 /**
  * Runs password hashing on libuv's thread pool with at most one job per core, and refuses
@@ -142,16 +133,20 @@ export async function createPasswordHasher(options: {
     hash: (password) => gate.run(() => argon2.hash(password, argonOptions)),
     async verify(hash, password) {
       if (hash.startsWith("$argon2")) {
-        return gate.run(() => argon2.verify(hash, password)).catch((error: unknown) => {
-          if (error instanceof AuthError) throw error;
-          return false; // a malformed stored hash verifies nothing
-        });
+        return gate
+          .run(() => argon2.verify(hash, password))
+          .catch((error: unknown) => {
+            if (error instanceof AuthError) throw error;
+            return false; // a malformed stored hash verifies nothing
+          });
       }
       if (/^\$2[aby]\$\d\d\$/.test(hash)) {
-        return gate.run(() => bcrypt.verify(symfonyBcryptInput(password), hash)).catch((error: unknown) => {
-          if (error instanceof AuthError) throw error;
-          return false;
-        });
+        return gate
+          .run(() => bcrypt.verify(symfonyBcryptInput(password), hash))
+          .catch((error: unknown) => {
+            if (error instanceof AuthError) throw error;
+            return false;
+          });
       }
       // Unknown scheme (or a deleted account's "!"): spend the same time, then refuse.
       await gate.run(() => argon2.verify(dummyHash, password));

@@ -1,13 +1,13 @@
-import type { DomainDeps, RequestContext, TokenPair } from "./context.js";
-import { spendBackupCode } from "./backup-codes.js";
-import { AuthError } from "./errors.js";
-import { recordAccountFailure } from "./login.js";
-import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./mfa-challenges.js";
-import type { UserRecord } from "./ports.js";
-import { sha256Hex } from "./secret-box.js";
-import { recordEvent } from "./security-events.js";
-import { startSession } from "./sessions.js";
-import { acceptTotpCode } from "./totp.js";
+import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
+import { spendBackupCode } from "./backup-codes/backup-codes.js";
+import { AuthError } from "../errors.js";
+import { recordAccountFailure } from "../sessions/login.js";
+import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./challenges.js";
+import type { UserRecord } from "../ports.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
+import { startSession } from "../sessions/sessions.js";
+import { acceptTotpCode } from "./totp/totp.js";
 
 export interface MfaVerifyInput {
   mfaToken?: string;
@@ -21,7 +21,11 @@ export interface MfaVerifyInput {
  * POST /api/auth/mfa/verify: the second half of a login. The challenge token only ever buys
  * this one call; the session and refresh token exist from here on, never before.
  */
-export async function verifyMfaChallenge(deps: DomainDeps, input: MfaVerifyInput, ctx: RequestContext): Promise<TokenPair> {
+export async function verifyMfaChallenge(
+  deps: DomainDeps,
+  input: MfaVerifyInput,
+  ctx: RequestContext,
+): Promise<TokenPair> {
   const token = input.mfaToken || input.mfa_token;
   if (!token) throw new AuthError("MFA_TOKEN_MISSING");
   const code = input.code?.trim();
@@ -51,7 +55,11 @@ export async function verifyMfaChallenge(deps: DomainDeps, input: MfaVerifyInput
 /** Checking a code spends it: a TOTP step or a backup code is accepted once, ever. */
 async function isCodeAccepted(deps: DomainDeps, user: UserRecord, method: MfaMethod, code: string): Promise<boolean> {
   if (method === "backup_code") return spendBackupCode(deps, user.id, code);
-  return user.totpEnabledAt !== null && user.totpSecretEnc !== null && acceptTotpCode(deps, user.id, user.totpSecretEnc, code);
+  return (
+    user.totpEnabledAt !== null &&
+    user.totpSecretEnc !== null &&
+    acceptTotpCode(deps, user.id, user.totpSecretEnc, code)
+  );
 }
 
 /** Why no attempt could be counted: a challenge that is still open was exhausted; anything else is unknown, spent or expired. */
