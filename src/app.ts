@@ -6,6 +6,7 @@ import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
 import { installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
+import { installInputRules } from "./http/input.js";
 import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
 import { accountRoutes } from "./http/routes/accounts.js";
@@ -54,6 +55,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  installInputRules(app);
   installOverloadShedding(app, () => deps.hasher.isSaturated());
   installRateLimits(app, deps.limiter, deps.config);
 
