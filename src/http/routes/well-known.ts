@@ -15,7 +15,8 @@ const jwk = {
 } as const;
 
 export function wellKnownRoutes(app: FastifyInstance, deps: DomainDeps): void {
-  const base = deps.config.APP_URL.replace(/\/+$/, "");
+  // The keys live on Warden itself, not on the app that mail links point at.
+  const base = deps.config.PUBLIC_URL;
 
   app.get(
     "/.well-known/jwks.json",
