@@ -4,6 +4,7 @@ import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from ".
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
+import { isMfaEnabled } from "../../domain/factors/challenges.js";
 import { errorResponses, password } from "../schemas.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
@@ -88,7 +89,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile(request.auth.user),
+    async (request) => viewProfile(request.auth.user, await isMfaEnabled(deps, request.auth.user)),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
