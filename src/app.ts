@@ -6,6 +6,8 @@ import { requireBearer } from "./http/authenticate.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
+import { installCors } from "./http/plugins/cors.js";
+import { installRefreshCookie } from "./http/plugins/refresh-cookie.js";
 import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { healthRoutes } from "./http/routes/health.js";
@@ -52,6 +54,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  // First among the onRequest hooks: a 429 or 503 must still be readable by a listed origin.
+  await installCors(app, deps.config.CORS_ORIGINS);
+  await installRefreshCookie(app, deps.config);
   installOverloadShedding(app, () => deps.hasher.isSaturated());
   installRateLimits(app, deps.limiter, deps.config);
 
