@@ -8,6 +8,7 @@ import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
 import { installCors } from "./http/plugins/cors.js";
 import { installRefreshCookie } from "./http/plugins/refresh-cookie.js";
+import { installPages } from "./http/pages/index.js";
 import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { healthRoutes } from "./http/routes/health.js";
@@ -74,6 +75,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
+  await installPages(app, deps);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();
