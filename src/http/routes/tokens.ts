@@ -7,7 +7,8 @@ import { errorResponses, tokenPair } from "../schemas.js";
 
 /** Not required by the schema: a missing token gets the contract's own 400 sentence, not a generic one. */
 const refreshTokenBody = {
-  type: "object",
+  // No body at all is fine: a browser refreshing with the cookie sends none.
+  type: ["object", "null"],
   properties: {
     refresh_token: {
       type: "string",
