@@ -4,7 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
-import { installErrorHandling } from "./http/errors.js";
+import { answerFrameworkError, installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
 import { installInputRules } from "./http/input.js";
 import { installOverloadShedding } from "./http/overload.js";
@@ -32,6 +32,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     trustProxy: deps.config.TRUST_PROXY as boolean | string[],
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
+    frameworkErrors: answerFrameworkError,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });

@@ -132,7 +132,16 @@ const BAD_REQUEST: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "The request body is too large.",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "Invalid Content-Length.",
   FST_ERR_CTP_INVALID_TYPE: "Content-Type must be application/json.",
+  FST_ERR_BAD_URL: "Malformed URL.",
 };
+
+/**
+ * Fastify's `frameworkErrors`: what it refuses before routing (a URL with bad percent-encoding)
+ * gets the contract's body like every other 400, not Fastify's own `{error, code, message}`.
+ */
+export function answerFrameworkError(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  void reply.code(400).send({ code: 400, message: BAD_REQUEST[error.code] ?? "Bad request." });
+}
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
