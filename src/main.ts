@@ -2,8 +2,6 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 
-/** How often each instance re-reads the signing keys, so `warden keys rotate` reaches it. */
-const KEY_RELOAD_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function loadConfigOrExit(): Config {
@@ -22,9 +20,15 @@ async function serve(config: Config): Promise<void> {
   // Loaded here, not at the top: a cluster primary only supervises and never needs the app.
   const { buildApp } = await import("./app.js");
   const { buildDeps } = await import("./deps.js");
+  const { KEY_RELOAD_MS } = await import("./domain/sessions/signing-keys.js");
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
-  deps.keys.startAutoReload(KEY_RELOAD_MS, (error) => log.error({ err: error }, "signing key reload failed"));
+  // Every second, so `warden keys rotate` and `keys revoke` reach every instance at once.
+  deps.keys.startAutoReload(
+    KEY_RELOAD_MS,
+    (error) => log.error({ err: error }, "signing key reload failed; keeping the keys loaded before"),
+    () => log.info("signing key reload works again"),
+  );
   const app = await buildApp(deps);
   await app.listen({ port: config.PORT, host: config.HOST });
 

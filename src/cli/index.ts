@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts/lifecycle.js";
 import { normaliseEmail } from "../domain/context.js";
+import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
@@ -16,6 +17,8 @@ const USAGE = `usage: warden <command>
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
   keys rotate                   make a new signing key the signer
+  keys revoke KID               a leaked key: out of the JWKS and verification at once, on every
+                                instance within a second; revoking the signer rotates in a new one
   keys list
   migrate                       bring the database schema up to date
 
@@ -46,7 +49,7 @@ async function findUser(deps: Deps, options: Options) {
   return user;
 }
 
-const commands: Record<string, (options: Options) => Promise<string>> = {
+const commands: Record<string, (options: Options, args: string[]) => Promise<string>> = {
   "user create": (o) =>
     withDeps(async (deps) => {
       if (typeof o.email !== "string" || typeof o.password !== "string")
@@ -96,13 +99,36 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
       const kid = await deps.keys.rotate();
       return `new signing key ${kid}; older keys stay in the JWKS until their tokens expire`;
     }),
+  "keys revoke": (_o, args) =>
+    withDeps(async (deps) => {
+      const kid = args[0];
+      if (!kid || args.length > 1) throw new UsageError("usage: warden keys revoke KID (see warden keys list)");
+      try {
+        const result = await deps.keys.revoke(kid);
+        if (result.alreadyRevoked) return `${kid} was already revoked`;
+        return result.newSigner
+          ? `revoked ${kid}; new signing key ${result.newSigner}; every token ${kid} signed is refused within a second on every instance`
+          : `revoked ${kid}; every token it signed is refused within a second on every instance`;
+      } catch (error) {
+        if (error instanceof AuthError && error.code === "NOT_FOUND") throw new UsageError(`no signing key ${kid}`);
+        throw error;
+      }
+    }),
   "keys list": () =>
     withDeps(async (deps) =>
       deps.keys
         .list()
         .map(
           (k) =>
-            `${k.kid}  created ${k.createdAt.toISOString()}  ${k.signing ? "signing" : k.published ? `retired ${k.retiredAt?.toISOString()} (still published)` : "retired"}`,
+            `${k.kid}  created ${k.createdAt.toISOString()}  ${
+              k.status === "signing"
+                ? "signing"
+                : k.status === "revoked"
+                  ? `revoked ${k.revokedAt?.toISOString()}`
+                  : k.published
+                    ? `retired ${k.retiredAt?.toISOString()} (still published)`
+                    : "retired"
+            }`,
         )
         .join("\n"),
     ),
@@ -136,7 +162,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  const name = positionals.slice(0, positionals[0] === "migrate" ? 1 : 2).join(" ");
+  const arity = positionals[0] === "migrate" ? 1 : 2;
+  const name = positionals.slice(0, arity).join(" ");
   const command = commands[name];
   if (values.help) {
     console.log(USAGE);
@@ -147,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    console.log(await command(values));
+    console.log(await command(values, positionals.slice(arity)));
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -34,6 +34,7 @@ export interface SigningKeysTable {
   private_key_enc: string;
   created_at: number;
   retired_at: number | null;
+  revoked_at: number | null;
 }
 
 export interface SessionsTable {

@@ -122,6 +122,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Issue 10: a revoked signing key leaves the JWKS and verification at once, on every instance. */
+  "0110_signing_key_revocation": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("signing_keys").addColumn("revoked_at", "bigint").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
