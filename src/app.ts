@@ -62,7 +62,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   mfaVerifyRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
-  healthRoutes(app, deps.database);
+  healthRoutes(app, deps.database, deps.counters);
   await app.register(
     async (v1) => {
       requireBearer(v1, deps);

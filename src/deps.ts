@@ -87,7 +87,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
   const database = openDatabase(config.DATABASE_URL);
   try {
     if (options.prepare !== false) await migrateToLatest(database.db);
-    const counters = await createCounters(counterBackendFor(config, database));
+    const counters = await createCounters(counterBackendFor(config, database), log);
     const box = new SecretBox(resolveSecret(config, log));
     const keys = new SigningKeys(
       createSigningKeyStore(database.db, database.engine),

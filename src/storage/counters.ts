@@ -22,18 +22,55 @@ export type CounterBackend =
 
 export interface Counters extends CounterStore {
   readonly kind: CounterBackend["kind"];
+  /** Resolves when the shared store answers (Redis); the database-backed stores are checked with the database. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where the counters say that Redis went away and came back (once each per outage). */
+export interface CounterLog {
+  warn(obj: object, message: string): void;
+  info(obj: object, message: string): void;
+}
+
+/** How long a Redis command may take before the per-instance fallback answers instead. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 
 /**
  * Atomic counters on rate-limiter-flexible's stores. One limiter per TTL, since the library
  * fixes the duration per instance; all of them share one table or key space.
  */
-export async function createCounters(backend: CounterBackend): Promise<Counters> {
+export async function createCounters(backend: CounterBackend, log?: CounterLog): Promise<Counters> {
   if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
   let redis: Redis | undefined;
+  const connectRedis = (url: string): Redis => {
+    // No offline queue and a short command timeout: while Redis is away a command fails at once
+    // and the insurance limiter answers, instead of requests piling up behind a reconnect.
+    const client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeout: 2_000,
+      // Back within a second of Redis returning, so limits are shared again within seconds.
+      retryStrategy: (times) => Math.min(times * 100, 1_000),
+    });
+    let down = false;
+    // Listening also keeps ioredis from printing "[ioredis] Unhandled error event" as plain text.
+    client.on("error", (error: Error) => {
+      if (down) return;
+      down = true;
+      log?.warn({ err: error }, "Redis unreachable: rate limits fall back to per-instance counters until it is back");
+    });
+    client.on("ready", () => {
+      if (!down) return;
+      down = false;
+      log?.info({}, "Redis is reachable again: rate limits are shared again");
+    });
+    return client;
+  };
   let tableReady: Promise<void> | undefined;
   const limiters = new Map<number, Promise<RateLimiterAbstract>>();
+  if (backend.kind === "redis") redis = connectRedis(backend.url);
 
   const make = async (ttlSeconds: number): Promise<RateLimiterAbstract> => {
     const base = { points: UNBOUNDED, duration: ttlSeconds, keyPrefix: "prefix" in backend ? backend.prefix : "w" };
@@ -41,8 +78,14 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
       case "memory":
         return new RateLimiterMemory(base);
       case "redis":
-        redis ??= new Redis(backend.url, { enableOfflineQueue: true, maxRetriesPerRequest: 2 });
-        return new RateLimiterRedis({ ...base, storeClient: redis });
+        // While Redis is unreachable each instance counts on its own (so a cluster of N allows up
+        // to N times a limit): logins keep working, and the log says so once.
+        return new RateLimiterRedis({
+          ...base,
+          storeClient: redis!,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(base),
+        });
       case "postgres": {
         // The first limiter creates the table; the rest reuse it.
         const first = tableReady === undefined;
@@ -88,6 +131,21 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
       const res = await rl.get(key);
       return res?.consumedPoints ?? 0;
     },
+    async ping() {
+      if (backend.kind !== "redis") return;
+      const client = redis!;
+      if (client.status !== "ready") {
+        // Just started, or reconnecting: give it a moment before calling it down.
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`Redis is ${client.status}`)), REDIS_COMMAND_TIMEOUT_MS);
+          client.once("ready", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      await client.ping();
+    },
     async close() {
       redis?.disconnect();
     },
@@ -131,6 +189,7 @@ async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
       }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
       return rows[0]?.points ?? 0;
     },
+    async ping() {},
     async close() {},
   };
 }

@@ -171,6 +171,11 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+/** Longest wait for a PostgreSQL connection (new, or a free one of the pool). */
+export const PG_CONNECT_TIMEOUT_MS = 2_000;
+/** Longest a query may run, on the server (statement_timeout) and as seen by the client. */
+export const PG_QUERY_TIMEOUT_MS = 3_000;
+
 export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
@@ -183,7 +188,17 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, engine: "sqlite", sqlite, close: () => db.destroy() };
   }
-  const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
+  const pgPool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: pgTypes,
+    // Nothing waits on an unreachable server for long: a request fails within a few seconds
+    // (503 with Retry-After, see storage/faults.ts) instead of hanging, and recovers by itself.
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    query_timeout: PG_QUERY_TIMEOUT_MS,
+    statement_timeout: PG_QUERY_TIMEOUT_MS,
+    keepAlive: true,
+  });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pgPool.on("error", () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
