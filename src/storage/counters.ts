@@ -35,6 +35,23 @@ export interface CounterLog {
 
 /** How long a Redis command may take before the per-instance fallback answers instead. */
 const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+/** How long a start waits for Redis before counting per instance. */
+const REDIS_START_WAIT_MS = 2_000;
+
+function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off("ready", ready);
+      reject(new Error(`Redis is ${client.status}`));
+    }, timeoutMs);
+    client.once("ready", ready);
+  });
+}
 
 /**
  * Atomic counters on rate-limiter-flexible's stores. One limiter per TTL, since the library
@@ -70,7 +87,11 @@ export async function createCounters(backend: CounterBackend, log?: CounterLog):
   };
   let tableReady: Promise<void> | undefined;
   const limiters = new Map<number, Promise<RateLimiterAbstract>>();
-  if (backend.kind === "redis") redis = connectRedis(backend.url);
+  if (backend.kind === "redis") {
+    redis = connectRedis(backend.url);
+    // Counting starts in Redis, not in the fallback; a Redis that is down at start costs this wait once.
+    await waitUntilReady(redis, REDIS_START_WAIT_MS).catch(() => {});
+  }
 
   const make = async (ttlSeconds: number): Promise<RateLimiterAbstract> => {
     const base = { points: UNBOUNDED, duration: ttlSeconds, keyPrefix: "prefix" in backend ? backend.prefix : "w" };
@@ -133,18 +154,9 @@ export async function createCounters(backend: CounterBackend, log?: CounterLog):
     },
     async ping() {
       if (backend.kind !== "redis") return;
-      const client = redis!;
-      if (client.status !== "ready") {
-        // Just started, or reconnecting: give it a moment before calling it down.
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`Redis is ${client.status}`)), REDIS_COMMAND_TIMEOUT_MS);
-          client.once("ready", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-      await client.ping();
+      // Reconnecting: give it a moment before calling it down.
+      await waitUntilReady(redis!, REDIS_COMMAND_TIMEOUT_MS);
+      await redis!.ping();
     },
     async close() {
       redis?.disconnect();
