@@ -31,6 +31,7 @@ async function serve(config: Config): Promise<void> {
   );
   const app = await buildApp(deps);
   await app.listen({ port: config.PORT, host: config.HOST });
+  const stopPurging = schedulePurges(deps, config);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -39,12 +40,37 @@ async function serve(config: Config): Promise<void> {
     log.info({ signal }, "shutting down: finishing requests in flight");
     const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     force.unref();
+    stopPurging();
     await app.close();
     await deps.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * Every RETENTION_PURGE_INTERVAL seconds (first after a random part of it, so instances started
+ * together spread out), delete expired and old rows. Several instances purging at once is
+ * harmless: each delete is idempotent; only the work is repeated.
+ */
+function schedulePurges(deps: import("./deps.js").Deps, config: Config): () => void {
+  if (config.RETENTION_PURGE_INTERVAL === 0) return () => {};
+  const intervalMs = config.RETENTION_PURGE_INTERVAL * 1000;
+  let timer: NodeJS.Timeout;
+  const run = async () => {
+    const { purgeExpired } = await import("./domain/security/retention.js");
+    try {
+      deps.log.info({ purged: await purgeExpired(deps) }, "retention purge done");
+    } catch (error) {
+      deps.log.warn({ err: error }, "retention purge failed; retrying at the next interval");
+    }
+    timer = setTimeout(() => void run(), intervalMs);
+    timer.unref();
+  };
+  timer = setTimeout(() => void run(), Math.floor(Math.random() * intervalMs));
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 /**

@@ -4,6 +4,7 @@ import { AccountError, activateUser, createUser, deactivateUser, importUsers } f
 import { normaliseEmail } from "../domain/context.js";
 import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
+import { purgeExpired } from "../domain/security/retention.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { readImportFile } from "./import-file.js";
@@ -21,6 +22,8 @@ const USAGE = `usage: warden <command>
                                 instance within a second; revoking the signer rotates in a new one
   keys list
   migrate                       bring the database schema up to date
+  purge                         delete expired tokens, ended sessions and old events now
+                                (RETENTION_DAYS_*; the server also does it every RETENTION_PURGE_INTERVAL)
 
 Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
 
@@ -133,6 +136,13 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<str
         .join("\n"),
     ),
   migrate: () => withDeps(async () => "database schema is up to date"),
+  purge: () =>
+    withDeps(async (deps) => {
+      const counts = await purgeExpired(deps);
+      return `purged ${Object.entries(counts)
+        .map(([table, n]) => `${n} ${table}`)
+        .join(", ")}`;
+    }),
 };
 
 function parseCommandLine(argv: string[]) {
@@ -162,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  const arity = positionals[0] === "migrate" ? 1 : 2;
+  const arity = positionals[0] === "migrate" || positionals[0] === "purge" ? 1 : 2;
   const name = positionals.slice(0, arity).join(" ");
   const command = commands[name];
   if (values.help) {

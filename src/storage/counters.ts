@@ -24,6 +24,8 @@ export interface Counters extends CounterStore {
   readonly kind: CounterBackend["kind"];
   /** Resolves when the shared store answers (Redis); the database-backed stores are checked with the database. */
   ping(): Promise<void>;
+  /** Deletes counters whose window is over (database tables; Redis expires its keys itself). Returns how many. */
+  purgeExpired(now: Date): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -152,6 +154,17 @@ export async function createCounters(backend: CounterBackend, log?: CounterLog):
       const res = await rl.get(key);
       return res?.consumedPoints ?? 0;
     },
+    async purgeExpired(now) {
+      if (backend.kind !== "postgres") return 0;
+      try {
+        const result = await backend.pool.query(`delete from ${TABLE} where expire < $1`, [now.getTime()]);
+        return result.rowCount ?? 0;
+      } catch (error) {
+        // No counter was ever written (the table is made on first use): nothing to purge.
+        if ((error as { code?: string }).code === "42P01") return 0;
+        throw error;
+      }
+    },
     async ping() {
       if (backend.kind !== "redis") return;
       // Reconnecting: give it a moment before calling it down.
@@ -200,6 +213,12 @@ async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
         points: number;
       }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
       return rows[0]?.points ?? 0;
+    },
+    async purgeExpired(now) {
+      const { numAffectedRows } = await sql`delete from ${sql.table(TABLE)} where expire <= ${now.getTime()}`.execute(
+        db,
+      );
+      return Number(numAffectedRows ?? 0);
     },
     async ping() {},
     async close() {},

@@ -171,6 +171,20 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * The database holds password hashes and encrypted keys: a new folder is 0700 and a new file
+ * 0600 (SQLite gives its -wal and -shm files the database file's mode). Existing files keep
+ * the mode an operator gave them.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+}
+
 /** Longest wait for a PostgreSQL connection (new, or a free one of the pool). */
 export const PG_CONNECT_TIMEOUT_MS = 2_000;
 /** Longest a query may run, on the server (statement_timeout) and as seen by the client. */
@@ -179,7 +193,7 @@ export const PG_QUERY_TIMEOUT_MS = 3_000;
 export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ":memory:") createPrivately(file);
     const sqlite = new SQLite(file);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
