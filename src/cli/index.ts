@@ -7,6 +7,7 @@ import { resetMfa } from "../domain/factors/management.js";
 import { purgeExpired } from "../domain/security/retention.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
+import { assertDatabaseExists, StartupError } from "../startup.js";
 import { readImportFile } from "./import-file.js";
 
 const USAGE = `usage: warden <command>
@@ -35,8 +36,9 @@ type Options = Record<string, string | boolean | string[] | undefined>;
 /** What the CLI records as the actor in security events. */
 const CLI = { ip: null, userAgent: "warden-cli" };
 
-async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
+async function withDeps<T>(run: (deps: Deps) => Promise<T>, options: { createDatabase?: boolean } = {}): Promise<T> {
   const config = loadConfig();
+  if (!options.createDatabase) assertDatabaseExists(config);
   const deps = await buildDeps(config, createLogger("warn", process.stderr as never));
   try {
     return await run(deps);
@@ -135,7 +137,7 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<str
         )
         .join("\n"),
     ),
-  migrate: () => withDeps(async () => "database schema is up to date"),
+  migrate: () => withDeps(async () => "database schema is up to date", { createDatabase: true }),
   purge: () =>
     withDeps(async (deps) => {
       const counts = await purgeExpired(deps);
@@ -191,7 +193,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
       return 78;
     }
-    if (error instanceof UsageError || error instanceof AccountError) {
+    if (error instanceof UsageError || error instanceof AccountError || error instanceof StartupError) {
       console.error(`warden: ${error.message}`);
       return 1;
     }

@@ -33,6 +33,11 @@ export function createRetentionStore(db: Kysely<DB>, counters: Pick<Counters, "p
       const emailTokens = count(
         await db.deleteFrom("email_tokens").where("expires_at", "<", tokens).executeTakeFirstOrThrow(),
       );
+      const expired = async (table: "webauthn_challenges" | "step_up_challenges" | "verification_tokens") =>
+        count(await db.deleteFrom(table).where("expires_at", "<", tokens).executeTakeFirstOrThrow());
+      const webauthnChallenges = await expired("webauthn_challenges");
+      const stepUpChallenges = await expired("step_up_challenges");
+      const verificationTokens = await expired("verification_tokens");
       const securityEvents = count(
         await db
           .deleteFrom("security_events")
@@ -40,7 +45,17 @@ export function createRetentionStore(db: Kysely<DB>, counters: Pick<Counters, "p
           .executeTakeFirstOrThrow(),
       );
       const counterRows = await counters.purgeExpired(cutoffs.now);
-      return { refreshTokens, mfaChallenges, emailTokens, sessions, securityEvents, counters: counterRows };
+      return {
+        refreshTokens,
+        mfaChallenges,
+        emailTokens,
+        webauthnChallenges,
+        stepUpChallenges,
+        verificationTokens,
+        sessions,
+        securityEvents,
+        counters: counterRows,
+      };
     },
   };
 }

@@ -9,7 +9,7 @@ export interface RetentionConfig {
 
 /** Rows older than these instants go. */
 export interface RetentionCutoffs {
-  /** Refresh tokens, MFA challenges and mail tokens that expired before this. */
+  /** Refresh tokens, MFA, WebAuthn and step-up challenges, mail and verification tokens that expired before this. */
   tokensExpiredBefore: Date;
   /** Sessions revoked or ended before this (their refresh tokens go with them). */
   sessionsEndedBefore: Date;
@@ -20,7 +20,15 @@ export interface RetentionCutoffs {
 }
 
 export type PurgeCounts = Record<
-  "refreshTokens" | "mfaChallenges" | "emailTokens" | "sessions" | "securityEvents" | "counters",
+  | "refreshTokens"
+  | "mfaChallenges"
+  | "emailTokens"
+  | "webauthnChallenges"
+  | "stepUpChallenges"
+  | "verificationTokens"
+  | "sessions"
+  | "securityEvents"
+  | "counters",
   number
 >;
 

@@ -37,14 +37,19 @@ const notReady = {
 } as const;
 
 export function healthRoutes(app: FastifyInstance, database: Database, counters: Counters): void {
-  app.get("/healthz", { schema: { summary: "The process is up", tags: ["operations"], security: [] } }, async () => ({
-    status: "ok",
-  }));
+  app.get(
+    "/healthz",
+    { schema: { operationId: "getHealth", summary: "The process is up", tags: ["operations"], security: [] } },
+    async () => ({
+      status: "ok",
+    }),
+  );
 
   app.get(
     "/readyz",
     {
       schema: {
+        operationId: "getReadiness",
         summary: "The database and Redis (when configured) answer",
         description:
           "503 while either is unreachable. Logins keep working without Redis (per-instance limits), but an instance is only ready with both.",
