@@ -65,6 +65,17 @@ export interface ErrorBody {
   requestId?: string;
 }
 
+/** A refusal decided by the HTTP layer itself (not a domain rule), e.g. 403 `Invalid origin.`. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpProblem";
+  }
+}
+
 export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyReply {
   const status = STATUS[error.code];
   if (error.details.retryAfterSeconds !== undefined)
@@ -131,6 +142,11 @@ const BAD_REQUEST: Record<string, string> = {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AuthError) return sendAuthError(reply, error);
+    if (error instanceof HttpProblem) {
+      const body: ErrorBody = { code: error.status, message: error.message };
+      if (request.routeOptions.config?.errorField) body.error = body.message;
+      return reply.code(error.status).send(body);
+    }
     if (error.validation) {
       const body: ErrorBody = {
         code: 400,
