@@ -7,7 +7,8 @@ import { test } from "node:test";
 import { postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
-import { authenticatorCode, challenge, enrolledUser, loginTokens } from "../mfa/mfa-helpers.js";
+import { authenticatorCode, challenge, enrolledUser } from "../mfa/mfa-helpers.js";
+import { login as loginTokens } from "../helpers/login.js";
 
 const skip = skipReason("postgres") ?? skipReason("redis");
 

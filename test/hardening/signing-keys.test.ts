@@ -8,7 +8,8 @@ import { KEY_RELOAD_MS } from "../../src/domain/sessions/signing-keys.js";
 import { engines } from "../helpers/engines.js";
 import { run, scratchEnv } from "../helpers/process.js";
 import { postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
-import { getMe, login, PASSWORD, withWarden } from "../sessions/fixtures.js";
+import { getMe, withWarden } from "../sessions/fixtures.js";
+import { login, PASSWORD } from "../helpers/login.js";
 
 const ISSUER = "http://warden.test";
 
