@@ -31,6 +31,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     // proxy-addr semantics: true, a hop count, or the addresses/CIDRs allowed to set X-Forwarded-For.
     trustProxy: deps.config.TRUST_PROXY as boolean | string[],
     genReqId: () => crypto.randomUUID(),
+    // A client that sends its request slowly (slowloris) is cut with 408 after REQUEST_TIMEOUT;
+    // a connection idle for twice that is closed. Node checks for overdue requests every second.
+    requestTimeout: deps.config.REQUEST_TIMEOUT * 1000,
+    connectionTimeout: deps.config.REQUEST_TIMEOUT * 2000,
+    http: {
+      connectionsCheckingInterval: 1000,
+      headersTimeout: Math.min(60_000, deps.config.REQUEST_TIMEOUT * 1000),
+    },
     requestIdHeader: false,
     frameworkErrors: answerFrameworkError,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
@@ -71,7 +79,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   mfaVerifyRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
-  healthRoutes(app, deps.database);
+  healthRoutes(app, deps.database, deps.counters);
   await app.register(
     async (v1) => {
       requireBearer(v1, deps);

@@ -145,6 +145,18 @@ const schema = z.object({
   /** Longest a login may wait for a password-hashing slot before the server answers 503. */
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   WORKERS: workers.default(1),
+
+  // Hold under attack and outage (issue 10): slow clients and data retention.
+  /** Seconds a client has to send a whole request (headers and body); then 408 and the connection closes. */
+  REQUEST_TIMEOUT: positiveSeconds.max(3600).default(30),
+  /** Days an expired refresh token, MFA challenge or mail token is kept (a spent refresh token is still recognised as reuse until then). */
+  RETENTION_DAYS_TOKENS: positiveSeconds.default(7),
+  /** Days a revoked or expired session is kept (with its refresh tokens). */
+  RETENTION_DAYS_SESSIONS: positiveSeconds.default(30),
+  /** Days a security event is kept. */
+  RETENTION_DAYS_EVENTS: positiveSeconds.default(365),
+  /** Seconds between purges by each running instance; 0 = only `warden purge`. */
+  RETENTION_PURGE_INTERVAL: seconds.default(3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
   // Passkeys (WebAuthn) and step-up verification (issue 11, docs/passkeys.md, docs/step-up.md).

@@ -22,6 +22,8 @@ import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
 import { createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
+import { createRetentionStore } from "./storage/retention.js";
+import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
 import { createPasskeyStore } from "./storage/passkeys.js";
@@ -32,6 +34,8 @@ export interface Deps extends Omit<DomainDeps, "config"> {
   config: Config;
   database: Database;
   counters: Counters;
+  /** Deletes expired and old rows (`warden purge`, and periodically in the server). */
+  retention: RetentionStore;
   log: Logger;
   /** The Mailer port, as its in-memory queue (tests wait on `mailer.idle()`). */
   mailer: MailQueue;
@@ -62,7 +66,7 @@ export function resolveSecret(config: Config, log: Logger): string {
   if (config.WARDEN_SECRET) return config.WARDEN_SECRET;
   const file = path.join(config.DATA_DIR, "secret");
   if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
-  fs.mkdirSync(config.DATA_DIR, { recursive: true });
+  fs.mkdirSync(config.DATA_DIR, { recursive: true, mode: 0o700 });
   const secret = crypto.randomBytes(32).toString("base64url");
   try {
     fs.writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
@@ -94,7 +98,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       await migrateToLatest(database.db).catch((error: unknown) => {
         throw connectionProblem(error, "DATABASE_URL", config.DATABASE_URL);
       });
-    const counters = await createCounters(counterBackendFor(config, database)).catch((error: unknown) => {
+    const counters = await createCounters(counterBackendFor(config, database), log).catch((error: unknown) => {
       throw connectionProblem(error, "REDIS_URL", config.REDIS_URL);
     });
     const box = new SecretBox(resolveSecret(config, log));
@@ -147,6 +151,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       stepUp: createStepUpStore(database.db),
       database,
       counters,
+      retention: createRetentionStore(database.db, counters),
       log,
       async close() {
         keys.stop();

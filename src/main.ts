@@ -2,8 +2,6 @@ import cluster from "node:cluster";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
 
-/** How often each instance re-reads the signing keys, so `warden keys rotate` reaches it. */
-const KEY_RELOAD_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 function loadConfigOrExit(): Config {
@@ -22,11 +20,18 @@ async function serve(config: Config): Promise<void> {
   // Loaded here, not at the top: a cluster primary only supervises and never needs the app.
   const { buildApp } = await import("./app.js");
   const { buildDeps } = await import("./deps.js");
+  const { KEY_RELOAD_MS } = await import("./domain/sessions/signing-keys.js");
   const log = createLogger(config.LOG_LEVEL);
   const deps = await buildDeps(config, log);
-  deps.keys.startAutoReload(KEY_RELOAD_MS, (error) => log.error({ err: error }, "signing key reload failed"));
+  // Every second, so `warden keys rotate` and `keys revoke` reach every instance at once.
+  deps.keys.startAutoReload(
+    KEY_RELOAD_MS,
+    (error) => log.error({ err: error }, "signing key reload failed; keeping the keys loaded before"),
+    () => log.info("signing key reload works again"),
+  );
   const app = await buildApp(deps);
   await app.listen({ port: config.PORT, host: config.HOST });
+  const stopPurging = schedulePurges(deps, config);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -35,12 +40,37 @@ async function serve(config: Config): Promise<void> {
     log.info({ signal }, "shutting down: finishing requests in flight");
     const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
     force.unref();
+    stopPurging();
     await app.close();
     await deps.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/**
+ * Every RETENTION_PURGE_INTERVAL seconds (first after a random part of it, so instances started
+ * together spread out), delete expired and old rows. Several instances purging at once is
+ * harmless: each delete is idempotent; only the work is repeated.
+ */
+function schedulePurges(deps: import("./deps.js").Deps, config: Config): () => void {
+  if (config.RETENTION_PURGE_INTERVAL === 0) return () => {};
+  const intervalMs = config.RETENTION_PURGE_INTERVAL * 1000;
+  let timer: NodeJS.Timeout;
+  const run = async () => {
+    const { purgeExpired } = await import("./domain/security/retention.js");
+    try {
+      deps.log.info({ purged: await purgeExpired(deps) }, "retention purge done");
+    } catch (error) {
+      deps.log.warn({ err: error }, "retention purge failed; retrying at the next interval");
+    }
+    timer = setTimeout(() => void run(), intervalMs);
+    timer.unref();
+  };
+  timer = setTimeout(() => void run(), Math.floor(Math.random() * intervalMs));
+  timer.unref();
+  return () => clearTimeout(timer);
 }
 
 /**

@@ -2,7 +2,9 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts/lifecycle.js";
 import { normaliseEmail } from "../domain/context.js";
+import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
+import { purgeExpired } from "../domain/security/retention.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { assertDatabaseExists, StartupError } from "../startup.js";
@@ -17,8 +19,12 @@ const USAGE = `usage: warden <command>
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
   keys rotate                   make a new signing key the signer
+  keys revoke KID               a leaked key: out of the JWKS and verification at once, on every
+                                instance within a second; revoking the signer rotates in a new one
   keys list
   migrate                       bring the database schema up to date
+  purge                         delete expired tokens, ended sessions and old events now
+                                (RETENTION_DAYS_*; the server also does it every RETENTION_PURGE_INTERVAL)
 
 Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
 
@@ -48,7 +54,7 @@ async function findUser(deps: Deps, options: Options) {
   return user;
 }
 
-const commands: Record<string, (options: Options) => Promise<string>> = {
+const commands: Record<string, (options: Options, args: string[]) => Promise<string>> = {
   "user create": (o) =>
     withDeps(async (deps) => {
       if (typeof o.email !== "string" || typeof o.password !== "string")
@@ -98,17 +104,47 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
       const kid = await deps.keys.rotate();
       return `new signing key ${kid}; older keys stay in the JWKS until their tokens expire`;
     }),
+  "keys revoke": (_o, args) =>
+    withDeps(async (deps) => {
+      const kid = args[0];
+      if (!kid || args.length > 1) throw new UsageError("usage: warden keys revoke KID (see warden keys list)");
+      try {
+        const result = await deps.keys.revoke(kid);
+        if (result.alreadyRevoked) return `${kid} was already revoked`;
+        return result.newSigner
+          ? `revoked ${kid}; new signing key ${result.newSigner}; every token ${kid} signed is refused within a second on every instance`
+          : `revoked ${kid}; every token it signed is refused within a second on every instance`;
+      } catch (error) {
+        if (error instanceof AuthError && error.code === "NOT_FOUND") throw new UsageError(`no signing key ${kid}`);
+        throw error;
+      }
+    }),
   "keys list": () =>
     withDeps(async (deps) =>
       deps.keys
         .list()
         .map(
           (k) =>
-            `${k.kid}  created ${k.createdAt.toISOString()}  ${k.signing ? "signing" : k.published ? `retired ${k.retiredAt?.toISOString()} (still published)` : "retired"}`,
+            `${k.kid}  created ${k.createdAt.toISOString()}  ${
+              k.status === "signing"
+                ? "signing"
+                : k.status === "revoked"
+                  ? `revoked ${k.revokedAt?.toISOString()}`
+                  : k.published
+                    ? `retired ${k.retiredAt?.toISOString()} (still published)`
+                    : "retired"
+            }`,
         )
         .join("\n"),
     ),
   migrate: () => withDeps(async () => "database schema is up to date", { createDatabase: true }),
+  purge: () =>
+    withDeps(async (deps) => {
+      const counts = await purgeExpired(deps);
+      return `purged ${Object.entries(counts)
+        .map(([table, n]) => `${n} ${table}`)
+        .join(", ")}`;
+    }),
 };
 
 function parseCommandLine(argv: string[]) {
@@ -138,7 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
-  const name = positionals.slice(0, positionals[0] === "migrate" ? 1 : 2).join(" ");
+  const arity = positionals[0] === "migrate" || positionals[0] === "purge" ? 1 : 2;
+  const name = positionals.slice(0, arity).join(" ");
   const command = commands[name];
   if (values.help) {
     console.log(USAGE);
@@ -149,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    console.log(await command(values));
+    console.log(await command(values, positionals.slice(arity)));
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

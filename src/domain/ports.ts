@@ -88,7 +88,16 @@ export interface SigningKeyRecord {
   createdAt: Date;
   /** When another key replaced this one as the signer; null while it signs. */
   retiredAt: Date | null;
+  /** When an operator revoked it (a leak): it verifies nothing from then on. Null unless revoked. */
+  revokedAt?: Date | null;
 }
+
+export type KeyRevocation =
+  | { outcome: "revoked"; replacedBy: string | null }
+  | { outcome: "already_revoked" }
+  | { outcome: "unknown" }
+  /** The key is the signer and no replacement was given (the caller generates one and retries). */
+  | { outcome: "needs_replacement" };
 
 export interface SigningKeyStore {
   list(): Promise<SigningKeyRecord[]>;
@@ -98,6 +107,12 @@ export interface SigningKeyStore {
   rotate(key: SigningKeyRecord, now: Date): Promise<void>;
   /** Deletes keys retired before `cutoff` (no token they signed can still be live). */
   deleteRetiredBefore(cutoff: Date): Promise<number>;
+  /**
+   * Marks `kid` revoked, in one transaction with the rotation it may need: when `kid` is the
+   * signer, `replacement` becomes the signer in the same transaction (so there is never a moment
+   * without one); without a replacement the signer is left alone and `needs_replacement` returned.
+   */
+  revoke(kid: string, now: Date, replacement?: SigningKeyRecord): Promise<KeyRevocation>;
 }
 
 export interface SessionRecord {

@@ -1,5 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { AUTH_ERRORS, AuthError, type AuthErrorCode } from "../domain/errors.js";
+import { isStoreUnavailable } from "../storage/faults.js";
+
+/** What a client is told while PostgreSQL (or SQLite's lock, or Redis without a fallback) is unavailable. */
+export const UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Please try again shortly.";
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The one table: domain error code -> HTTP status. */
 export const STATUS = {
@@ -159,6 +164,12 @@ export function installErrorHandling(app: FastifyInstance): void {
       };
       if (request.routeOptions.config?.errorField) body.error = body.message;
       return reply.code(400).send(body);
+    }
+    if (isStoreUnavailable(error)) {
+      // The database or Redis is away: the client retries; nothing it holds is invalid.
+      request.log.warn({ err: error }, "store unavailable: answered 503");
+      reply.header("retry-after", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return reply.code(503).send({ code: 503, message: UNAVAILABLE_MESSAGE, requestId: request.id });
     }
     const known = error.code ? BAD_REQUEST[error.code] : undefined;
     if (known || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {

@@ -22,18 +22,78 @@ export type CounterBackend =
 
 export interface Counters extends CounterStore {
   readonly kind: CounterBackend["kind"];
+  /** Resolves when the shared store answers (Redis); the database-backed stores are checked with the database. */
+  ping(): Promise<void>;
+  /** Deletes counters whose window is over (database tables; Redis expires its keys itself). Returns how many. */
+  purgeExpired(now: Date): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Where the counters say that Redis went away and came back (once each per outage). */
+export interface CounterLog {
+  warn(obj: object, message: string): void;
+  info(obj: object, message: string): void;
+}
+
+/** How long a Redis command may take before the per-instance fallback answers instead. */
+const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+/** How long a start waits for Redis before counting per instance. */
+const REDIS_START_WAIT_MS = 2_000;
+
+function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off("ready", ready);
+      reject(new Error(`Redis is ${client.status}`));
+    }, timeoutMs);
+    client.once("ready", ready);
+  });
 }
 
 /**
  * Atomic counters on rate-limiter-flexible's stores. One limiter per TTL, since the library
  * fixes the duration per instance; all of them share one table or key space.
  */
-export async function createCounters(backend: CounterBackend): Promise<Counters> {
+export async function createCounters(backend: CounterBackend, log?: CounterLog): Promise<Counters> {
   if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
   let redis: Redis | undefined;
+  const connectRedis = (url: string): Redis => {
+    // No offline queue and a short command timeout: while Redis is away a command fails at once
+    // and the insurance limiter answers, instead of requests piling up behind a reconnect.
+    const client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeout: 2_000,
+      // Back within a second of Redis returning, so limits are shared again within seconds.
+      retryStrategy: (times) => Math.min(times * 100, 1_000),
+    });
+    let down = false;
+    // Listening also keeps ioredis from printing "[ioredis] Unhandled error event" as plain text.
+    client.on("error", (error: Error) => {
+      if (down) return;
+      down = true;
+      log?.warn({ err: error }, "Redis unreachable: rate limits fall back to per-instance counters until it is back");
+    });
+    client.on("ready", () => {
+      if (!down) return;
+      down = false;
+      log?.info({}, "Redis is reachable again: rate limits are shared again");
+    });
+    return client;
+  };
   let tableReady: Promise<void> | undefined;
   const limiters = new Map<number, Promise<RateLimiterAbstract>>();
+  if (backend.kind === "redis") {
+    redis = connectRedis(backend.url);
+    // Counting starts in Redis, not in the fallback; a Redis that is down at start costs this wait once.
+    await waitUntilReady(redis, REDIS_START_WAIT_MS).catch(() => {});
+  }
 
   const make = async (ttlSeconds: number): Promise<RateLimiterAbstract> => {
     const base = { points: UNBOUNDED, duration: ttlSeconds, keyPrefix: "prefix" in backend ? backend.prefix : "w" };
@@ -41,8 +101,14 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
       case "memory":
         return new RateLimiterMemory(base);
       case "redis":
-        redis ??= new Redis(backend.url, { enableOfflineQueue: true, maxRetriesPerRequest: 2 });
-        return new RateLimiterRedis({ ...base, storeClient: redis });
+        // While Redis is unreachable each instance counts on its own (so a cluster of N allows up
+        // to N times a limit): logins keep working, and the log says so once.
+        return new RateLimiterRedis({
+          ...base,
+          storeClient: redis!,
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: new RateLimiterMemory(base),
+        });
       case "postgres": {
         // The first limiter creates the table; the rest reuse it.
         const first = tableReady === undefined;
@@ -88,6 +154,23 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
       const res = await rl.get(key);
       return res?.consumedPoints ?? 0;
     },
+    async purgeExpired(now) {
+      if (backend.kind !== "postgres") return 0;
+      try {
+        const result = await backend.pool.query(`delete from ${TABLE} where expire < $1`, [now.getTime()]);
+        return result.rowCount ?? 0;
+      } catch (error) {
+        // No counter was ever written (the table is made on first use): nothing to purge.
+        if ((error as { code?: string }).code === "42P01") return 0;
+        throw error;
+      }
+    },
+    async ping() {
+      if (backend.kind !== "redis") return;
+      // Reconnecting: give it a moment before calling it down.
+      await waitUntilReady(redis!, REDIS_COMMAND_TIMEOUT_MS);
+      await redis!.ping();
+    },
     async close() {
       redis?.disconnect();
     },
@@ -131,6 +214,13 @@ async function createSqliteCounters(db: Kysely<DB>): Promise<Counters> {
       }>`select points from ${sql.table(TABLE)} where key = ${key} and expire > ${Date.now()}`.execute(db);
       return rows[0]?.points ?? 0;
     },
+    async purgeExpired(now) {
+      const { numAffectedRows } = await sql`delete from ${sql.table(TABLE)} where expire <= ${now.getTime()}`.execute(
+        db,
+      );
+      return Number(numAffectedRows ?? 0);
+    },
+    async ping() {},
     async close() {},
   };
 }

@@ -34,6 +34,7 @@ export interface SigningKeysTable {
   private_key_enc: string;
   created_at: number;
   retired_at: number | null;
+  revoked_at: number | null;
 }
 
 export interface SessionsTable {
@@ -220,10 +221,29 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
+/**
+ * The database holds password hashes and encrypted keys: a new folder is 0700 and a new file
+ * 0600 (SQLite gives its -wal and -shm files the database file's mode). Existing files keep
+ * the mode an operator gave them.
+ */
+function createPrivately(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+}
+
+/** Longest wait for a PostgreSQL connection (new, or a free one of the pool). */
+export const PG_CONNECT_TIMEOUT_MS = 2_000;
+/** Longest a query may run, on the server (statement_timeout) and as seen by the client. */
+export const PG_QUERY_TIMEOUT_MS = 3_000;
+
 export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ":memory:") createPrivately(file);
     const sqlite = new SQLite(file);
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
@@ -232,7 +252,17 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, engine: "sqlite", sqlite, close: () => db.destroy() };
   }
-  const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
+  const pgPool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types: pgTypes,
+    // Nothing waits on an unreachable server for long: a request fails within a few seconds
+    // (503 with Retry-After, see storage/faults.ts) instead of hanging, and recovers by itself.
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    query_timeout: PG_QUERY_TIMEOUT_MS,
+    statement_timeout: PG_QUERY_TIMEOUT_MS,
+    keepAlive: true,
+  });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pgPool.on("error", () => {});
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });

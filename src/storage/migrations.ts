@@ -122,6 +122,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Issue 10: a revoked signing key leaves the JWKS and verification at once, on every instance. */
+  "0110_signing_key_revocation": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("signing_keys").addColumn("revoked_at", "bigint").execute();
+    },
+  },
   /** Passkeys, their single-use WebAuthn challenges, step-up challenges and verification tokens (issue 11). */
   "0200_passkeys_step_up": {
     async up(db: Kysely<any>) {

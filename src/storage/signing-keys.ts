@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import type { SigningKeyRecord, SigningKeyStore } from "../domain/ports.js";
+import type { KeyRevocation, SigningKeyRecord, SigningKeyStore } from "../domain/ports.js";
 import { toDate, type DB, type Engine } from "./database.js";
 
 export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKeyStore {
@@ -9,6 +9,7 @@ export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKe
     private_key_enc: key.privateKeyEnc,
     created_at: key.createdAt.getTime(),
     retired_at: key.retiredAt?.getTime() ?? null,
+    revoked_at: key.revokedAt?.getTime() ?? null,
   });
 
   /** Serialises key changes across processes: SQLite's `begin immediate` already holds the write lock. */
@@ -25,6 +26,7 @@ export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKe
         privateKeyEnc: row.private_key_enc,
         createdAt: new Date(row.created_at),
         retiredAt: toDate(row.retired_at),
+        revokedAt: toDate(row.revoked_at),
       }));
     },
 
@@ -47,6 +49,28 @@ export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKe
           .where("retired_at", "is", null)
           .execute();
         await trx.insertInto("signing_keys").values(toRow(key)).execute();
+      });
+    },
+
+    async revoke(kid, now, replacement) {
+      return db.transaction().execute(async (trx): Promise<KeyRevocation> => {
+        await lockKeys(trx);
+        const row = await trx
+          .selectFrom("signing_keys")
+          .select(["retired_at", "revoked_at"])
+          .where("kid", "=", kid)
+          .executeTakeFirst();
+        if (!row) return { outcome: "unknown" };
+        if (row.revoked_at !== null) return { outcome: "already_revoked" };
+        const isSigner = row.retired_at === null;
+        if (isSigner && !replacement) return { outcome: "needs_replacement" };
+        await trx
+          .updateTable("signing_keys")
+          .set({ revoked_at: now.getTime(), retired_at: row.retired_at ?? now.getTime() })
+          .where("kid", "=", kid)
+          .execute();
+        if (isSigner) await trx.insertInto("signing_keys").values(toRow(replacement!)).execute();
+        return { outcome: "revoked", replacedBy: isSigner ? replacement!.kid : null };
       });
     },
 

@@ -99,5 +99,34 @@ export function signingKeyStoreContract(
       assert.equal(await store.deleteRetiredBefore(at(1000)), keys.length - 1);
       assert.equal((await store.list()).length, 1);
     });
+
+    test("revoke: a retired key is marked revoked; the signer only with a replacement, in the same transaction", async () => {
+      const { store } = await open();
+      await store.rotate(key("r1", at(30)), at(30));
+      await store.rotate(key("r2", at(40)), at(40));
+      assert.deepEqual(await store.revoke("r1", at(41)), { outcome: "revoked", replacedBy: null });
+      const r1 = (await store.list()).find((k) => k.kid === "r1")!;
+      assert.deepEqual([r1.retiredAt, r1.revokedAt], [at(40), at(41)]);
+      assert.deepEqual(await store.revoke("r1", at(42)), { outcome: "already_revoked" });
+      assert.deepEqual(await store.revoke("nope", at(42)), { outcome: "unknown" });
+
+      assert.deepEqual(await store.revoke("r2", at(43)), { outcome: "needs_replacement" });
+      assert.equal((await store.list()).find((k) => k.kid === "r2")!.revokedAt, null, "nothing changed");
+      // Two operators revoke the signer at once (two pooled connections on PostgreSQL), each with
+      // a replacement: one wins, one signer remains.
+      const results = await Promise.all([
+        store.revoke("r2", at(44), key("r3a", at(44))),
+        store.revoke("r2", at(44), key("r3b", at(44))),
+      ]);
+      assert.deepEqual(results.map((r) => r.outcome).sort(), ["already_revoked", "revoked"]);
+      const signers = (await store.list()).filter((k) => k.retiredAt === null);
+      assert.equal(signers.length, 1);
+      assert.equal(
+        signers[0]!.kid,
+        (results.find((r) => r.outcome === "revoked") as { replacedBy: string }).replacedBy,
+      );
+      const r2 = (await store.list()).find((k) => k.kid === "r2")!;
+      assert.deepEqual([r2.retiredAt, r2.revokedAt], [at(44), at(44)]);
+    });
   });
 }

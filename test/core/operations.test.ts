@@ -41,7 +41,12 @@ for (const { engine, skip } of engines) {
         await w.deps.database.close();
         const down = await w.app.inject({ url: "/readyz" });
         assert.equal(down.statusCode, 503);
-        assert.deepEqual(down.json(), { code: 503, message: "Database unavailable." });
+        assert.deepEqual(down.json(), {
+          code: 503,
+          message: "Database unavailable.",
+          database: "unavailable",
+          redis: "not configured",
+        });
         assert.equal((await w.app.inject({ url: "/healthz" })).statusCode, 200, "the process is still up");
       } finally {
         await w.close().catch(() => {});

@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import { AuthError } from "../errors.js";
 import type { Clock, Random } from "../ports.js";
-import type { SigningKeys } from "./signing-keys.js";
+import type { SigningKeys, VerificationKey } from "./signing-keys.js";
 
 export interface AccessClaims {
   sub: string;
@@ -47,13 +47,14 @@ export class AccessTokens {
    */
   async verify(token: string): Promise<AccessClaims> {
     if (token.length > MAX_TOKEN_LENGTH) throw new AuthError("JWT_INVALID");
+    let limits: VerificationKey | undefined;
     try {
       const { payload } = await jwtVerify(
         token,
         (header) => {
-          const key = typeof header.kid === "string" ? this.keys.publicKey(header.kid) : undefined;
-          if (!key) throw new AuthError("JWT_INVALID");
-          return key;
+          limits = typeof header.kid === "string" ? this.keys.verificationKey(header.kid) : undefined;
+          if (!limits) throw new AuthError("JWT_INVALID");
+          return limits.publicKey;
         },
         {
           algorithms: ["RS256"],
@@ -63,8 +64,15 @@ export class AccessTokens {
           requiredClaims: ["exp", "iat", "sub", "sid"],
         },
       );
+      // A retired key vouches only for tokens issued before it retired, for at most their TTL.
+      if (
+        limits?.maxIssuedAt !== undefined &&
+        (payload.iat! > limits.maxIssuedAt || payload.exp! > limits.maxExpiresAt!)
+      )
+        throw new AuthError("JWT_INVALID");
       return toClaims(payload);
     } catch (error) {
+      if (error instanceof AuthError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new AuthError("JWT_EXPIRED", { cause: error });
       throw new AuthError("JWT_INVALID", { cause: error });
     }

@@ -2,10 +2,21 @@ import crypto, { type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
 import type { Clock, SigningKeyRecord, SigningKeyStore } from "../ports.js";
 import type { SecretBox } from "../lib/secret-box.js";
+import { AuthError } from "../errors.js";
 
 const PURPOSE = "signing-key";
 /** How long after its last token expired a retired key is still used to recognise that token as expired. */
 const EXPIRED_KEY_MEMORY_SECONDS = 86_400;
+/**
+ * How often every instance re-reads the key ring. A revocation must be seen everywhere within a
+ * second; the read is one small query, and the ring is rebuilt only when a row changed.
+ */
+export const KEY_RELOAD_MS = 1_000;
+/**
+ * Tokens a retired key signed up to this long after it retired still verify: other instances
+ * sign with it until their next reload (KEY_RELOAD_MS), and a reload can be late by a slow query.
+ */
+export const RETIREMENT_GRACE_SECONDS = 60;
 
 interface LoadedKey {
   kid: string;
@@ -15,6 +26,17 @@ interface LoadedKey {
   retiredAt: Date | null;
 }
 
+/** What verification may accept from a key: none of it once revoked, and nothing newer than its retirement. */
+export interface VerificationKey {
+  publicKey: KeyObject;
+  /** Latest `iat` (seconds) accepted; undefined while the key signs. */
+  maxIssuedAt?: number;
+  /** Latest `exp` (seconds) accepted; undefined while the key signs. */
+  maxExpiresAt?: number;
+}
+
+export type SigningKeyStatus = "signing" | "retired" | "revoked";
+
 /**
  * The RS256 key ring, shared by every instance through the database. The newest unretired key
  * signs; a retired key keeps verifying (and stays in the JWKS) until every token it signed has
@@ -22,7 +44,9 @@ interface LoadedKey {
  */
 export class SigningKeys {
   private keys: LoadedKey[] = [];
+  private revoked: Array<{ kid: string; createdAt: Date; retiredAt: Date | null; revokedAt: Date }> = [];
   private current: { kid: string; privateKey: KeyObject } | null = null;
+  private fingerprint = "";
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -41,7 +65,11 @@ export class SigningKeys {
   }
 
   async reload(): Promise<void> {
-    const records = await this.store.list();
+    const all = await this.store.list();
+    const fingerprint = all.map((r) => `${r.kid}:${r.retiredAt?.getTime()}:${r.revokedAt?.getTime()}`).join(",");
+    if (fingerprint === this.fingerprint && this.current) return;
+    // A revoked key is gone for verification and the JWKS; `list()` still shows it.
+    const records = all.filter((r) => !r.revokedAt);
     const keys = records.map((r): LoadedKey => {
       const publicJwk = JSON.parse(r.publicJwk) as JWK;
       return {
@@ -66,11 +94,34 @@ export class SigningKeys {
       this.current = { kid: signer.kid, privateKey: crypto.createPrivateKey(pem) };
     }
     this.keys = keys;
+    this.revoked = all
+      .filter((r) => r.revokedAt)
+      .map((r) => ({ kid: r.kid, createdAt: r.createdAt, retiredAt: r.retiredAt, revokedAt: r.revokedAt! }));
+    this.fingerprint = fingerprint;
   }
 
-  /** Reloads every `intervalMs` so a rotation by another process takes effect here too. */
-  startAutoReload(intervalMs: number, onError: (error: unknown) => void): void {
-    this.timer = setInterval(() => this.reload().catch(onError), intervalMs);
+  /**
+   * Reloads every `intervalMs` so a rotation or revocation by another process takes effect here
+   * too. `onError` hears of the first failure of a streak and `onRecovered` of its end, so a
+   * database outage is one log line, not one a second.
+   */
+  startAutoReload(intervalMs: number, onError: (error: unknown) => void, onRecovered?: () => void): void {
+    let failing = false;
+    let running = false;
+    this.timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.reload()
+        .then(() => {
+          if (failing) onRecovered?.();
+          failing = false;
+        })
+        .catch((error: unknown) => {
+          if (!failing) onError(error);
+          failing = true;
+        })
+        .finally(() => (running = false));
+    }, intervalMs);
     this.timer.unref();
   }
 
@@ -95,12 +146,24 @@ export class SigningKeys {
   }
 
   /**
-   * Verification keeps a retired key a day longer than the JWKS does. Every token it signed has
-   * expired by then, so it can only ever conclude "expired": a client holding an old token is
-   * told "Expired JWT Token" (refresh) rather than "Invalid JWT Token" (log in again).
+   * The key for a token's `kid`, with the limits a retired key puts on the token. Verification
+   * keeps a retired key a day longer than the JWKS does: every token it legitimately signed has
+   * expired by then, so it can only conclude "expired", and a client holding an old token is
+   * told "Expired JWT Token" (refresh) rather than "Invalid JWT Token" (log in again). A token
+   * it "signed" after it retired (plus RETIREMENT_GRACE_SECONDS) is refused, whatever its `exp`:
+   * whoever holds an old key cannot mint new tokens with it. A revoked key verifies nothing.
    */
+  verificationKey(kid: string): VerificationKey | undefined {
+    const key = this.keysRetiredWithin(EXPIRED_KEY_MEMORY_SECONDS).find((k) => k.kid === kid);
+    if (!key) return undefined;
+    if (!key.retiredAt) return { publicKey: key.publicKey };
+    const maxIssuedAt = Math.floor(key.retiredAt.getTime() / 1000) + RETIREMENT_GRACE_SECONDS;
+    return { publicKey: key.publicKey, maxIssuedAt, maxExpiresAt: maxIssuedAt + this.accessTokenTtlSeconds };
+  }
+
+  /** The public key for `kid`, if it may verify anything at all. */
   publicKey(kid: string): KeyObject | undefined {
-    return this.keysRetiredWithin(EXPIRED_KEY_MEMORY_SECONDS).find((k) => k.kid === kid)?.publicKey;
+    return this.verificationKey(kid)?.publicKey;
   }
 
   jwks(): { keys: JWK[] } {
@@ -116,15 +179,60 @@ export class SigningKeys {
     };
   }
 
-  list(): Array<{ kid: string; createdAt: Date; retiredAt: Date | null; signing: boolean; published: boolean }> {
+  list(): Array<{
+    kid: string;
+    createdAt: Date;
+    retiredAt: Date | null;
+    revokedAt: Date | null;
+    status: SigningKeyStatus;
+    signing: boolean;
+    published: boolean;
+  }> {
     const live = new Set(this.liveKeys().map((k) => k.kid));
-    return this.keys.map((k) => ({
-      kid: k.kid,
-      createdAt: k.createdAt,
-      retiredAt: k.retiredAt,
-      signing: k.kid === this.current?.kid,
-      published: live.has(k.kid),
-    }));
+    return [
+      ...this.keys.map((k) => ({
+        kid: k.kid,
+        createdAt: k.createdAt,
+        retiredAt: k.retiredAt,
+        revokedAt: null,
+        status: (k.kid === this.current?.kid ? "signing" : "retired") as SigningKeyStatus,
+        signing: k.kid === this.current?.kid,
+        published: live.has(k.kid),
+      })),
+      ...this.revoked.map((k) => ({
+        ...k,
+        status: "revoked" as SigningKeyStatus,
+        signing: false,
+        published: false,
+      })),
+    ].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  /**
+   * Revokes `kid` (a key that leaked): it leaves the JWKS and verifies nothing from now on, here
+   * at once and on every other instance at its next reload (KEY_RELOAD_MS). Every token it
+   * signed dies; clients refresh and get tokens of the new signer. When `kid` is the signer, a
+   * new key replaces it in the same transaction, so there is always exactly one signer.
+   * Throws AuthError NOT_FOUND for a kid that is not in the ring.
+   */
+  async revoke(kid: string): Promise<{ kid: string; alreadyRevoked: boolean; newSigner: string | null }> {
+    let replacement: SigningKeyRecord | undefined;
+    for (;;) {
+      const result = await this.store.revoke(kid, this.clock.now(), replacement);
+      switch (result.outcome) {
+        case "unknown":
+          throw new AuthError("NOT_FOUND");
+        case "already_revoked":
+          await this.reload();
+          return { kid, alreadyRevoked: true, newSigner: null };
+        case "revoked":
+          await this.reload();
+          return { kid, alreadyRevoked: false, newSigner: result.replacedBy };
+        case "needs_replacement":
+          // Generated outside the transaction (it takes ~100 ms), then the revocation is retried with it.
+          replacement = await this.generate();
+      }
+    }
   }
 
   /** Makes a new key the signer; the old one keeps verifying until its tokens expire. */

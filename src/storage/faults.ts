@@ -1,0 +1,42 @@
+/**
+ * Whether an error means "a store is unreachable or overloaded right now" (the client should
+ * retry) rather than a bug. The HTTP layer answers these 503 with Retry-After, never 500, and
+ * never turns them into a 401: a refresh that fails because PostgreSQL is down must not log the
+ * user out.
+ */
+
+/** Socket-level failures: the server refused, reset or never answered. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * PostgreSQL SQLSTATEs: class 08 (connection exception), 53300 too many connections,
+ * 57014 statement timeout, 57P01-57P03 server shutting down or starting.
+ */
+const PG_UNAVAILABLE = /^(08...|53300|57014|57P0[123])$/;
+
+/** Messages of node-postgres, pg-pool and ioredis that carry no code. */
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries per request/;
+
+/** SQLite: another process holds the write lock longer than busy_timeout. */
+const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
+
+export function isStoreUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.has(code) || PG_UNAVAILABLE.test(code)) return true;
+  }
+  if (error.name === "MaxRetriesPerRequestError" || UNAVAILABLE_MESSAGES.test(error.message)) return true;
+  if (error instanceof AggregateError && error.errors.some((e) => isStoreUnavailable(e, depth + 1))) return true;
+  return isStoreUnavailable(error.cause, depth + 1);
+}
