@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import swagger from "@fastify/swagger";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
+import { installDevices } from "./http/devices.js";
 import { installErrorHandling } from "./http/errors.js";
 import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
@@ -52,8 +53,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installOverloadShedding(app, () => deps.hasher.isSaturated());
+  installOverloadShedding(app, (priority) => deps.hasher.isSaturated(priority));
   installRateLimits(app, deps.limiter, deps.config);
+  installDevices(app, deps.box, { days: deps.config.KNOWN_DEVICE_DAYS, secure: deps.config.DEVICE_COOKIE_SECURE });
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);

@@ -14,6 +14,9 @@ const PASSWORD = "imported pass 42";
 describe("warden CLI", () => {
   const scratch = scratchEnv();
   const warden = (...args: string[]) => run(process.execPath, ["bin/warden.mjs", ...args], { env: scratch.env });
+  /** `warden ...` with `input` piped on stdin, as `printf '%s\n' "$PASSWORD" | warden ...` does. */
+  const wardenWithInput = (input: string, ...args: string[]) =>
+    run(process.execPath, ["bin/warden.mjs", ...args], { env: scratch.env, input });
   after(() => scratch.cleanup());
 
   test("usage: --help 0; unknown command 2; unknown flag or a flag without its value 2, one line, no stack", async () => {
@@ -84,8 +87,8 @@ describe("warden CLI", () => {
     );
 
     const [alice, bob, importedJson, importedCsv, rotated] = await Promise.all([
-      warden("user", "create", "--email", "Alice@Example.com", "--password", PASSWORD),
-      warden("user", "create", "--email", "bob@example.com", "--password", PASSWORD, "--unconfirmed"),
+      wardenWithInput(`${PASSWORD}\n`, "user", "create", "--email", "Alice@Example.com"),
+      wardenWithInput(PASSWORD, "user", "create", "--email", "bob@example.com", "--unconfirmed"),
       warden("user", "import", "--file", json),
       warden("user", "import", "--file", csv),
       warden("keys", "rotate"),
@@ -93,19 +96,20 @@ describe("warden CLI", () => {
     assert.equal(alice.code, 0, alice.stderr);
     assert.match(alice.stdout, /^created user alice@example\.com \([0-9a-f-]{36}\)\n$/);
     assert.equal(bob.code, 0, bob.stderr);
-    assert.equal(importedJson.code, 0, importedJson.stderr);
+    assert.equal(importedJson.code, 1, "a skipped row makes the import exit 1");
     assert.equal(
       importedJson.stdout,
-      "imported 2 user(s), skipped 1\n  row 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n",
+      "imported 2 user(s), skipped 1\n  entry 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n",
     );
     assert.equal(importedCsv.code, 0, importedCsv.stderr);
     assert.equal(importedCsv.stdout, "imported 3 user(s), skipped 0\n");
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.match(rotated.stdout, /^new signing key \S+;/);
 
-    const [duplicate, missing, deactivated, activated, confirmed, nobody, keys] = await Promise.all([
-      warden("user", "create", "--email", "alice@example.com", "--password", "another one"),
+    const [duplicate, missing, inArgv, deactivated, activated, confirmed, nobody, keys] = await Promise.all([
+      wardenWithInput("another one\n", "user", "create", "--email", "alice@example.com"),
       warden("user", "create", "--email", "carol@example.com"),
+      warden("user", "create", "--email", "carol@example.com", "--password", "in plain sight"),
       warden("user", "deactivate", "--email", "alice@example.com"),
       warden("user", "activate", "--email", "legacy.inactive@example.com"),
       warden("user", "confirm", "--email", "BOB@example.com"),
@@ -115,7 +119,10 @@ describe("warden CLI", () => {
     assert.equal(duplicate.code, 1);
     assert.equal(duplicate.stderr, "warden: a user with email alice@example.com already exists\n");
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, "warden: --email and --password are required\n");
+    assert.equal(missing.stderr, "warden: no password given (pipe it on standard input or type it at the prompt)\n");
+    assert.equal(inArgv.code, 2);
+    assert.match(inArgv.stderr, /^warden: --password is not accepted: a password on the command line shows in ps/);
+    assert.doesNotMatch(inArgv.stdout + inArgv.stderr, /in plain sight/);
     assert.equal(deactivated.code, 0, deactivated.stderr);
     assert.match(deactivated.stdout, /^deactivated alice@example\.com/);
     assert.equal(activated.code, 0, activated.stderr);

@@ -11,7 +11,7 @@ interface PurposeRules {
   ttlHours: number;
   /** Page of the client app the link opens; it posts the token back to the API. */
   path: string;
-  mail: "confirm_email" | "reset_password";
+  mail: "confirm_email" | "reset_password" | "account_unlock";
   /** Per-address cap on these mails, counted on every request so nobody can mail-bomb a user. */
   capName: string;
   cap: RateRule;
@@ -31,6 +31,14 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
     mail: "reset_password",
     capName: "mail-reset",
     cap: { points: 3, durationSeconds: 3600 },
+  },
+  /** Sent when the account budget throttles a login: one per account per hour at most. */
+  unlock: {
+    ttlHours: 24,
+    path: "/unlock-account",
+    mail: "account_unlock",
+    capName: "mail-unlock",
+    cap: { points: 1, durationSeconds: 3600 },
   },
 };
 

@@ -2,7 +2,7 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import type { MailKind, OutgoingMail, UserRecord } from "../ports.js";
 
 /** Mails that tell the user something happened to their account; they carry no link with a token. */
-export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password">;
+export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock">;
 
 /** A mail to the user, in their language, about something that happened now from `ctx`. */
 export function mailFor(

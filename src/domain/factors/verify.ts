@@ -1,11 +1,12 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { spendBackupCode } from "./backup-codes/backup-codes.js";
 import { AuthError } from "../errors.js";
-import { recordAccountFailure } from "../sessions/login.js";
+import { reserveAccountBudget } from "../sessions/login.js";
 import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./challenges.js";
 import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
+import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "../sessions/sessions.js";
 import { acceptTotpCode } from "./totp/totp.js";
 
@@ -41,13 +42,17 @@ export async function verifyMfaChallenge(
   // Deactivation revokes open challenges; this also refuses one that raced the deactivation.
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
 
-  if (!(await isCodeAccepted(deps, user, method, code))) {
-    await recordAccountFailure(deps, user.email);
+  // A code is checked only within the account budget (reserved first, refunded if right): many
+  // challenges from many IPs together get no more guesses than the account's budget allows.
+  const budget = await reserveAccountBudget(deps, user.email, user, ctx);
+  if (!(await checkedWithin(budget, () => isCodeAccepted(deps, user, method, code)))) {
     await recordEvent(deps, user, "mfa_failure", ctx, { method, attempt: attempt.attempts });
     throw new AuthError(attempt.attempts >= MAX_MFA_ATTEMPTS ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CODE_INVALID");
   }
+  await budget.refund();
   if (!(await deps.mfaChallenges.consume(tokenHash, deps.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
   const tokens = await startSession(deps, user, ctx);
+  ctx.device?.remember(user.id);
   await recordEvent(deps, user, "login_success", ctx, { mfa: method });
   return tokens;
 }

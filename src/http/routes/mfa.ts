@@ -127,6 +127,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.post<{ Body: { password: string; revokeOtherSessions?: boolean } }>(
     "/me/mfa/totp/disable",
     {
+      config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         summary: "Turn TOTP off",
         description: "Deletes the secret and every backup code. Needs the account password.",
@@ -135,7 +136,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         body: { type: "object", properties: { password, revokeOtherSessions }, required: ["password"] },
         response: {
           200: { type: "object", properties: { disabled: { type: "boolean", const: true } }, required: ["disabled"] },
-          ...errorResponses(400, 401, 403, 422, 503),
+          ...errorResponses(400, 401, 403, 422, 429, 503),
         },
       },
     },
@@ -145,6 +146,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.post<{ Body: { password: string } }>(
     "/me/mfa/backup-codes/regenerate",
     {
+      config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         summary: "Replace the backup codes",
         description: "Returns 10 new codes; every older code stops working at once. Needs the account password.",
@@ -153,7 +155,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         body: { type: "object", properties: { password }, required: ["password"] },
         response: {
           200: { type: "object", properties: { backupCodes }, required: ["backupCodes"] },
-          ...errorResponses(400, 401, 403, 422, 503),
+          ...errorResponses(400, 401, 403, 422, 429, 503),
         },
       },
     },
