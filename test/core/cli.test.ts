@@ -137,6 +137,52 @@ describe("warden CLI", () => {
     assert.match(lines[1]!, new RegExp(`^${rotated.stdout.split(" ")[3]!.replace(";", "")}\\s.*signing$`));
   });
 
+  test("import judges every row: good rows go in, each bad one is named by line and reason, exit 1", async () => {
+    const good = await argon2.hash(PASSWORD, {
+      algorithm: argon2.Algorithm.Argon2id,
+      memoryCost: 8192,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    const csv = path.join(scratch.dir, "mixed.csv");
+    fs.writeFileSync(
+      csv,
+      [
+        "email,password_hash,confirmed,active",
+        `row.good@example.com,"${good}",true,true`,
+        "row.short@example.com,abc",
+        `row.maybe@example.com,"${good}",maybe,true`,
+        `row.malformed@example.com,"$argon2id$v=19$m=19456,t=2,p=1$%%%$xyz",true,true`,
+        `row.huge@example.com,"$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",1,1`,
+        `row.bcrypt@example.com,${await bcrypt.hash(PASSWORD, 4)},yes,no`,
+        "not-an-email,$2b$04$abcdefghijklmnopqrstuv,1,1",
+      ].join("\n"),
+    );
+    const r = await warden("user", "import", "--file", csv);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        "imported 2 user(s), skipped 5",
+        "  line 3 (row.short@example.com): expected 4 fields (email,password_hash,confirmed,active), found 2",
+        '  line 4 (row.maybe@example.com): confirmed must be true or false (1/0, yes/no), got "maybe"',
+        "  line 5 (row.malformed@example.com): malformed argon2 hash",
+        "  line 6 (row.huge@example.com): argon2 memory m=1048576 KiB is over the limit of 65536",
+        "  line 8 (not-an-email): invalid email",
+        "",
+      ].join("\n"),
+    );
+    // A file that imports cleanly exits 0.
+    const clean = path.join(scratch.dir, "clean.json");
+    fs.writeFileSync(
+      clean,
+      JSON.stringify([{ email: "row.clean@example.com", password_hash: good, confirmed: false }]),
+    );
+    const ok = await warden("user", "import", "--file", clean);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(ok.stdout, "imported 1 user(s), skipped 0\n");
+  });
+
   describe("the server on the same database", () => {
     let w: Warden;
     before(async () => {
@@ -160,6 +206,9 @@ describe("warden CLI", () => {
         ["bob@example.com", 200],
         ["alice@example.com", 403],
         ["md5@example.com", 401],
+        ["row.good@example.com", 200],
+        ["row.bcrypt@example.com", 403],
+        ["row.maybe@example.com", 401],
       ];
       for (const [email, status] of expected) assert.equal((await login(email)).status, status, email);
       const admin = await login("legacy.bcrypt@example.com");
