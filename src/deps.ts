@@ -24,6 +24,9 @@ import { createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
+import { createPasskeyStore } from "./storage/passkeys.js";
+import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
+import { createStepUpStore } from "./storage/step-up.js";
 
 export interface Deps extends Omit<DomainDeps, "config" | "hasher"> {
   config: Config;
@@ -138,6 +141,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       events,
       emailTokens: createEmailTokenStore(database.db),
       mailer,
+      passkeys: createPasskeyStore(database.db),
+      webauthnChallenges: createWebAuthnChallengeStore(database.db),
+      stepUp: createStepUpStore(database.db),
       database,
       counters,
       log,

@@ -15,10 +15,15 @@ import type {
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
+import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
+import type { StepUpStore } from "./sessions/step-up-ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
   issuer: string;
+  /** Warden's own base URL (no trailing slash): its pages, and the WebAuthn relying party. */
+  PUBLIC_URL: string;
+  /** Base of the links in mails (no trailing slash). */
   APP_URL: string;
   ACCESS_TOKEN_TTL: number;
   REFRESH_TOKEN_TTL: number;
@@ -34,6 +39,10 @@ export interface DomainConfig {
   REAUTH_RATE_LIMIT: RateRule;
   /** How long a device the owner logged in from passes the account budget (days). */
   KNOWN_DEVICE_DAYS: number;
+  /** Seconds a session counts as fresh for sensitive operations. */
+  REAUTH_MAX_AGE: number;
+  /** The WebAuthn relying party, from configuration only. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 /** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
@@ -53,6 +62,9 @@ export interface DomainDeps {
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
   mailer: Mailer;
+  passkeys: PasskeyStore;
+  webauthnChallenges: WebAuthnChallengeStore;
+  stepUp: StepUpStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

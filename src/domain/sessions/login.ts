@@ -56,7 +56,7 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  if (isMfaEnabled(user)) {
+  if (await isMfaEnabled(deps, user)) {
     await recordEvent(deps, user, "mfa_challenge_issued", ctx);
     return createMfaChallenge(deps, user, ctx);
   }
@@ -112,8 +112,7 @@ async function knownDevice(deps: DomainDeps, user: UserRecord, ctx: RequestConte
 /** Tells a throttled owner, at most once an hour, and mails the link that lets them back in. */
 async function offerUnlock(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
   const rules = EMAIL_TOKEN_RULES.unlock;
-  const due = await deps.limiter.hit(rules.capName, rules.cap, user.id);
-  if (!due.allowed) return;
+  for (const cap of rules.caps) if (!(await deps.limiter.hit(cap.name, cap.rule, user.id)).allowed) return;
   mailTokenLink(deps, user, "unlock", ctx);
   await recordEvent(deps, user, "account_throttled", ctx);
 }

@@ -30,6 +30,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register", hashesPassword: true },
       schema: {
+        operationId: "register",
+        security: [],
         summary: "Create an account",
         description:
           "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
@@ -68,6 +70,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register" },
       schema: {
+        operationId: "confirmEmail",
+        security: [],
         summary: "Confirm an email address with the token from the confirmation mail",
         tags: ["accounts"],
         body: { type: "object", properties: { token: emailToken }, required: ["token"] },
@@ -82,6 +86,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register" },
       schema: {
+        operationId: "resendConfirmation",
+        security: [],
         summary: "Send the confirmation mail again",
         description: "Always the same answer, whether or not the address has an unconfirmed account.",
         tags: ["accounts"],
@@ -97,6 +103,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "password-reset" },
       schema: {
+        operationId: "forgotPassword",
+        security: [],
         summary: "Mail a password reset link",
         description: "Always the same answer, whether or not the address has an account.",
         tags: ["accounts"],
@@ -112,6 +120,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "password-reset", hashesPassword: true },
       schema: {
+        operationId: "resetPassword",
+        security: [],
         summary: "Choose a new password with the token from the reset mail",
         description: "Every session of the user is revoked and a notice is mailed.",
         tags: ["accounts"],
