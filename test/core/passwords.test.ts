@@ -112,7 +112,8 @@ describe("legacy hashes log in and are rehashed to the current argon2id", () => 
 
 describe("HashGate", () => {
   test("runs at most `concurrency` jobs, queues what can start within maxWaitMs, refuses the rest with OVERLOADED", async () => {
-    const gate = new HashGate(2, 100, 50); // 2 at a time, 50 ms a job: 4 may wait
+    // Long waits allowed, so a slow, loaded machine never makes a queued job stale here.
+    const gate = new HashGate(2, 10_000, 5_000); // 2 at a time, 5 s a job: 4 may wait
     assert.equal(gate.maxQueue, 4);
     const releases: Array<() => void> = [];
     let running = 0;
@@ -141,7 +142,7 @@ describe("HashGate", () => {
   });
 
   test("isFull says in advance that the next job would be refused", async () => {
-    const gate = new HashGate(1, 100, 100); // 1 at a time, 100 ms a job: 1 may wait
+    const gate = new HashGate(1, 10_000, 10_000); // 1 at a time, 10 s a job: 1 may wait
     const releases: Array<() => void> = [];
     const job = () => gate.run(() => new Promise<void>((resolve) => releases.push(resolve)));
     const first = job();
@@ -177,7 +178,7 @@ describe("HashGate", () => {
   });
 
   test("re-authentications hold at most half the slots and a freed slot goes to a waiting login first", async () => {
-    const gate = new HashGate(4, 1000, 100); // 4 at a time; re-authentications may hold 2
+    const gate = new HashGate(4, 60_000, 100); // 4 at a time; re-authentications may hold 2
     assert.equal(gate.reauthShare, 2);
     const releases = new Map<string, () => void>();
     const order: string[] = [];
@@ -213,7 +214,7 @@ describe("HashGate", () => {
   });
 
   test("a full re-authentication queue refuses re-checks while logins are still admitted", async () => {
-    const gate = new HashGate(2, 100, 100); // 2 slots, 1 for re-checks, which may queue 1
+    const gate = new HashGate(2, 10_000, 10_000); // 2 slots, 1 for re-checks, which may queue 1
     const releases: Array<() => void> = [];
     const job = (priority: "login" | "reauth") =>
       gate.run(() => new Promise<void>((resolve) => releases.push(resolve)), priority);
