@@ -38,7 +38,7 @@ async function seedUsers(env: Record<string, string>, emails: string[]): Promise
     const passwordHash = await deps.hasher.hash(BENCH_PASSWORD);
     const report = await importUsers(
       deps,
-      emails.map((email) => ({ email, passwordHash, confirmed: true, active: true })),
+      emails.map((email, i) => ({ label: `user ${i + 1}`, email, passwordHash, confirmed: true, active: true })),
     );
     if (report.skipped.length > 0)
       throw new Error(`seeding skipped ${report.skipped.length} user(s): ${report.skipped[0]!.reason}`);

@@ -4,6 +4,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
+import { installDevices } from "./http/devices.js";
 import { answerFrameworkError, installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
 import { installInputRules } from "./http/input.js";
@@ -71,8 +72,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // First among the onRequest hooks: a 429 or 503 must still be readable by a listed origin.
   await installCors(app, deps.config.CORS_ORIGINS);
   await installRefreshCookie(app, deps.config);
-  installOverloadShedding(app, () => deps.hasher.isSaturated());
+  installOverloadShedding(app, (priority) => deps.hasher.isSaturated(priority));
   installRateLimits(app, deps.limiter, deps.config);
+  installDevices(app, deps.box, { days: deps.config.KNOWN_DEVICE_DAYS, secure: deps.config.DEVICE_COOKIE_SECURE });
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);

@@ -144,6 +144,14 @@ const schema = z.object({
   ACCOUNT_FAILURE_LIMIT: rateRule.default({ points: 100, durationSeconds: 3600 }),
   /** Longest a login may wait for a password-hashing slot before the server answers 503. */
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  // Holding under attack (docs/threat-model.md): re-checks of the password by a logged-in user,
+  // and the known devices that pass the account budget.
+  /** Password re-checks (PATCH /me password, DELETE /me, TOTP disable, backup-code regenerate), right or wrong, per IP and per account. */
+  REAUTH_RATE_LIMIT: rateRule.default({ points: 10, durationSeconds: 60 }),
+  /** Days a device the owner logged in from (signed cookie, or a recent session's IPv4 / IPv6 /64) passes the account budget. */
+  KNOWN_DEVICE_DAYS: z.coerce.number().int().min(1).max(400).default(30),
+  /** The device cookie's Secure attribute; false only for plain-http development away from localhost. */
+  DEVICE_COOKIE_SECURE: bool.default(true),
   WORKERS: workers.default(1),
 
   // Hold under attack and outage (issue 10): slow clients and data retention.

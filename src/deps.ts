@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { AccessTokens } from "./domain/sessions/access-tokens.js";
 import type { DomainDeps } from "./domain/context.js";
-import { createPasswordHasher, type Argon2Params } from "./hashing/passwords.js";
+import { createPasswordHasher, type Argon2Params, type Hasher } from "./hashing/passwords.js";
 import type { Clock, Random } from "./domain/ports.js";
 import { SlidingWindowLimiter } from "./domain/security/rate-limits.js";
 import { SecretBox } from "./domain/lib/secret-box.js";
@@ -17,6 +17,7 @@ import { createBackupCodeStore } from "./storage/backup-codes.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
 import { openDatabase, type Database } from "./storage/database.js";
 import { createEmailTokenStore } from "./storage/email-tokens.js";
+import { createHashClassRegistry } from "./storage/hash-classes.js";
 import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
@@ -30,8 +31,9 @@ import { createPasskeyStore } from "./storage/passkeys.js";
 import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
 import { createStepUpStore } from "./storage/step-up.js";
 
-export interface Deps extends Omit<DomainDeps, "config"> {
+export interface Deps extends Omit<DomainDeps, "config" | "hasher"> {
   config: Config;
+  hasher: Hasher;
   database: Database;
   counters: Counters;
   /** Deletes expired and old rows (`warden purge`, and periodically in the server). */
@@ -129,6 +131,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       params: options.argon2,
       concurrency: hashSlots,
       maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS,
+      registry: createHashClassRegistry(database.db),
+      onOverBudget: (reason) =>
+        log.warn({ reason }, "a stored password hash is over the verify budget: not verified, the login fails"),
     });
     const deps: Deps = {
       config,
@@ -155,6 +160,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       log,
       async close() {
         keys.stop();
+        hasher.close();
         // Before the database closes: mail given up on is recorded as a security event.
         await mailer.close(MAIL_DRAIN_MS);
         await counters.close();

@@ -9,15 +9,18 @@ import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { assertDatabaseExists, StartupError } from "../startup.js";
 import { readImportFile } from "./import-file.js";
+import { PasswordInputError, readPassword } from "./password-input.js";
 
 const USAGE = `usage: warden <command>
 
-  user create --email E --password P [--unconfirmed] [--inactive] [--role ROLE ...]
+  user create --email E [--unconfirmed] [--inactive] [--role ROLE ...]
+                                the password is read from stdin when piped, else typed at a prompt
   user deactivate --email E     revoke every session and block logins
   user activate --email E
   user confirm --email E        mark the email address as confirmed
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
-  user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
+  user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles]);
+                                bad rows are reported by line and skipped; exit 1 if any was
   keys rotate                   make a new signing key the signer
   keys revoke KID               a leaked key: out of the JWKS and verification at once, on every
                                 instance within a second; revoking the signer rotates in a new one
@@ -28,8 +31,22 @@ const USAGE = `usage: warden <command>
 
 Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
 
-/** A failure the user can act on: printed as one line, exit code 1. */
-class UsageError extends Error {}
+/** A failure the user can act on: printed as one line, exit code 1 (or `code`). */
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly code = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** A command's answer: printed on stdout; a non-zero code still prints it (an import with bad rows). */
+type Outcome = string | { output: string; code: number };
+
+const PASSWORD_IN_ARGV =
+  "--password is not accepted: a password on the command line shows in ps and in the shell's history. " +
+  "Pipe it on standard input (printf '%s\\n' \"$PASSWORD\" | warden user create --email E) or type it at the prompt";
 
 type Options = Record<string, string | boolean | string[] | undefined>;
 
@@ -54,20 +71,23 @@ async function findUser(deps: Deps, options: Options) {
   return user;
 }
 
-const commands: Record<string, (options: Options, args: string[]) => Promise<string>> = {
-  "user create": (o) =>
-    withDeps(async (deps) => {
-      if (typeof o.email !== "string" || typeof o.password !== "string")
-        throw new UsageError("--email and --password are required");
+const commands: Record<string, (options: Options, args: string[]) => Promise<Outcome>> = {
+  "user create": async (o) => {
+    if (o.password !== undefined) throw new UsageError(PASSWORD_IN_ARGV, 2);
+    if (typeof o.email !== "string") throw new UsageError("--email is required");
+    const password = await readPassword();
+    if (!password) throw new UsageError("no password given (pipe it on standard input or type it at the prompt)");
+    return withDeps(async (deps) => {
       const user = await createUser(deps, {
-        email: o.email,
-        password: o.password,
+        email: o.email as string,
+        password,
         confirmed: !o.unconfirmed,
         active: !o.inactive,
         roles: (o.role as string[] | undefined) ?? [],
       });
       return `created user ${user.email} (${user.id})`;
-    }),
+    });
+  },
   "user deactivate": (o) =>
     withDeps(async (deps) => {
       const user = await findUser(deps, o);
@@ -96,8 +116,9 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<str
     withDeps(async (deps) => {
       if (typeof o.file !== "string") throw new UsageError("--file is required");
       const report = await importUsers(deps, readImportFile(o.file));
-      const lines = report.skipped.map((s) => `  row ${s.row} (${s.email || "no email"}): ${s.reason}`);
-      return [`imported ${report.imported} user(s), skipped ${report.skipped.length}`, ...lines].join("\n");
+      const lines = report.skipped.map((s) => `  ${s.row} (${s.email || "no email"}): ${s.reason}`);
+      const output = [`imported ${report.imported} user(s), skipped ${report.skipped.length}`, ...lines].join("\n");
+      return { output, code: report.skipped.length > 0 ? 1 : 0 };
     }),
   "keys rotate": () =>
     withDeps(async (deps) => {
@@ -186,16 +207,26 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    console.log(await command(values, positionals.slice(arity)));
-    return 0;
+    const outcome = await command(values, positionals.slice(arity));
+    if (typeof outcome === "string") {
+      console.log(outcome);
+      return 0;
+    }
+    console.log(outcome.output);
+    return outcome.code;
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
       return 78;
     }
-    if (error instanceof UsageError || error instanceof AccountError || error instanceof StartupError) {
+    if (
+      error instanceof UsageError ||
+      error instanceof AccountError ||
+      error instanceof PasswordInputError ||
+      error instanceof StartupError
+    ) {
       console.error(`warden: ${error.message}`);
-      return 1;
+      return error instanceof UsageError ? error.code : 1;
     }
     console.error(`warden: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

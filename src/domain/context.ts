@@ -35,6 +35,10 @@ export interface DomainConfig {
   REQUIRE_EMAIL_CONFIRMATION: boolean;
   LOGIN_RATE_LIMIT: RateRule;
   ACCOUNT_FAILURE_LIMIT: RateRule;
+  /** Password re-checks by a logged-in user (password change, deletion, TOTP disable...), per account. */
+  REAUTH_RATE_LIMIT: RateRule;
+  /** How long a device the owner logged in from passes the account budget (days). */
+  KNOWN_DEVICE_DAYS: number;
   /** Seconds a session counts as fresh for sensitive operations. */
   REAUTH_MAX_AGE: number;
   /** The WebAuthn relying party, from configuration only. */
@@ -67,6 +71,16 @@ export interface DomainDeps {
 export interface RequestContext {
   ip: string | null;
   userAgent: string | null;
+  /** The browser's signed device cookies (http/devices.ts); absent outside HTTP. */
+  device?: DeviceContext;
+}
+
+/** A browser the owner already completed a login in, recognised by a signed cookie. */
+export interface DeviceContext {
+  /** The device's id if the request carries a valid device cookie for this user, else null. */
+  knownId(userId: string): string | null;
+  /** Marks this browser as a device of the user (sets or renews its cookie on the response). */
+  remember(userId: string): void;
 }
 
 export interface TokenPair {

@@ -186,6 +186,8 @@ export interface SessionStore {
   revokeUserSessions(userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<number>;
   /** Whether the user ever had a session from `ip` since `since` (a device the owner used). */
   hasSessionFromIp(userId: string, ip: string, since: Date): Promise<boolean>;
+  /** The distinct IPs the user's sessions were created from since `since`, newest first, at most `limit`. */
+  recentSessionIps(userId: string, since: Date, limit: number): Promise<string[]>;
 }
 
 export interface MfaChallengeRecord {
@@ -263,7 +265,8 @@ export interface CounterStore {
   get(key: string, ttlSeconds: number): Promise<number>;
 }
 
-export type EmailTokenPurpose = "confirm" | "reset";
+/** `unlock`: the one-time link that lifts the account budget for its owner (docs/threat-model.md). */
+export type EmailTokenPurpose = "confirm" | "reset" | "unlock";
 
 export interface EmailTokenRecord {
   /** SHA-256 of the 256-bit token sent by mail, hex. The token itself is never stored. */
@@ -296,7 +299,8 @@ export type MailKind =
   | "password_reset_done"
   | "mfa_enabled"
   | "mfa_disabled"
-  | "refresh_token_reuse";
+  | "refresh_token_reuse"
+  | "account_unlock";
 
 /** A mail to render and send. The mail layer adds the product name, sender and layout. */
 export interface OutgoingMail {

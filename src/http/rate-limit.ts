@@ -1,15 +1,17 @@
-import ipaddr from "ipaddr.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config, RateRule } from "../config.js";
 import { AuthError } from "../domain/errors.js";
+import { clientKey } from "../domain/lib/network.js";
 import type { RateDecision, SlidingWindowLimiter } from "../domain/security/rate-limits.js";
 
 /** Per-IP limits by name; a route opts in with `config: { rateLimit: "login" }`. */
-export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset";
+export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset" | "reauth";
 
 declare module "fastify" {
   interface FastifyContextConfig {
     rateLimit?: RateLimitName;
+    /** Count the request only when the parsed body says so (PATCH /me: only a password change hashes). */
+    rateLimitWhen?: (body: unknown) => boolean;
     /** Error bodies also carry `error` (= message), for clients of Storno's MFA endpoints. */
     errorField?: boolean;
   }
@@ -27,22 +29,13 @@ export function ruleFor(config: Config, name: RateLimitName): RateRule {
       return config.REGISTER_RATE_LIMIT;
     case "password-reset":
       return config.PASSWORD_RESET_RATE_LIMIT;
+    case "reauth":
+      return config.REAUTH_RATE_LIMIT;
   }
 }
 
-/**
- * The key a client is counted under: its IPv4 address, or its IPv6 /64 (one subscriber usually
- * holds a whole /64, so counting single v6 addresses would let it rotate freely).
- */
-export function clientKey(ip: string): string {
-  if (!ipaddr.isValid(ip)) return ip;
-  let addr = ipaddr.parse(ip);
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress())
-    addr = (addr as ipaddr.IPv6).toIPv4Address();
-  if (addr.kind() === "ipv4") return addr.toString();
-  const parts = (addr as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
-  return `${parts.join(":")}::/64`;
-}
+/** The key a client is counted under: its IPv4 address or its IPv6 /64 (domain/lib/network.ts). */
+export { clientKey };
 
 function setHeaders(reply: FastifyReply, decision: RateDecision): void {
   reply.header("ratelimit-limit", String(decision.limit));
@@ -53,11 +46,18 @@ function setHeaders(reply: FastifyReply, decision: RateDecision): void {
 
 /** Counts every request to a limited route before its body is even parsed, so before any hashing. */
 export function installRateLimits(app: FastifyInstance, limiter: SlidingWindowLimiter, config: Config): void {
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    const name = request.routeOptions.config?.rateLimit;
-    if (!name) return;
+  const count = async (request: FastifyRequest, reply: FastifyReply, name: RateLimitName) => {
     const decision = await limiter.hit(`ip-${name}`, ruleFor(config, name), clientKey(request.ip));
     setHeaders(reply, decision);
     if (!decision.allowed) throw new AuthError("RATE_LIMITED", { retryAfterSeconds: decision.retryAfterSeconds });
+  };
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const config = request.routeOptions.config;
+    if (config?.rateLimit && !config.rateLimitWhen) await count(request, reply, config.rateLimit);
+  });
+  // A conditional limit needs the body: still before validation and before any hashing.
+  app.addHook("preValidation", async (request: FastifyRequest, reply: FastifyReply) => {
+    const config = request.routeOptions.config;
+    if (config?.rateLimit && config.rateLimitWhen?.(request.body)) await count(request, reply, config.rateLimit);
   });
 }

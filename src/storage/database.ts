@@ -98,6 +98,13 @@ export interface SecurityEventsTable {
   created_at: number;
 }
 
+/** One row per kind of legacy password hash imported (e.g. wrapped bcrypt-13), with a hash of a random password of that kind. */
+export interface LegacyHashClassesTable {
+  name: string;
+  sample_hash: string;
+  created_at: number;
+}
+
 export interface PasskeysTable {
   id: string;
   user_id: string;
@@ -146,6 +153,7 @@ export interface VerificationTokensTable {
 
 export interface DB {
   users: UsersTable;
+  legacy_hash_classes: LegacyHashClassesTable;
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;

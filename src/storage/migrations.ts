@@ -122,6 +122,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Helper C1 (hold under attack): the kinds of legacy hash imported, so every instance can time
+   * one verification of each at start and stretch failed logins to the slowest (docs/threat-model.md).
+   */
+  "0100_legacy_hash_classes": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("legacy_hash_classes")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("sample_hash", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
   /** Issue 10: a revoked signing key leaves the JWKS and verification at once, on every instance. */
   "0110_signing_key_revocation": {
     async up(db: Kysely<any>) {

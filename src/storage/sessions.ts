@@ -184,5 +184,19 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
         .executeTakeFirst();
       return row !== undefined;
     },
+
+    async recentSessionIps(userId, since, limit) {
+      const rows = await db
+        .selectFrom("sessions")
+        .select("ip")
+        .where("user_id", "=", userId)
+        .where("ip", "is not", null)
+        .where("created_at", ">=", since.getTime())
+        .groupBy("ip")
+        .orderBy((eb) => eb.fn.max("created_at"), "desc")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.ip!);
+    },
   };
 }

@@ -26,7 +26,7 @@ export function decodeQuotedPrintable(text: string): string {
 }
 
 /** The token of the mail's action link (`...?token=<43 chars>`). */
-export function linkToken(mail: ReceivedMail, path: "/confirm-email" | "/reset-password"): string {
+export function linkToken(mail: ReceivedMail, path: "/confirm-email" | "/reset-password" | "/unlock-account"): string {
   const match = new RegExp(`http://warden\\.test${path}\\?token=([A-Za-z0-9_-]{43})`).exec(mail.decoded);
   if (!match) throw new Error(`no ${path} link in mail:\n${mail.decoded}`);
   return match[1]!;

@@ -13,6 +13,9 @@ import { postJson, startWarden, type Warden } from "../helpers/warden.js";
 describe("warden CLI", () => {
   const scratch = scratchEnv();
   const warden = (...args: string[]) => run(process.execPath, ["bin/warden.mjs", ...args], { env: scratch.env });
+  /** `warden ...` with `input` piped on stdin, as `printf '%s\n' "$PASSWORD" | warden ...` does. */
+  const wardenWithInput = (input: string, ...args: string[]) =>
+    run(process.execPath, ["bin/warden.mjs", ...args], { env: scratch.env, input });
   after(() => scratch.cleanup());
 
   test("usage: --help 0; unknown command 2; unknown flag or a flag without its value 2, one line, no stack", async () => {
@@ -83,8 +86,8 @@ describe("warden CLI", () => {
     );
 
     const [alice, bob, importedJson, importedCsv, rotated] = await Promise.all([
-      warden("user", "create", "--email", "Alice@Example.com", "--password", PASSWORD),
-      warden("user", "create", "--email", "bob@example.com", "--password", PASSWORD, "--unconfirmed"),
+      wardenWithInput(`${PASSWORD}\n`, "user", "create", "--email", "Alice@Example.com"),
+      wardenWithInput(PASSWORD, "user", "create", "--email", "bob@example.com", "--unconfirmed"),
       warden("user", "import", "--file", json),
       warden("user", "import", "--file", csv),
       warden("keys", "rotate"),
@@ -92,19 +95,20 @@ describe("warden CLI", () => {
     assert.equal(alice.code, 0, alice.stderr);
     assert.match(alice.stdout, /^created user alice@example\.com \([0-9a-f-]{36}\)\n$/);
     assert.equal(bob.code, 0, bob.stderr);
-    assert.equal(importedJson.code, 0, importedJson.stderr);
+    assert.equal(importedJson.code, 1, "a skipped row makes the import exit 1");
     assert.equal(
       importedJson.stdout,
-      "imported 2 user(s), skipped 1\n  row 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n",
+      "imported 2 user(s), skipped 1\n  entry 3 (md5@example.com): unsupported password hash (expected argon2 or bcrypt)\n",
     );
     assert.equal(importedCsv.code, 0, importedCsv.stderr);
     assert.equal(importedCsv.stdout, "imported 3 user(s), skipped 0\n");
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.match(rotated.stdout, /^new signing key \S+;/);
 
-    const [duplicate, missing, deactivated, activated, confirmed, nobody, keys] = await Promise.all([
-      warden("user", "create", "--email", "alice@example.com", "--password", "another one"),
+    const [duplicate, missing, inArgv, deactivated, activated, confirmed, nobody, keys] = await Promise.all([
+      wardenWithInput("another one\n", "user", "create", "--email", "alice@example.com"),
       warden("user", "create", "--email", "carol@example.com"),
+      warden("user", "create", "--email", "carol@example.com", "--password", "in plain sight"),
       warden("user", "deactivate", "--email", "alice@example.com"),
       warden("user", "activate", "--email", "legacy.inactive@example.com"),
       warden("user", "confirm", "--email", "BOB@example.com"),
@@ -114,7 +118,10 @@ describe("warden CLI", () => {
     assert.equal(duplicate.code, 1);
     assert.equal(duplicate.stderr, "warden: a user with email alice@example.com already exists\n");
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, "warden: --email and --password are required\n");
+    assert.equal(missing.stderr, "warden: no password given (pipe it on standard input or type it at the prompt)\n");
+    assert.equal(inArgv.code, 2);
+    assert.match(inArgv.stderr, /^warden: --password is not accepted: a password on the command line shows in ps/);
+    assert.doesNotMatch(inArgv.stdout + inArgv.stderr, /in plain sight/);
     assert.equal(deactivated.code, 0, deactivated.stderr);
     assert.match(deactivated.stdout, /^deactivated alice@example\.com/);
     assert.equal(activated.code, 0, activated.stderr);
@@ -127,6 +134,52 @@ describe("warden CLI", () => {
     assert.equal(lines.length, 2);
     assert.match(lines[0]!, /retired .* \(still published\)$/);
     assert.match(lines[1]!, new RegExp(`^${rotated.stdout.split(" ")[3]!.replace(";", "")}\\s.*signing$`));
+  });
+
+  test("import judges every row: good rows go in, each bad one is named by line and reason, exit 1", async () => {
+    const good = await argon2.hash(PASSWORD, {
+      algorithm: argon2.Algorithm.Argon2id,
+      memoryCost: 8192,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    const csv = path.join(scratch.dir, "mixed.csv");
+    fs.writeFileSync(
+      csv,
+      [
+        "email,password_hash,confirmed,active",
+        `row.good@example.com,"${good}",true,true`,
+        "row.short@example.com,abc",
+        `row.maybe@example.com,"${good}",maybe,true`,
+        `row.malformed@example.com,"$argon2id$v=19$m=19456,t=2,p=1$%%%$xyz",true,true`,
+        `row.huge@example.com,"$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",1,1`,
+        `row.bcrypt@example.com,${await bcrypt.hash(PASSWORD, 4)},yes,no`,
+        "not-an-email,$2b$04$abcdefghijklmnopqrstuv,1,1",
+      ].join("\n"),
+    );
+    const r = await warden("user", "import", "--file", csv);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        "imported 2 user(s), skipped 5",
+        "  line 3 (row.short@example.com): expected 4 fields (email,password_hash,confirmed,active), found 2",
+        '  line 4 (row.maybe@example.com): confirmed must be true or false (1/0, yes/no), got "maybe"',
+        "  line 5 (row.malformed@example.com): malformed argon2 hash",
+        "  line 6 (row.huge@example.com): argon2 memory m=1048576 KiB is over the limit of 65536",
+        "  line 8 (not-an-email): invalid email",
+        "",
+      ].join("\n"),
+    );
+    // A file that imports cleanly exits 0.
+    const clean = path.join(scratch.dir, "clean.json");
+    fs.writeFileSync(
+      clean,
+      JSON.stringify([{ email: "row.clean@example.com", password_hash: good, confirmed: false }]),
+    );
+    const ok = await warden("user", "import", "--file", clean);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.equal(ok.stdout, "imported 1 user(s), skipped 0\n");
   });
 
   describe("the server on the same database", () => {
@@ -150,6 +203,9 @@ describe("warden CLI", () => {
         ["bob@example.com", 200],
         ["alice@example.com", 403],
         ["md5@example.com", 401],
+        ["row.good@example.com", 200],
+        ["row.bcrypt@example.com", 403],
+        ["row.maybe@example.com", 401],
       ];
       for (const [email, status] of expected) assert.equal((await login(email)).status, status, email);
       const admin = await login("legacy.bcrypt@example.com");

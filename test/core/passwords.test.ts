@@ -110,7 +110,8 @@ describe("legacy hashes log in and are rehashed to the current argon2id", () => 
 
 describe("HashGate", () => {
   test("runs at most `concurrency` jobs, queues what can start within maxWaitMs, refuses the rest with OVERLOADED", async () => {
-    const gate = new HashGate(2, 100, 50); // 2 at a time, 50 ms a job: 4 may wait
+    // Long waits allowed, so a slow, loaded machine never makes a queued job stale here.
+    const gate = new HashGate(2, 10_000, 5_000); // 2 at a time, 5 s a job: 4 may wait
     assert.equal(gate.maxQueue, 4);
     const releases: Array<() => void> = [];
     let running = 0;
@@ -139,7 +140,7 @@ describe("HashGate", () => {
   });
 
   test("isFull says in advance that the next job would be refused", async () => {
-    const gate = new HashGate(1, 100, 100); // 1 at a time, 100 ms a job: 1 may wait
+    const gate = new HashGate(1, 10_000, 10_000); // 1 at a time, 10 s a job: 1 may wait
     const releases: Array<() => void> = [];
     const job = () => gate.run(() => new Promise<void>((resolve) => releases.push(resolve)));
     const first = job();
@@ -172,5 +173,61 @@ describe("HashGate", () => {
     );
     assert.equal(await fresh, "ran");
     assert.equal(gate.queued, 0);
+  });
+
+  test("re-authentications hold at most half the slots and a freed slot goes to a waiting login first", async () => {
+    const gate = new HashGate(4, 60_000, 100); // 4 at a time; re-authentications may hold 2
+    assert.equal(gate.reauthShare, 2);
+    const releases = new Map<string, () => void>();
+    const order: string[] = [];
+    const job = (name: string, priority: "login" | "reauth") =>
+      gate.run(
+        () =>
+          new Promise<string>((resolve) => {
+            order.push(name);
+            releases.set(name, () => resolve(name));
+          }),
+        priority,
+      );
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const jobs = [job("r1", "reauth"), job("r2", "reauth"), job("r3", "reauth")];
+    await tick();
+    assert.deepEqual(order, ["r1", "r2"], "the third re-check waits although two slots are free");
+    jobs.push(job("l1", "login"), job("l2", "login"));
+    await tick();
+    assert.deepEqual(order, ["r1", "r2", "l1", "l2"], "logins take the free slots at once");
+    jobs.push(job("l3", "login"));
+    await tick();
+    assert.equal(gate.queued, 2);
+    releases.get("r1")!();
+    await tick();
+    await tick();
+    assert.deepEqual(order.slice(4), ["l3"], "the freed slot went to the waiting login, not the older re-check");
+    for (const name of ["r2", "l1", "l2", "l3"]) releases.get(name)!();
+    await tick();
+    await tick();
+    assert.deepEqual(order.slice(5), ["r3"]);
+    releases.get("r3")!();
+    assert.deepEqual(await Promise.all(jobs), ["r1", "r2", "r3", "l1", "l2", "l3"]);
+  });
+
+  test("a full re-authentication queue refuses re-checks while logins are still admitted", async () => {
+    const gate = new HashGate(2, 10_000, 10_000); // 2 slots, 1 for re-checks, which may queue 1
+    const releases: Array<() => void> = [];
+    const job = (priority: "login" | "reauth") =>
+      gate.run(() => new Promise<void>((resolve) => releases.push(resolve)), priority);
+    const accepted = [job("reauth"), job("reauth")];
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(gate.isFullFor("reauth"), true);
+    assert.equal(gate.isFull, false);
+    await assert.rejects(job("reauth"), { code: "OVERLOADED" });
+    accepted.push(job("login"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(releases.length, 2, "the login runs beside the re-check");
+    while (releases.length) {
+      releases.shift()!();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(accepted);
   });
 });

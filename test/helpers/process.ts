@@ -21,8 +21,12 @@ export function scratchEnv(): { env: Record<string, string>; dir: string; cleanu
   };
 }
 
-/** Runs a command to its end; returns exit code, stdout and stderr. */
-export function run(command: string, args: string[], options: SpawnOptions & { env?: Record<string, string> } = {}) {
+/** Runs a command to its end, `input` on its stdin (closed at once otherwise); returns exit code, stdout and stderr. */
+export function run(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { env?: Record<string, string>; input?: string } = {},
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: ROOT,
@@ -33,6 +37,7 @@ export function run(command: string, args: string[], options: SpawnOptions & { e
     let stderr = "";
     child.stdout?.on("data", (chunk) => (stdout += chunk));
     child.stderr?.on("data", (chunk) => (stderr += chunk));
+    child.stdin?.end(options.input ?? "");
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });

@@ -16,7 +16,7 @@ interface PurposeRules {
   ttlHours: number;
   /** Page of the client app the link opens; it posts the token back to the API. */
   path: string;
-  mail: "confirm_email" | "reset_password";
+  mail: "confirm_email" | "reset_password" | "account_unlock";
   /**
    * Per-address caps on these mails, counted on every request so nobody can mail-bomb a user.
    * A mail goes out only when every cap allows it.
@@ -41,6 +41,13 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
     path: "/reset-password",
     mail: "reset_password",
     caps: [{ name: "mail-reset", rule: { points: 3, durationSeconds: 3600 } }],
+  },
+  /** Sent when the account budget throttles a login: one per account per hour at most. */
+  unlock: {
+    ttlHours: 24,
+    path: "/unlock-account",
+    mail: "account_unlock",
+    caps: [{ name: "mail-unlock", rule: { points: 1, durationSeconds: 3600 } }],
   },
 };
 

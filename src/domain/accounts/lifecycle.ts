@@ -3,10 +3,6 @@ import { normaliseEmail } from "../context.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
 
-/** Hash formats Warden can verify: argon2 (any variant and parameters) and bcrypt. */
-export const isSupportedHash = (hash: string): boolean =>
-  /^\$argon2(id|i|d)\$/.test(hash) || /^\$2[aby]\$\d\d\$.{53}$/.test(hash);
-
 export const isValidEmail = (email: string): boolean =>
   email.length <= 254 && /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/.test(email);
 
@@ -49,40 +45,53 @@ export const withUserRole = (roles: string[]): string[] =>
   roles.includes("ROLE_USER") ? roles : ["ROLE_USER", ...roles];
 
 export interface ImportRow {
+  /** Where the row came from, as the report names it: `line 7` (CSV) or `entry 3` (JSON). */
+  label: string;
   email: string;
   passwordHash: string;
   confirmed: boolean;
   active: boolean;
   roles?: string[];
+  /** Why the file's reader already refused the row (a missing field, `confirmed=maybe`...). */
+  problem?: string;
 }
 
 export interface ImportReport {
   imported: number;
-  skipped: Array<{ row: number; email: string; reason: string }>;
+  skipped: Array<{ row: string; email: string; reason: string }>;
 }
 
 /**
  * Imports users with their existing password hashes (e.g. from Symfony: bcrypt or argon2).
- * They log in with their old passwords and are rehashed to argon2id at that first login.
+ * Every row is judged on its own and the good ones are imported: a malformed hash, one over the
+ * verify budget (it could make a single wrong login cost seconds or a gigabyte), a bad email or
+ * a flag that is neither yes nor no is reported with the row's place and the reason. Legacy
+ * bcrypt is stored wrapped in argon2id (hashing/passwords.ts); every imported user is rehashed
+ * to native argon2id at their first login.
  */
 export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, skipped: [] };
-  for (const [index, row] of rows.entries()) {
+  for (const row of rows) {
     const email = normaliseEmail(row.email ?? "");
-    const skip = (reason: string) => report.skipped.push({ row: index + 1, email, reason });
+    const skip = (reason: string) => report.skipped.push({ row: row.label, email, reason });
+    if (row.problem) {
+      skip(row.problem);
+      continue;
+    }
     if (!isValidEmail(email)) {
       skip("invalid email");
       continue;
     }
-    if (!isSupportedHash(row.passwordHash ?? "")) {
-      skip("unsupported password hash (expected argon2 or bcrypt)");
+    const prepared = await deps.hasher.importHash(row.passwordHash ?? "");
+    if (!prepared.ok) {
+      skip(prepared.reason);
       continue;
     }
     const now = deps.clock.now();
     const user = await deps.users.create(
       {
         email,
-        passwordHash: row.passwordHash,
+        passwordHash: prepared.hash,
         roles: withUserRole(row.roles ?? []),
         emailConfirmedAt: row.confirmed ? now : null,
         deactivatedAt: row.active ? null : now,

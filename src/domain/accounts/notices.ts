@@ -2,7 +2,7 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import type { MailKind, OutgoingMail, UserRecord } from "../ports.js";
 
 /** Mails that tell the user something happened to their account; they carry no link with a token. */
-export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password">;
+export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock">;
 
 /** Letters (any script), combining marks, spaces, hyphens and apostrophes; nothing that makes a link or a sentence. */
 const GREETABLE_NAME = /^[\p{L}\p{M}][\p{L}\p{M} '’-]{0,39}$/u;

@@ -94,7 +94,14 @@ export async function updateProfile(
     await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
     const now = deps.clock.now();
     // Compare-and-set: if the password changed since this request read it, this change loses.
-    if (!(await deps.users.replacePasswordHash(user.id, user.passwordHash, await deps.hasher.hash(newPassword), now))) {
+    if (
+      !(await deps.users.replacePasswordHash(
+        user.id,
+        user.passwordHash,
+        await deps.hasher.hash(newPassword, "reauth"),
+        now,
+      ))
+    ) {
       throw new AuthError("WRONG_PASSWORD", { errors: { currentPassword: ["The password is incorrect."] } });
     }
     const revoked = await deps.sessions.revokeUserSessions(user.id, "password_changed", now, auth.sessionId);

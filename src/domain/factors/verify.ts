@@ -1,9 +1,10 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { AuthError } from "../errors.js";
-import { recordAccountFailure } from "../sessions/login.js";
+import { reserveAccountBudget } from "../sessions/login.js";
 import { MAX_MFA_ATTEMPTS } from "./challenges.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
+import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "../sessions/sessions.js";
 import { factorFor } from "./registry.js";
 import { passkeyChallengeOptions } from "./passkeys/factor.js";
@@ -43,17 +44,23 @@ export async function verifyMfaChallenge(
   // Deactivation revokes open challenges; this also refuses one that raced the deactivation.
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
 
-  const result: FactorResult = (await factor.isAvailable(user))
-    ? await factor.verify({ kind: "mfa", token, userId: user.id }, user, input)
-    : { ok: false };
+  // An answer is checked only within the account budget (reserved first, refunded if right): many
+  // challenges from many IPs together get no more guesses than the account's budget allows.
+  const budget = await reserveAccountBudget(deps, user.email, user, ctx);
+  const result: FactorResult = await checkedWithin(budget, async () =>
+    (await factor.isAvailable(user))
+      ? factor.verify({ kind: "mfa", token, userId: user.id }, user, input)
+      : { ok: false },
+  );
   if (!result.ok) {
-    await recordAccountFailure(deps, user.email);
     await recordEvent(deps, user, "mfa_failure", ctx, { method: factor.method, attempt: attempt.attempts });
     if (attempt.attempts >= MAX_MFA_ATTEMPTS) throw new AuthError("MFA_TOO_MANY_ATTEMPTS");
     throw new AuthError(result.failure ?? "MFA_CODE_INVALID");
   }
+  await budget.refund();
   if (!(await deps.mfaChallenges.consume(tokenHash, deps.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
   const tokens = await startSession(deps, user, ctx);
+  ctx.device?.remember(user.id);
   await recordEvent(deps, user, "login_success", ctx, { mfa: factor.method, amr: ["pwd", ...result.amr, "mfa"] });
   return tokens;
 }

@@ -36,7 +36,15 @@ export class SlidingWindowLimiter {
 
   /** Counts one request against `rule` and tells whether it may proceed. A refused request is not counted. */
   async hit(name: string, rule: RateRule, key: string): Promise<RateDecision> {
-    const w = this.window(rule);
+    return this.hitIn(this.window(rule), name, rule, key);
+  }
+
+  private async hitIn(
+    w: ReturnType<SlidingWindowLimiter["window"]>,
+    name: string,
+    rule: RateRule,
+    key: string,
+  ): Promise<RateDecision> {
     const [current, previous] = await Promise.all([
       this.counters.increment(w.key(name, key, 0), 1, w.ttl),
       this.counters.get(w.key(name, key, -1), w.ttl),
@@ -56,6 +64,37 @@ export class SlidingWindowLimiter {
     ]);
     const allowed = previous * previousWeight(rule.points, w.elapsed) + current + 1 <= rule.points;
     return this.decision(rule, w, previous, current, allowed);
+  }
+
+  /**
+   * Reserve-then-verify: takes one unit of the budget with an atomic increment BEFORE the costly
+   * check (a password, a code), so however many requests race, at most `rule.points` get past
+   * (`hit` gives the refused ones their unit back). `refund()` returns the unit when the check
+   * succeeded, so only failures stay counted. The refund goes to the window the unit was taken
+   * from, even if a new window began in between.
+   */
+  async reserve(name: string, rule: RateRule, key: string): Promise<RateDecision & { refund(): Promise<void> }> {
+    const w = this.window(rule);
+    const decision = await this.hitIn(w, name, rule, key);
+    let refunded = !decision.allowed;
+    return {
+      ...decision,
+      refund: async () => {
+        if (refunded) return;
+        refunded = true;
+        await this.counters.increment(w.key(name, key, 0), -1, w.ttl);
+      },
+    };
+  }
+
+  /** Empties the budget of `key` (both windows the sliding estimate reads). */
+  async clear(name: string, rule: RateRule, key: string): Promise<void> {
+    const w = this.window(rule);
+    for (const offset of [0, -1]) {
+      const k = w.key(name, key, offset);
+      const value = await this.counters.get(k, w.ttl);
+      if (value > 0) await this.counters.increment(k, -value, w.ttl);
+    }
   }
 
   /** Counts one event without asking (a failed password, say). */
@@ -101,6 +140,19 @@ export class SlidingWindowLimiter {
 /** How much of the previous window's count still weighs `elapsed` (0..1) into the current one. */
 export function previousWeight(limit: number, elapsed: number): number {
   return ((1 - elapsed) * (limit - 1)) / limit;
+}
+
+/**
+ * Runs the check a reservation was taken for. When the check could not run at all (the hash
+ * queue was full: OVERLOADED, or any other error), no guess was tested, so the unit goes back.
+ */
+export async function checkedWithin<T>(reservation: { refund(): Promise<void> }, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    await reservation.refund();
+    throw error;
+  }
 }
 
 /**

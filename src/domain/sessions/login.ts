@@ -2,15 +2,21 @@ import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { AuthError } from "../errors.js";
 import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
+import { EMAIL_TOKEN_RULES, mailTokenLink } from "../accounts/email-tokens.js";
+import { clientKey } from "../lib/network.js";
+import { sha256Hex } from "../lib/secret-box.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
+import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "./sessions.js";
 
 export type LoginResult = TokenPair | MfaChallengeResponse;
 
-const ACCOUNT_FAILURES = "account-failures";
-/** A device the owner logged in from within this many days is not slowed by the account budget. */
-const KNOWN_DEVICE_DAYS = 30;
+export const ACCOUNT_FAILURES = "account-failures";
+/** A known device's own budget, used once the account's is spent. */
+const KNOWN_DEVICE_FAILURES = "known-device-failures";
+/** Recent session addresses compared with the caller's network (IPv4 address or IPv6 /64). */
+const KNOWN_NETWORKS_CHECKED = 50;
 
 /**
  * POST /api/auth. The per-IP limit ran before this (http layer). Order matters for privacy:
@@ -23,15 +29,18 @@ export async function login(
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
   const user = await deps.users.findByEmail(email);
-  await enforceAccountBudget(deps, email, user, ctx);
+  const budget = await reserveAccountBudget(deps, email, user, ctx);
 
   // Hash even when the email is unknown, so the response time does not tell which emails exist.
-  const valid = await deps.hasher.verify(user?.passwordHash ?? deps.hasher.dummyHash, input.password);
+  const valid = await checkedWithin(budget, () =>
+    deps.hasher.verify(user?.passwordHash ?? deps.hasher.dummyHash, input.password),
+  );
   if (!user || !valid || user.deletedAt) {
-    await recordAccountFailure(deps, email);
+    // The reserved unit stays spent: that is the failure counted.
     if (user) await recordEvent(deps, user, "login_failure", ctx, { reason: "invalid_password" });
     throw new AuthError("INVALID_CREDENTIALS");
   }
+  await budget.refund();
 
   if (deps.hasher.needsRehash(user.passwordHash)) {
     const upgraded = await deps.hasher.hash(input.password);
@@ -52,32 +61,78 @@ export async function login(
     return createMfaChallenge(deps, user, ctx);
   }
   const tokens = await startSession(deps, user, ctx);
+  // Only a completed login makes a browser a known device (with MFA: after the code, in verify.ts).
+  ctx.device?.remember(user.id);
   await recordEvent(deps, user, "login_success", ctx);
   return tokens;
 }
 
-/** One failed authentication (a wrong password, or a wrong second-factor code) against the account's budget. */
-export async function recordAccountFailure(deps: Pick<DomainDeps, "limiter" | "config">, email: string): Promise<void> {
-  await deps.limiter.record(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, email);
-}
-
 /**
- * NIST SP 800-63B 5.2.2: at most ACCOUNT_FAILURE_LIMIT wrong passwords per account per window,
- * from all IPs together. The window slides, so the budget refills gradually (a delay, not a
- * lock-out), and a device the owner already logged in from is exempt, so an attacker who
- * burns the budget cannot keep the owner out.
+ * NIST SP 800-63B 5.2.2: at most ACCOUNT_FAILURE_LIMIT wrong passwords and second-factor codes
+ * per account per window, from all IPs together. Reserve-then-verify: one unit is taken with an
+ * atomic increment before the password or code is checked, and given back when it was right,
+ * so concurrent guesses can never exceed the budget.
+ *
+ * The owner keeps a way in once the budget is spent: a known device (a browser with a valid
+ * device cookie, or a client on the network of a session of the last KNOWN_DEVICE_DAYS: the
+ * same IPv4 address or IPv6 /64) gets a budget of its own, and an owner on a new device is
+ * mailed a one-time link that lifts the throttle (POST /api/auth/unlock).
  */
-async function enforceAccountBudget(
+export async function reserveAccountBudget(
   deps: DomainDeps,
   email: string,
   user: UserRecord | null,
   ctx: RequestContext,
-): Promise<void> {
-  const decision = await deps.limiter.check(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, email);
-  if (decision.allowed) return;
-  if (user && ctx.ip) {
-    const since = new Date(deps.clock.now().getTime() - KNOWN_DEVICE_DAYS * 86_400_000);
-    if (await deps.sessions.hasSessionFromIp(user.id, ctx.ip, since)) return;
+): Promise<{ refund(): Promise<void> }> {
+  const rule = deps.config.ACCOUNT_FAILURE_LIMIT;
+  const reservation = await deps.limiter.reserve(ACCOUNT_FAILURES, rule, email);
+  if (reservation.allowed) return reservation;
+  if (user && !user.deletedAt) {
+    const device = await knownDevice(deps, user, ctx);
+    if (device) {
+      const own = await deps.limiter.reserve(KNOWN_DEVICE_FAILURES, rule, `${email}|${device}`);
+      if (own.allowed) return own;
+    }
+    await offerUnlock(deps, user, ctx);
   }
-  throw new AuthError("ACCOUNT_THROTTLED", { retryAfterSeconds: decision.retryAfterSeconds });
+  throw new AuthError("ACCOUNT_THROTTLED", { retryAfterSeconds: reservation.retryAfterSeconds });
+}
+
+/** How the caller is known to the user: `cookie:<device id>`, `net:<network>`, or null for a new device. */
+async function knownDevice(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<string | null> {
+  const cookie = ctx.device?.knownId(user.id);
+  if (cookie) return `cookie:${cookie}`;
+  if (!ctx.ip) return null;
+  const network = clientKey(ctx.ip);
+  const since = new Date(deps.clock.now().getTime() - deps.config.KNOWN_DEVICE_DAYS * 86_400_000);
+  const recent = await deps.sessions.recentSessionIps(user.id, since, KNOWN_NETWORKS_CHECKED);
+  return recent.some((ip) => clientKey(ip) === network) ? `net:${network}` : null;
+}
+
+/** Tells a throttled owner, at most once an hour, and mails the link that lets them back in. */
+async function offerUnlock(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+  const rules = EMAIL_TOKEN_RULES.unlock;
+  for (const cap of rules.caps) if (!(await deps.limiter.hit(cap.name, cap.rule, user.id)).allowed) return;
+  mailTokenLink(deps, user, "unlock", ctx);
+  await recordEvent(deps, user, "account_throttled", ctx);
+}
+
+export const UNLOCK_DONE_MESSAGE = "Sign-in is unlocked. You can log in now.";
+
+/**
+ * POST /api/auth/unlock: spends the mailed token (one conditional write: single use), empties
+ * the account budget, and remembers the browser that opened the link as a device of the owner.
+ */
+export async function unlockAccount(
+  deps: DomainDeps,
+  token: string,
+  ctx: RequestContext,
+): Promise<{ message: string }> {
+  const spent = await deps.emailTokens.consume(sha256Hex(token), "unlock", deps.clock.now());
+  const user = spent ? await deps.users.findById(spent.userId) : null;
+  if (!spent || !user || user.deletedAt) throw new AuthError("EMAIL_TOKEN_INVALID");
+  await deps.limiter.clear(ACCOUNT_FAILURES, deps.config.ACCOUNT_FAILURE_LIMIT, user.email);
+  ctx.device?.remember(user.id);
+  await recordEvent(deps, user, "account_unlocked", ctx);
+  return { message: UNLOCK_DONE_MESSAGE };
 }

@@ -7,7 +7,8 @@ import type { FactorInput, FactorMethod, FactorResult } from "../factors/second-
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import type { Authenticated } from "./authentication.js";
-import { recordAccountFailure } from "./login.js";
+import { checkedWithin } from "../security/rate-limits.js";
+import { reserveAccountBudget } from "./login.js";
 
 /** A step-up challenge lives as long as a login challenge and takes as many answers. */
 export const MAX_STEP_UP_ATTEMPTS = 5;
@@ -82,14 +83,18 @@ export async function verifyStepUp(
   if (attempts === null) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
 
   const { user } = auth;
-  const result: FactorResult = (await factor.isAvailable(user))
-    ? await factor.verify({ kind: "step_up", token, userId: user.id }, user, input)
-    : { ok: false };
+  // Within the account budget, reserved before the answer is checked and refunded when it is right.
+  const budget = await reserveAccountBudget(deps, user.email, user, ctx);
+  const result: FactorResult = await checkedWithin(budget, async () =>
+    (await factor.isAvailable(user))
+      ? factor.verify({ kind: "step_up", token, userId: user.id }, user, input)
+      : { ok: false },
+  );
   if (!result.ok) {
-    await recordAccountFailure(deps, user.email);
     await recordEvent(deps, user, "step_up_failure", ctx, { method: factor.method, attempt: attempts });
     throw new AuthError("STEP_UP_VERIFICATION_INVALID");
   }
+  await budget.refund();
   if (!(await deps.stepUp.consumeChallenge(tokenHash, deps.clock.now())))
     throw new AuthError("STEP_UP_CHALLENGE_INVALID");
 

@@ -4,6 +4,7 @@ import { confirmEmail, resendConfirmation } from "../../domain/accounts/email-co
 import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
 import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
 import { register, type RegistrationInput } from "../../domain/accounts/registration.js";
+import { unlockAccount } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
 import { email, errorResponses, tokenPair } from "../schemas.js";
 
@@ -133,5 +134,30 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => resetPassword(deps, request.body, requestContext(request)),
+  );
+
+  app.post<{ Body: { token: string } }>(
+    "/api/auth/unlock",
+    {
+      config: { rateLimit: "register" },
+      schema: {
+        operationId: "unlockAccount",
+        summary: "Lift the account's login throttle with the token from the unlock mail",
+        description:
+          "When wrong passwords or codes from anywhere spend an account's failure budget, its owner is mailed a " +
+          "one-time link. Posting its token empties the budget and marks this browser as a known device " +
+          "(an HttpOnly device cookie). The token works once.",
+        tags: ["accounts"],
+        security: [],
+        body: {
+          type: "object",
+          properties: { token: emailToken },
+          required: ["token"],
+          examples: [{ token: "q2VbM1Jx0sY5c7T3n9Lk4Pw8Hd6Ga2Rf1Ue0Zi5Ko3A" }],
+        },
+        response: { 200: message, ...errorResponses(400, 401, 429) },
+      },
+    },
+    async (request) => unlockAccount(deps, request.body.token, requestContext(request)),
   );
 }

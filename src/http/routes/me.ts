@@ -76,6 +76,12 @@ const securityEvent = {
 
 const security = [{ bearer: [] }];
 
+/** A PATCH that changes the password hashes it twice: only those count against the re-authentication limit. */
+const changesPassword = (body: unknown): boolean =>
+  typeof body === "object" &&
+  body !== null &&
+  ["password", "newPassword", "currentPassword"].some((key) => (body as Record<string, unknown>)[key] !== undefined);
+
 /** Registered inside the /api/v1 scope, after requireBearer: `request.auth` is always set here. */
 export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.get(
@@ -95,13 +101,14 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.patch<{ Body: ProfileUpdate }>(
     "/me",
     {
+      config: { rateLimit: "reauth", rateLimitWhen: changesPassword },
       schema: {
         operationId: "updateMe",
         summary: "Update the current user; a password change revokes every other session",
         tags: ["me"],
         security,
         body: profileUpdate,
-        response: { 200: profile, ...errorResponses(400, 401, 403, 422, 429) },
+        response: { 200: profile, ...errorResponses(400, 401, 403, 422, 429, 503) },
       },
     },
     async (request) => updateProfile(deps, request.auth, request.body ?? {}, requestContext(request)),
@@ -110,13 +117,14 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.delete<{ Body: { password: string } }>(
     "/me",
     {
+      config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         operationId: "deleteMe",
         summary: "Delete the current user's account (needs the password)",
         tags: ["me"],
         security,
         body: { type: "object", properties: { password }, required: ["password"] },
-        response: { 204: { type: "null" }, ...errorResponses(400, 401, 403, 422, 429) },
+        response: { 204: { type: "null" }, ...errorResponses(400, 401, 403, 422, 429, 503) },
       },
     },
     async (request, reply) => {

@@ -132,6 +132,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.post<{ Body: { password: string; revokeOtherSessions?: boolean } }>(
     "/me/mfa/totp/disable",
     {
+      config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         operationId: "disableTotp",
         summary: "Turn TOTP off",
@@ -141,7 +142,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         body: { type: "object", properties: { password, revokeOtherSessions }, required: ["password"] },
         response: {
           200: { type: "object", properties: { disabled: { type: "boolean", const: true } }, required: ["disabled"] },
-          ...errorResponses(400, 401, 403, 422, 503),
+          ...errorResponses(400, 401, 403, 422, 429, 503),
         },
       },
     },
@@ -151,6 +152,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
   v1.post<{ Body: { password: string } }>(
     "/me/mfa/backup-codes/regenerate",
     {
+      config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         operationId: "regenerateBackupCodes",
         summary: "Replace the backup codes",
@@ -160,7 +162,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         body: { type: "object", properties: { password }, required: ["password"] },
         response: {
           200: { type: "object", properties: { backupCodes }, required: ["backupCodes"] },
-          ...errorResponses(400, 401, 403, 422, 503),
+          ...errorResponses(400, 401, 403, 422, 429, 503),
         },
       },
     },

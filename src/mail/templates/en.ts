@@ -58,5 +58,14 @@ export const en: Catalogue = {
         `If you do not recognise this, change your password and review your signed-in devices.`,
       ],
     }),
+    account_unlock: (v) => ({
+      subject: `Sign-ins to your ${v.product} account are being slowed down`,
+      paragraphs: [
+        `Someone tried many wrong passwords or codes on your ${v.product} account, the last time on ${v.when}${from(v)}. To protect it, sign-ins from new devices are paused for a while. Devices you already signed in from still work.`,
+        `If that was you and you want to sign in from this device now, open the link below: it lifts the pause once and remembers the browser you open it in. It works once and is valid for ${v.linkTtlHours} hours.`,
+        `If it was not you, your password is still safe as long as nobody knows it; if you reuse it anywhere, change it at ${v.appUrl}/forgot-password.`,
+      ],
+      action: "Unlock sign-in",
+    }),
   },
 };

@@ -58,5 +58,14 @@ export const ro: Catalogue = {
         `Dacă nu recunoașteți această activitate, schimbați-vă parola și verificați dispozitivele conectate.`,
       ],
     }),
+    account_unlock: (v) => ({
+      subject: `Autentificările în contul ${v.product} sunt încetinite`,
+      paragraphs: [
+        `Cineva a încercat multe parole sau coduri greșite în contul dumneavoastră ${v.product}, ultima dată pe ${v.when}${from(v)}. Pentru a-l proteja, autentificările de pe dispozitive noi sunt suspendate o vreme. Dispozitivele de pe care v-ați autentificat deja funcționează în continuare.`,
+        `Dacă ați fost dumneavoastră și doriți să vă autentificați acum de pe acest dispozitiv, deschideți linkul de mai jos: ridică suspendarea o dată și ține minte browserul în care îl deschideți. Funcționează o singură dată și este valabil ${v.linkTtlHours} de ore.`,
+        `Dacă nu ați fost dumneavoastră, parola este în siguranță atâta timp cât nu o cunoaște nimeni altcineva; dacă o folosiți și în alte locuri, schimbați-o la ${v.appUrl}/forgot-password.`,
+      ],
+      action: "Deblocați autentificarea",
+    }),
   },
 };

@@ -1,12 +1,32 @@
+/**
+ * Who a hash is for. A login (`login`) is served first; a logged-in user re-proving their
+ * password (`reauth`: password change, account deletion, TOTP disable, backup-code regenerate)
+ * gets at most its own share of the hash queue and is refused first, so authenticated
+ * re-checks can never starve logins.
+ */
+export type HashPriority = "login" | "reauth";
+
+/** What an import row's hash becomes: the value to store, or why it is refused. */
+export type ImportedHash = { ok: true; hash: string } | { ok: false; reason: string };
+
 /** The password-hashing port; src/hashing/ implements it (argon2id, legacy bcrypt, the hash queue). */
 export interface PasswordHasher {
-  hash(password: string): Promise<string>;
-  /** Verifies argon2 (any variant and parameters) and bcrypt ($2a$, $2b$, $2y$) hashes. */
-  verify(hash: string, password: string): Promise<boolean>;
+  hash(password: string, priority?: HashPriority): Promise<string>;
+  /**
+   * Verifies argon2 (any variant, within the verify budget), bcrypt ($2a$, $2b$, $2y$) and
+   * wrapped legacy hashes. A `false` answer always takes the same time, whatever the stored
+   * hash was (or if there was none), so timing tells no account apart.
+   */
+  verify(hash: string, password: string, priority?: HashPriority): Promise<boolean>;
   /** True when the hash is not argon2id at the current parameters. */
   needsRehash(hash: string): boolean;
   /** A hash of a random password at the current parameters: verifying against it costs what a real check costs. */
   readonly dummyHash: string;
-  /** True while a new hash would be refused with OVERLOADED. */
-  isSaturated(): boolean;
+  /** True while a new hash of that priority would be refused with OVERLOADED. */
+  isSaturated(priority?: HashPriority): boolean;
+  /**
+   * Checks a hash brought in by `warden user import`: well formed, within the verify budget;
+   * legacy bcrypt is wrapped in argon2id so the stored value is as strong as a native one.
+   */
+  importHash(hash: string): Promise<ImportedHash>;
 }
