@@ -12,6 +12,8 @@ import { healthRoutes } from "./http/routes/health.js";
 import { meRoutes } from "./http/routes/me.js";
 import { mfaRoutes, mfaVerifyRoutes } from "./http/routes/mfa.js";
 import { tokenRoutes } from "./http/routes/tokens.js";
+import { passkeyAuthRoutes, passkeyRoutes } from "./http/routes/passkeys.js";
+import { stepUpRoutes } from "./http/routes/step-up.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
@@ -27,7 +29,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // `example` is OpenAPI's annotation on request bodies; Ajv must know it, and ignores it.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, keywords: ["example"] } },
   });
 
   // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.
@@ -58,6 +61,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   authRoutes(app, deps);
   tokenRoutes(app, deps);
   mfaVerifyRoutes(app, deps);
+  passkeyAuthRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database);
@@ -66,6 +70,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       requireBearer(v1, deps);
       meRoutes(v1, deps);
       mfaRoutes(v1, deps);
+      passkeyRoutes(v1, deps);
+      stepUpRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );
