@@ -48,6 +48,10 @@ const workers = z.string().transform((value, ctx) => {
   return n;
 });
 
+/** An http(s) base URL, kept without its trailing slash so `${base}/path` is always right. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .transform((v) => v.replace(/\/+$/, ""));
 /** A comma list of origins (`https://app.example.com`), each normalised to scheme://host[:port]. */
 const originList = z.string().transform((value, ctx): string[] => {
   const origins: string[] = [];
@@ -93,8 +97,12 @@ const schema = z.object({
     .default("warden"),
   DATA_DIR: z.string().min(1).default("./data"),
   TRUST_PROXY: trustProxy.default(false),
-  APP_URL: z.url().default("http://localhost:3000"),
-  /** The `iss` claim; defaults to APP_URL. */
+  // Browser apps (issue 12): Warden's own address apart from the app's.
+  /** Warden's own base URL: `iss`, `jwks_uri`, the hosted pages, the WebAuthn RP ID. Default http://localhost:<PORT>. */
+  PUBLIC_URL: httpUrl.optional(),
+  /** Base of the links in mails. Default PUBLIC_URL, so mail links open Warden's own pages. */
+  APP_URL: httpUrl.optional(),
+  /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SMTP_URL: z
@@ -141,7 +149,11 @@ const schema = z.object({
 
 export type Env = z.output<typeof schema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
+  /** Resolved: PUBLIC_URL or http://localhost:<PORT>, no trailing slash. */
+  PUBLIC_URL: string;
+  /** Resolved: APP_URL or PUBLIC_URL, no trailing slash. */
+  APP_URL: string;
   issuer: string;
   databaseKind: "sqlite" | "postgres";
   /** The relying party passkeys are bound to: from configuration only, never from a request. */
@@ -167,23 +179,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const value = parsed.data;
+  const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
   return {
     ...value,
-    issuer: value.JWT_ISSUER ?? value.APP_URL.replace(/\/+$/, ""),
+    PUBLIC_URL: publicUrl,
+    APP_URL: value.APP_URL ?? publicUrl,
+    issuer: value.JWT_ISSUER ?? publicUrl,
     databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
-    webauthn: relyingParty(value),
+    webauthn: relyingParty(value, publicUrl, value.APP_URL ?? publicUrl),
   };
 }
 
 /**
- * WebAuthn's relying party. PUBLIC_URL and CORS_ORIGINS are read when the schema has them (other
- * capabilities add them); until then APP_URL stands in for PUBLIC_URL.
+ * WebAuthn's relying party: from configuration only. CORS_ORIGINS is read when the schema has it
+ * (the browser capability adds it).
  */
-function relyingParty(value: Env): Config["webauthn"] {
-  const shared = value as Env & { PUBLIC_URL?: string; CORS_ORIGINS?: string | string[] };
-  const publicUrl = shared.PUBLIC_URL ?? value.APP_URL;
+function relyingParty(value: Env, publicUrl: string, appUrl: string): Config["webauthn"] {
+  const shared = value as Env & { CORS_ORIGINS?: string | string[] };
   const cors = typeof shared.CORS_ORIGINS === "string" ? shared.CORS_ORIGINS.split(",") : (shared.CORS_ORIGINS ?? []);
-  const defaults = [publicUrl, value.APP_URL, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
+  const defaults = [publicUrl, appUrl, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
   return {
     rpId: (value.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname).toLowerCase(),
     rpName: value.WEBAUTHN_RP_NAME ?? value.PRODUCT_NAME,

@@ -21,6 +21,9 @@ import type { StepUpStore } from "./sessions/step-up-ports.js";
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
   issuer: string;
+  /** Warden's own base URL (no trailing slash): its pages, and the WebAuthn relying party. */
+  PUBLIC_URL: string;
+  /** Base of the links in mails (no trailing slash). */
   APP_URL: string;
   ACCESS_TOKEN_TTL: number;
   REFRESH_TOKEN_TTL: number;
