@@ -86,7 +86,7 @@ const verificationTokenBody = {
     verification_token: { type: "string", maxLength: 256 },
     verificationToken: { type: "string", maxLength: 256 },
   },
-  example: {},
+  examples: [{}],
 } as const;
 
 /** The public half: passwordless login and the passkey answer to a login's MFA challenge. */
@@ -105,7 +105,7 @@ export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void 
         body: {
           type: ["object", "null"],
           properties: { email: { type: "string", maxLength: 320 } },
-          example: {},
+          examples: [{}],
         },
         response: {
           200: {
@@ -134,7 +134,7 @@ export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void 
         body: {
           type: "object",
           properties: { sessionId: { type: "string", maxLength: 256 }, credential: credentialSchema },
-          example: { sessionId: "q1Zx...", credential: exampleAssertion },
+          examples: [{ sessionId: "q1Zx...", credential: exampleAssertion }],
         },
         response: { 200: tokenPair, ...errorResponses(400, 401, 403, 429) },
       },
@@ -155,7 +155,7 @@ export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void 
         body: {
           type: "object",
           properties: { mfaToken: { type: "string", maxLength: 256 }, mfa_token: { type: "string", maxLength: 256 } },
-          example: { mfaToken: "9f1c...64 hex characters" },
+          examples: [{ mfaToken: "9f1c...64 hex characters" }],
         },
         response: {
           200: webauthnOptions("PublicKeyCredentialRequestOptions with allowCredentials"),
@@ -223,19 +223,21 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
             credential: credentialSchema,
             response: { ...credentialSchema, description: "Alias of credential" },
           },
-          example: {
-            name: "MacBook Touch ID",
-            credential: {
-              id: "3q2-7w",
-              rawId: "3q2-7w",
-              type: "public-key",
-              response: {
-                clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIi...",
-                attestationObject: "o2NmbXRkbm9uZ...",
+          examples: [
+            {
+              name: "MacBook Touch ID",
+              credential: {
+                id: "3q2-7w",
+                rawId: "3q2-7w",
+                type: "public-key",
+                response: {
+                  clientDataJSON: "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIi...",
+                  attestationObject: "o2NmbXRkbm9uZ...",
+                },
+                clientExtensionResults: {},
               },
-              clientExtensionResults: {},
             },
-          },
+          ],
         },
         response: { 201: passkeyView, ...errorResponses(400, 401, 403, 409) },
       },

@@ -25,7 +25,7 @@ export function stepUpRoutes(v1: FastifyInstance, deps: DomainDeps): void {
           "A challenge for this session listing the user's second factors, or mfa_required false when the user has none.",
         tags: ["mfa", "step-up"],
         security: bearer,
-        body: { type: ["object", "null"], example: {} },
+        body: { type: ["object", "null"], examples: [{}] },
         response: {
           200: {
             type: "object",
@@ -55,7 +55,7 @@ export function stepUpRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         body: {
           type: "object",
           properties: { challengeToken },
-          example: { challengeToken: "5b0e...64 hex characters" },
+          examples: [{ challengeToken: "5b0e...64 hex characters" }],
         },
         response: {
           200: {
@@ -89,7 +89,7 @@ export function stepUpRoutes(v1: FastifyInstance, deps: DomainDeps): void {
             code: { type: "string", maxLength: 64 },
             credential: credentialSchema,
           },
-          example: { challengeToken: "5b0e...64 hex characters", type: "totp", code: "123456" },
+          examples: [{ challengeToken: "5b0e...64 hex characters", type: "totp", code: "123456" }],
         },
         response: {
           200: {
