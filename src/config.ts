@@ -160,6 +160,34 @@ export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
   webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
+/** Variables whose value is never echoed back in an error: secrets, and URLs that may carry a password. */
+const UNPRINTABLE = /SECRET|TOKEN|_URL$/;
+
+/** One problem in plain words, naming the variable and (unless it may be secret) the value given. */
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const name = issue.path.join(".");
+  const raw = env[name];
+  const given = raw === undefined || UNPRINTABLE.test(name) ? "" : `, got "${raw}"`;
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.expected === "number"
+        ? `${name}: expected a number${given}`
+        : `${name}: expected a ${issue.expected}${given}`;
+    case "too_small":
+      return issue.origin === "string"
+        ? `${name}: must be at least ${issue.minimum} characters long`
+        : `${name}: must be ${issue.minimum} or more${given}`;
+    case "too_big":
+      return issue.origin === "string"
+        ? `${name}: must be at most ${issue.maximum} characters long`
+        : `${name}: must be ${issue.maximum} or less${given}`;
+    case "invalid_value":
+      return `${name}: expected one of ${issue.values.map(String).join(", ")}${given}`;
+    default:
+      return `${name}: ${issue.message}${issue.code === "custom" ? "" : given}`;
+  }
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join("; "));
@@ -176,7 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, present)));
   }
   const value = parsed.data;
   const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
