@@ -52,23 +52,6 @@ const workers = z.string().transform((value, ctx) => {
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .transform((v) => v.replace(/\/+$/, ""));
-/** A comma list of origins (`https://app.example.com`), each normalised to scheme://host[:port]. */
-const originList = z.string().transform((value, ctx): string[] => {
-  const origins: string[] = [];
-  for (const entry of value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const origin = originOf(entry);
-    if (!origin) {
-      ctx.addIssue({ code: "custom", message: `"${entry}" is not an http(s) origin` });
-      return z.NEVER;
-    }
-    origins.push(origin);
-  }
-  return origins;
-});
-
 function originOf(url: string): string | null {
   try {
     const parsed = new URL(url);
@@ -77,6 +60,28 @@ function originOf(url: string): string | null {
     return null;
   }
 }
+
+/** A comma list of browser origins (`https://app.example.com`), each kept as its exact origin. Never `*`. */
+const originList = z.string().transform((value, ctx): string[] => {
+  const origins: string[] = [];
+  for (const entry of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/$/, "")) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an origin such as https://app.example.com` });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
 
 const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
   message: "expected sqlite:<path> or postgres://...",
@@ -104,6 +109,17 @@ const schema = z.object({
   APP_URL: httpUrl.optional(),
   /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
+  /** Browser origins allowed to call the API with credentials (CORS), and to post with the refresh cookie. */
+  CORS_ORIGINS: originList.default([]),
+  /** The HttpOnly cookie that carries the refresh token for browsers (Path=/api/auth). */
+  REFRESH_COOKIE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "letters, digits and !#$%&'*+.^_`|~- only")
+    .default("__refresh__token"),
+  REFRESH_COOKIE_SAMESITE: z
+    .enum(["Strict", "Lax", "None", "strict", "lax", "none"])
+    .transform((v) => (v[0]!.toUpperCase() + v.slice(1).toLowerCase()) as "Strict" | "Lax" | "None")
+    .default("Lax"),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SMTP_URL: z
     .string()
@@ -218,14 +234,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/**
- * WebAuthn's relying party: from configuration only. CORS_ORIGINS is read when the schema has it
- * (the browser capability adds it).
- */
+/** WebAuthn's relying party: from configuration only, never from a request's Host or Origin. */
 function relyingParty(value: Env, publicUrl: string, appUrl: string): Config["webauthn"] {
-  const shared = value as Env & { CORS_ORIGINS?: string | string[] };
-  const cors = typeof shared.CORS_ORIGINS === "string" ? shared.CORS_ORIGINS.split(",") : (shared.CORS_ORIGINS ?? []);
-  const defaults = [publicUrl, appUrl, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
+  const defaults = [publicUrl, appUrl, ...value.CORS_ORIGINS]
+    .map((url) => originOf(url.trim()))
+    .filter((o) => o !== null);
   return {
     rpId: (value.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname).toLowerCase(),
     rpName: value.WEBAUTHN_RP_NAME ?? value.PRODUCT_NAME,
