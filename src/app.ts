@@ -19,6 +19,8 @@ import { healthRoutes } from "./http/routes/health.js";
 import { meRoutes } from "./http/routes/me.js";
 import { mfaRoutes, mfaVerifyRoutes } from "./http/routes/mfa.js";
 import { tokenRoutes } from "./http/routes/tokens.js";
+import { passkeyAuthRoutes, passkeyRoutes } from "./http/routes/passkeys.js";
+import { stepUpRoutes } from "./http/routes/step-up.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
@@ -79,6 +81,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   authRoutes(app, deps);
   tokenRoutes(app, deps);
   mfaVerifyRoutes(app, deps);
+  passkeyAuthRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database, deps.counters);
@@ -87,6 +90,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       requireBearer(v1, deps);
       meRoutes(v1, deps);
       mfaRoutes(v1, deps);
+      passkeyRoutes(v1, deps);
+      stepUpRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );

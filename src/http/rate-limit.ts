@@ -5,7 +5,7 @@ import { clientKey } from "../domain/lib/network.js";
 import type { RateDecision, SlidingWindowLimiter } from "../domain/security/rate-limits.js";
 
 /** Per-IP limits by name; a route opts in with `config: { rateLimit: "login" }`. */
-export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset" | "reauth";
+export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset" | "reauth" | "oauth_login";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -31,6 +31,9 @@ export function ruleFor(config: Config, name: RateLimitName): RateRule {
       return config.PASSWORD_RESET_RATE_LIMIT;
     case "reauth":
       return config.REAUTH_RATE_LIMIT;
+    // One bucket for passkey login and its options (and Google/Apple sign-in): sign-ins without a password.
+    case "oauth_login":
+      return config.OAUTH_LOGIN_RATE_LIMIT;
   }
 }
 

@@ -31,6 +31,12 @@ import { securityEventStoreContract } from "./security-event-store.js";
 import { sessionStoreContract } from "./session-store.js";
 import { signingKeyStoreContract, type SigningKeyRacers } from "./signing-key-store.js";
 import { userStoreContract } from "./user-store.js";
+import { createPasskeyStore } from "../../src/storage/passkeys.js";
+import { createStepUpStore } from "../../src/storage/step-up.js";
+import { createWebAuthnChallengeStore } from "../../src/storage/webauthn-challenges.js";
+import { passkeyStoreContract } from "./passkey-store.js";
+import { stepUpStoreContract } from "./step-up-store.js";
+import { webAuthnChallengeStoreContract } from "./webauthn-challenge-store.js";
 
 for (const { engine, skip } of engines) {
   const on = (port: string) => `${port} on ${engine.name}`;
@@ -60,6 +66,40 @@ for (const { engine, skip } of engines) {
   emailTokenStoreContract(on("EmailTokenStore"), () => databaseHarness(engine, (d) => createEmailTokenStore(d.db)), {
     skip,
   });
+  passkeyStoreContract(on("PasskeyStore"), () => databaseHarness(engine, (d) => createPasskeyStore(d.db)), { skip });
+  webAuthnChallengeStoreContract(
+    on("WebAuthnChallengeStore"),
+    () => databaseHarness(engine, (d) => createWebAuthnChallengeStore(d.db)),
+    { skip },
+  );
+  stepUpStoreContract(
+    on("StepUpStore"),
+    async () => {
+      const h = await databaseHarness(engine, (d) => createStepUpStore(d.db));
+      const sessions = createSessionStore(h.test.database.db, h.test.database.engine);
+      return {
+        ...h,
+        async newSessionId(userId: string) {
+          const id = crypto.randomUUID();
+          const now = new Date("2026-01-15T10:00:00Z");
+          await sessions.createSession(
+            {
+              id,
+              userId,
+              createdAt: now,
+              lastUsedAt: now,
+              expiresAt: new Date(now.getTime() + 86_400_000),
+              ip: null,
+              userAgent: null,
+            },
+            { tokenHash: crypto.randomBytes(32).toString("hex"), expiresAt: new Date(now.getTime() + 3_600_000) },
+          );
+          return id;
+        },
+      };
+    },
+    { skip },
+  );
   signingKeyStoreContract(
     on("SigningKeyStore"),
     async () => {

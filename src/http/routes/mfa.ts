@@ -10,6 +10,7 @@ import {
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
 import { errorResponses, password, tokenPair } from "../schemas.js";
+import { credentialSchema } from "./passkeys.js";
 
 const code = { type: "string", minLength: 1, maxLength: 64 } as const;
 const revokeOtherSessions = { type: "boolean", description: "End every other session of the user as well" } as const;
@@ -33,7 +34,7 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
         security: [],
         summary: "Verify an MFA challenge",
         description:
-          "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
+          "Answers the challenge from POST /api/auth with a TOTP or backup code, or a passkey assertion (type passkey, credential). Five wrong answers end the challenge.",
         tags: ["auth", "mfa"],
         // Presence is checked in the domain, so a missing field gets the contract's own sentence.
         body: {
@@ -42,7 +43,8 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
             mfaToken: { type: "string", maxLength: 256 },
             mfa_token: { type: "string", maxLength: 256 },
             code: { type: "string", maxLength: 64 },
-            type: { type: "string", enum: ["totp", "backup", "backup_code"], default: "totp" },
+            type: { type: "string", enum: ["totp", "backup", "backup_code", "passkey", "email_otp"], default: "totp" },
+            credential: credentialSchema,
           },
         },
         response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },

@@ -86,6 +86,9 @@ export async function registerPasskey(
       supportedAlgorithmIDs: ALGORITHMS,
     });
     if (!result.verified) throw new Error("the attestation did not verify");
+    // The verifier takes the ID from the signed authenticator data; the outer `id` must agree with it.
+    if (result.registrationInfo.credential.id !== credential.id)
+      throw new Error("the credential ID does not match the attested one");
     info = result.registrationInfo;
   } catch (error) {
     throw new AuthError("PASSKEY_ATTESTATION_FAILED", { cause: error, reason: reasonOf(error) });
