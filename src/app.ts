@@ -13,6 +13,8 @@ import { meRoutes } from "./http/routes/me.js";
 import { mfaRoutes, mfaVerifyRoutes } from "./http/routes/mfa.js";
 import { tokenRoutes } from "./http/routes/tokens.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
+import { federationRoutes, identityRoutes } from "./http/routes/federation.js";
+import { emailOtpRoutes } from "./http/routes/email-otp.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -58,6 +60,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   authRoutes(app, deps);
   tokenRoutes(app, deps);
   mfaVerifyRoutes(app, deps);
+  federationRoutes(app, deps);
+  emailOtpRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database);
@@ -66,6 +70,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       requireBearer(v1, deps);
       meRoutes(v1, deps);
       mfaRoutes(v1, deps);
+      identityRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );

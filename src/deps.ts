@@ -23,6 +23,9 @@ import { createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
+import { createIdentityStore } from "./storage/identities.js";
+import { createEmailOtpStore } from "./storage/email-otp-codes.js";
+import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
 
 export interface Deps extends Omit<DomainDeps, "config"> {
   config: Config;
@@ -48,6 +51,8 @@ export interface BuildOptions {
   prepare?: boolean;
   /** Mail retry timing; tests shorten it. */
   mailRetry?: RetryPolicy;
+  /** Least time between two JWKS fetches caused by an unknown `kid` (default 30 s); tests rotate keys at once. */
+  jwksCooldownMs?: number;
 }
 
 /**
@@ -133,6 +138,28 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       events,
       emailTokens: createEmailTokenStore(database.db),
       mailer,
+      idTokens: {
+        google: new IdTokenVerifier(
+          {
+            name: "google",
+            clientIds: config.GOOGLE_CLIENT_IDS,
+            issuers: config.GOOGLE_ISSUERS,
+            jwksUrl: config.GOOGLE_JWKS_URL,
+          },
+          { jwksCooldownMs: options.jwksCooldownMs },
+        ),
+        apple: new IdTokenVerifier(
+          {
+            name: "apple",
+            clientIds: config.APPLE_CLIENT_IDS,
+            issuers: [config.APPLE_ISSUER],
+            jwksUrl: config.APPLE_JWKS_URL,
+          },
+          { jwksCooldownMs: options.jwksCooldownMs },
+        ),
+      },
+      identities: createIdentityStore(database.db, database.engine, random),
+      emailOtps: createEmailOtpStore(database.db),
       database,
       counters,
       log,

@@ -15,6 +15,9 @@ import type {
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
+import type { IdTokenVerifier } from "./federation/id-tokens.js";
+import type { IdentityStore, ProviderName } from "./federation/ports.js";
+import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
@@ -30,6 +33,9 @@ export interface DomainConfig {
   REQUIRE_EMAIL_CONFIRMATION: boolean;
   LOGIN_RATE_LIMIT: RateRule;
   ACCOUNT_FAILURE_LIMIT: RateRule;
+  ALLOW_SIGNUP: boolean;
+  EMAIL_OTP_MFA: "fallback" | "always" | "off";
+  EMAIL_OTP_COOLDOWN: number;
 }
 
 /** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
@@ -49,6 +55,10 @@ export interface DomainDeps {
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
   mailer: Mailer;
+  /** ID-token verification per provider (each off while it has no client id). */
+  idTokens: Record<ProviderName, IdTokenVerifier>;
+  identities: IdentityStore;
+  emailOtps: EmailOtpStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

@@ -5,7 +5,7 @@ import { AuthError } from "../domain/errors.js";
 import type { RateDecision, SlidingWindowLimiter } from "../domain/security/rate-limits.js";
 
 /** Per-IP limits by name; a route opts in with `config: { rateLimit: "login" }`. */
-export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset";
+export type RateLimitName = "login" | "mfa" | "refresh" | "register" | "password-reset" | "oauth_login";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -27,6 +27,8 @@ export function ruleFor(config: Config, name: RateLimitName): RateRule {
       return config.REGISTER_RATE_LIMIT;
     case "password-reset":
       return config.PASSWORD_RESET_RATE_LIMIT;
+    case "oauth_login":
+      return config.OAUTH_LOGIN_RATE_LIMIT;
   }
 }
 

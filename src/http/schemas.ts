@@ -26,7 +26,7 @@ export const mfaChallenge = {
   properties: {
     mfa_required: { type: "boolean", const: true },
     mfa_token: { type: "string", minLength: 64, maxLength: 64 },
-    mfa_methods: { type: "array", items: { type: "string", enum: ["totp", "backup_code"] } },
+    mfa_methods: { type: "array", items: { type: "string", enum: ["totp", "backup_code", "email_otp"] } },
   },
   required: ["mfa_required", "mfa_token", "mfa_methods"],
 } as const;

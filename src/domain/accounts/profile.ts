@@ -2,6 +2,7 @@ import type { Authenticated } from "../sessions/authentication.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
+import { hasPassword } from "../factors/password/hasher.js";
 import type { ProfilePatch, UserRecord } from "../ports.js";
 import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
@@ -15,6 +16,8 @@ export type ProfileView = Pick<
   active: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
+  /** False for accounts created through Google or Apple until a password is set. */
+  hasPassword: boolean;
   lastConnectedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -33,6 +36,7 @@ export function viewProfile(user: UserRecord): ProfileView {
     active: user.deactivatedAt === null && user.deletedAt === null,
     emailVerified: user.emailConfirmedAt !== null,
     mfaEnabled: user.totpEnabledAt !== null,
+    hasPassword: hasPassword(user),
     lastConnectedAt: user.lastConnectedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),

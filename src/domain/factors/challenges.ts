@@ -1,8 +1,9 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
+import { isEmailOtpAvailable } from "./email-otp/email-otp.js";
 
-export type MfaMethod = "totp" | "backup_code";
+export type MfaMethod = "totp" | "backup_code" | "email_otp";
 
 export interface MfaChallengeResponse {
   mfa_required: true;
@@ -11,10 +12,14 @@ export interface MfaChallengeResponse {
 }
 
 /** The methods a user can answer a challenge with right now. */
-export async function mfaMethodsOf(deps: Pick<DomainDeps, "backupCodes">, user: UserRecord): Promise<MfaMethod[]> {
+export async function mfaMethodsOf(
+  deps: Pick<DomainDeps, "backupCodes" | "config" | "clock">,
+  user: UserRecord,
+): Promise<MfaMethod[]> {
   const methods: MfaMethod[] = [];
   if (user.totpEnabledAt) methods.push("totp");
   if ((await deps.backupCodes.countUnused(user.id)) > 0) methods.push("backup_code");
+  if (isEmailOtpAvailable(deps, user)) methods.push("email_otp");
   return methods;
 }
 

@@ -8,13 +8,14 @@ import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { startSession } from "../sessions/sessions.js";
 import { acceptTotpCode } from "./totp/totp.js";
+import { acceptEmailOtp } from "./email-otp/email-otp.js";
 
 export interface MfaVerifyInput {
   mfaToken?: string;
   /** Storno's clients send either spelling. */
   mfa_token?: string;
   code?: string;
-  type?: "totp" | "backup" | "backup_code";
+  type?: "totp" | "backup" | "backup_code" | "email_otp";
 }
 
 /**
@@ -30,7 +31,12 @@ export async function verifyMfaChallenge(
   if (!token) throw new AuthError("MFA_TOKEN_MISSING");
   const code = input.code?.trim();
   if (!code) throw new AuthError("MFA_CODE_MISSING");
-  const method: MfaMethod = input.type === "backup" || input.type === "backup_code" ? "backup_code" : "totp";
+  const method: MfaMethod =
+    input.type === "backup" || input.type === "backup_code"
+      ? "backup_code"
+      : input.type === "email_otp"
+        ? "email_otp"
+        : "totp";
 
   // The attempt is counted before the code is looked at, so parallel guesses cannot slip past the limit.
   const tokenHash = sha256Hex(token);
@@ -41,7 +47,7 @@ export async function verifyMfaChallenge(
   // Deactivation revokes open challenges; this also refuses one that raced the deactivation.
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
 
-  if (!(await isCodeAccepted(deps, user, method, code))) {
+  if (!(await isCodeAccepted(deps, user, method, code, tokenHash))) {
     await recordAccountFailure(deps, user.email);
     await recordEvent(deps, user, "mfa_failure", ctx, { method, attempt: attempt.attempts });
     throw new AuthError(attempt.attempts >= MAX_MFA_ATTEMPTS ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CODE_INVALID");
@@ -53,8 +59,15 @@ export async function verifyMfaChallenge(
 }
 
 /** Checking a code spends it: a TOTP step or a backup code is accepted once, ever. */
-async function isCodeAccepted(deps: DomainDeps, user: UserRecord, method: MfaMethod, code: string): Promise<boolean> {
+async function isCodeAccepted(
+  deps: DomainDeps,
+  user: UserRecord,
+  method: MfaMethod,
+  code: string,
+  challengeHash: string,
+): Promise<boolean> {
   if (method === "backup_code") return spendBackupCode(deps, user.id, code);
+  if (method === "email_otp") return acceptEmailOtp(deps, user, challengeHash, code);
   return (
     user.totpEnabledAt !== null &&
     user.totpSecretEnc !== null &&

@@ -24,12 +24,24 @@ const profile = {
     active: { type: "boolean" },
     emailVerified: { type: "boolean" },
     mfaEnabled: { type: "boolean" },
+    hasPassword: { type: "boolean", description: "False for an account created through Google or Apple" },
     lastConnectedAt: nullableIsoDate,
     createdAt: isoDate,
     updatedAt: isoDate,
     preferences: { type: "object", additionalProperties: true },
   },
-  required: ["id", "email", "roles", "active", "emailVerified", "mfaEnabled", "createdAt", "updatedAt", "preferences"],
+  required: [
+    "id",
+    "email",
+    "roles",
+    "active",
+    "emailVerified",
+    "mfaEnabled",
+    "hasPassword",
+    "createdAt",
+    "updatedAt",
+    "preferences",
+  ],
 } as const;
 
 /** Fields a client does not own (id, email, roles...) are ignored, so a client may send back what GET returned. */

@@ -40,7 +40,7 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
             mfaToken: { type: "string", maxLength: 256 },
             mfa_token: { type: "string", maxLength: 256 },
             code: { type: "string", maxLength: 64 },
-            type: { type: "string", enum: ["totp", "backup", "backup_code"], default: "totp" },
+            type: { type: "string", enum: ["totp", "backup", "backup_code", "email_otp"], default: "totp" },
           },
         },
         response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },
