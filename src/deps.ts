@@ -26,6 +26,9 @@ import { createUserStore } from "./storage/users.js";
 import { createIdentityStore } from "./storage/identities.js";
 import { createEmailOtpStore } from "./storage/email-otp-codes.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
+import { createPasskeyStore } from "./storage/passkeys.js";
+import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
+import { createStepUpStore } from "./storage/step-up.js";
 
 export interface Deps extends Omit<DomainDeps, "config"> {
   config: Config;
@@ -160,6 +163,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       },
       identities: createIdentityStore(database.db, database.engine, random),
       emailOtps: createEmailOtpStore(database.db),
+      passkeys: createPasskeyStore(database.db),
+      webauthnChallenges: createWebAuthnChallengeStore(database.db),
+      stepUp: createStepUpStore(database.db),
       database,
       counters,
       log,

@@ -18,10 +18,15 @@ import type { SigningKeys } from "./sessions/signing-keys.js";
 import type { IdTokenVerifier } from "./federation/id-tokens.js";
 import type { IdentityStore, ProviderName } from "./federation/ports.js";
 import type { EmailOtpStore } from "./factors/email-otp/ports.js";
+import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
+import type { StepUpStore } from "./sessions/step-up-ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
   issuer: string;
+  /** Warden's own base URL (no trailing slash): its pages, and the WebAuthn relying party. */
+  PUBLIC_URL: string;
+  /** Base of the links in mails (no trailing slash). */
   APP_URL: string;
   ACCESS_TOKEN_TTL: number;
   REFRESH_TOKEN_TTL: number;
@@ -36,6 +41,10 @@ export interface DomainConfig {
   ALLOW_SIGNUP: boolean;
   EMAIL_OTP_MFA: "fallback" | "always" | "off";
   EMAIL_OTP_COOLDOWN: number;
+  /** Seconds a session counts as fresh for sensitive operations. */
+  REAUTH_MAX_AGE: number;
+  /** The WebAuthn relying party, from configuration only. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 /** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
@@ -59,6 +68,9 @@ export interface DomainDeps {
   idTokens: Record<ProviderName, IdTokenVerifier>;
   identities: IdentityStore;
   emailOtps: EmailOtpStore;
+  passkeys: PasskeyStore;
+  webauthnChallenges: WebAuthnChallengeStore;
+  stepUp: StepUpStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

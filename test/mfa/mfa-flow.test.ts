@@ -77,7 +77,7 @@ for (const { engine, skip } of engines) {
           const login = await postJson(w.app, "/api/auth", { email: "alice@example.com", password: PASSWORD });
           assert.equal(login.status, 200);
           assert.deepEqual(Object.keys(login.body), ["mfa_required", "mfa_token", "mfa_methods"]);
-          assert.deepEqual(login.body.mfa_methods, ["totp", "backup_code"]);
+          assert.deepEqual(login.body.mfa_methods, ["totp", "backup_code", "email_otp"]);
           assert.match(login.body.mfa_token, /^[0-9a-f]{64}$/);
           assert.ok(!/"(token|refresh_token|access_token)"/.test(login.raw), login.raw);
           assert.equal(login.headers["set-cookie"], undefined);

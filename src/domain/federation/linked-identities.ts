@@ -3,6 +3,7 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { hasPassword } from "../factors/password/hasher.js";
 import { recordEvent } from "../security/events.js";
+import { requireRecentAuthentication } from "../sessions/step-up.js";
 import type { ProviderName } from "./ports.js";
 
 export interface IdentityView {
@@ -31,17 +32,19 @@ export async function listIdentities(
 }
 
 /**
- * DELETE /api/v1/me/identities/{id}. Never the last way in: the identity goes only when the user
- * keeps a password or another identity (the store decides with the user's row locked, so two
+ * DELETE /api/v1/me/identities/{id}, a sensitive operation. Never the last way in: the identity
+ * goes only when the user keeps a password, a passkey or another identity (the store decides with the user's row locked, so two
  * concurrent unlinks cannot both pass). Another user's identity is NOT_FOUND, as an unknown one.
  */
 export async function unlinkIdentity(
   deps: DomainDeps,
   auth: Authenticated,
   identityId: string,
+  verificationToken: string | undefined,
   ctx: RequestContext,
 ): Promise<void> {
-  const otherWaysIn = hasPassword(auth.user);
+  await requireRecentAuthentication(deps, auth, verificationToken);
+  const otherWaysIn = hasPassword(auth.user) || (await deps.passkeys.countForUser(auth.user.id)) > 0;
   const outcome = await deps.identities.unlink(auth.user.id, identityId, otherWaysIn);
   if (outcome === "not_found") throw new AuthError("NOT_FOUND");
   if (outcome === "last_way_in") throw new AuthError("LAST_WAY_IN");

@@ -60,7 +60,7 @@ export async function completeLogin(
   ctx: RequestContext,
   detail?: Record<string, unknown>,
 ): Promise<LoginResult> {
-  if (isMfaEnabled(user)) {
+  if (await isMfaEnabled(deps, user)) {
     await recordEvent(deps, user, "mfa_challenge_issued", ctx, detail);
     return createMfaChallenge(deps, user, ctx);
   }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { sendLoginEmailOtp } from "../../domain/factors/email-otp/email-otp.js";
+import { sendLoginEmailOtp, sendStepUpEmailOtp } from "../../domain/factors/email-otp/email-otp.js";
 import { requestContext } from "../context.js";
 import { errorResponses } from "../schemas.js";
 
@@ -33,5 +33,30 @@ export function emailOtpRoutes(app: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => sendLoginEmailOtp(deps, request.body ?? {}, requestContext(request)),
+  );
+}
+
+/** POST /api/v1/mfa/email-otp/send, inside the Bearer scope: a code that answers a step-up challenge. */
+export function stepUpEmailOtpRoutes(v1: FastifyInstance, deps: DomainDeps): void {
+  v1.post<{ Body: { challengeToken?: string } }>(
+    "/mfa/email-otp/send",
+    {
+      config: { rateLimit: "mfa" },
+      schema: {
+        operationId: "sendStepUpEmailCode",
+        summary: "Email a code for a step-up challenge",
+        description:
+          "Mails a 6-digit code, valid 5 minutes, that answers this step-up challenge (POST /api/v1/mfa/verify with type `email_otp`). Same spacing and hourly cap as at login.",
+        tags: ["mfa"],
+        security: [{ bearer: [] }],
+        body: {
+          type: "object",
+          properties: { challengeToken: { type: "string", maxLength: 256 } },
+          example: { challengeToken: "4b1d3c5e7f9a1b3d5c7e9f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e5f7a9b1d" },
+        },
+        response: { 200: sent, ...errorResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request) => sendStepUpEmailOtp(deps, request.auth, request.body ?? {}, requestContext(request)),
   );
 }

@@ -159,7 +159,8 @@ export function identityRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       schema: {
         operationId: "unlinkIdentity",
         summary: "Unlink a Google or Apple account",
-        description: "409 when it is the user's only way to sign in (no password and no other identity).",
+        description:
+          "A sensitive operation: needs a session authenticated within REAUTH_MAX_AGE or a step-up verification token (body `verification_token`/`verificationToken` or header X-Verification-Token). 409 when it is the user's only way to sign in (no password, passkey or other identity).",
         tags: ["me", "federation"],
         security,
         params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
@@ -167,7 +168,11 @@ export function identityRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request, reply) => {
-      await unlinkIdentity(deps, request.auth, request.params.id, requestContext(request));
+      const header = request.headers["x-verification-token"];
+      const body = (request.body ?? {}) as { verification_token?: string; verificationToken?: string };
+      const verificationToken =
+        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      await unlinkIdentity(deps, request.auth, request.params.id, verificationToken, requestContext(request));
       return reply.code(204).send();
     },
   );

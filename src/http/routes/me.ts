@@ -4,6 +4,7 @@ import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from ".
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
+import { isMfaEnabled } from "../../domain/factors/challenges.js";
 import { errorResponses, password } from "../schemas.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
@@ -54,9 +55,19 @@ const profileUpdate = {
     locale: nullableString(35),
     timezone: nullableString(64),
     preferences: { type: "object", description: "Replaces the stored preferences object" },
-    password: { ...password, description: "The new password (alias: newPassword); needs currentPassword" },
+    password: {
+      ...password,
+      description:
+        "The new password (alias: newPassword); needs currentPassword, or for an account without one a fresh session or a step-up verification token",
+    },
     newPassword: password,
     currentPassword: password,
+    verification_token: {
+      type: "string",
+      maxLength: 256,
+      description: "Step-up token (also verificationToken, X-Verification-Token)",
+    },
+    verificationToken: { type: "string", maxLength: 256 },
   },
 } as const;
 
@@ -93,19 +104,21 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me",
     {
       schema: {
+        operationId: "getMe",
         summary: "The current user",
         tags: ["me"],
         security,
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile(request.auth.user),
+    async (request) => viewProfile(request.auth.user, await isMfaEnabled(deps, request.auth.user)),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
     "/me",
     {
       schema: {
+        operationId: "updateMe",
         summary: "Update the current user; a password change revokes every other session",
         tags: ["me"],
         security,
@@ -113,13 +126,20 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: { 200: profile, ...errorResponses(400, 401, 403, 422, 429) },
       },
     },
-    async (request) => updateProfile(deps, request.auth, request.body ?? {}, requestContext(request)),
+    async (request) => {
+      const body = request.body ?? {};
+      const header = request.headers["x-verification-token"];
+      const verificationToken =
+        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      return updateProfile(deps, request.auth, { ...body, verificationToken }, requestContext(request));
+    },
   );
 
   v1.delete<{ Body: { password: string } }>(
     "/me",
     {
       schema: {
+        operationId: "deleteMe",
         summary: "Delete the current user's account (needs the password)",
         tags: ["me"],
         security,
@@ -137,6 +157,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/sessions",
     {
       schema: {
+        operationId: "listSessions",
         summary: "The current user's live sessions",
         tags: ["me"],
         security,
@@ -153,6 +174,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/sessions/:id",
     {
       schema: {
+        operationId: "deleteSession",
         summary: "End one of the current user's sessions (the current one too)",
         tags: ["me"],
         security,
@@ -170,6 +192,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/security-events",
     {
       schema: {
+        operationId: "listSecurityEvents",
         summary: "The current user's security events, newest first",
         description: `Pages of \`limit\` events (default 20, at most ${EVENTS_PAGE_MAX}); pass the returned \`next\` as \`before\` for the next page.`,
         tags: ["me"],

@@ -6,6 +6,10 @@ import type { UserRecord } from "../../ports.js";
 import type { RateRule } from "../../security/rate-limits.js";
 import { recordEvent } from "../../security/events.js";
 import { MAX_MFA_ATTEMPTS } from "../challenges.js";
+import { hasMfa } from "../registry.js";
+import type { Authenticated } from "../../sessions/authentication.js";
+import { MAX_STEP_UP_ATTEMPTS } from "../../sessions/step-up.js";
+import type { FactorChallenge, SecondFactor } from "../second-factor.js";
 
 /** Codes are valid this long. */
 export const EMAIL_OTP_TTL_SECONDS = 300;
@@ -42,6 +46,10 @@ function newCode(deps: Pick<DomainDeps, "random">): string {
 
 const hashCode = (deps: Pick<DomainDeps, "box">, code: string): string => deps.box.keyedHash(CODE_PURPOSE, code);
 
+/** What a code is bound to: one challenge of one kind (a login MFA challenge or a step-up challenge). */
+export const challengeBinding = (challenge: Pick<FactorChallenge, "kind" | "token">): string =>
+  sha256Hex(`${challenge.kind}:${challenge.token}`);
+
 /**
  * POST /api/auth/mfa/email-otp/send: mails a code that answers this login challenge. The
  * challenge must still be open (unspent, unexpired, attempts left).
@@ -53,8 +61,7 @@ export async function sendLoginEmailOtp(
 ): Promise<{ sent: true }> {
   const token = input.mfaToken || input.mfa_token;
   if (!token) throw new AuthError("MFA_TOKEN_MISSING");
-  const challengeHash = sha256Hex(token);
-  const challenge = await deps.mfaChallenges.find(challengeHash);
+  const challenge = await deps.mfaChallenges.find(sha256Hex(token));
   const now = deps.clock.now();
   if (
     !challenge ||
@@ -66,22 +73,41 @@ export async function sendLoginEmailOtp(
   }
   const user = await deps.users.findById(challenge.userId);
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
-  await sendEmailOtp(deps, user, challengeHash, ctx);
+  await sendEmailOtp(deps, user, { kind: "mfa", token }, ctx);
   return { sent: true };
 }
 
 /**
- * Mails a fresh code bound to the challenge `challengeHash` (a login or step-up challenge),
- * replacing any earlier code. At most one send per EMAIL_OTP_SPACING_SECONDS (decided by one
+ * POST /api/v1/mfa/email-otp/send: mails a code that answers this step-up challenge of the
+ * caller's own session (open, unexpired, attempts left).
+ */
+export async function sendStepUpEmailOtp(
+  deps: DomainDeps,
+  auth: Authenticated,
+  input: { challengeToken?: string },
+  ctx: RequestContext,
+): Promise<{ sent: true }> {
+  const token = input.challengeToken;
+  if (!token) throw new AuthError("STEP_UP_CHALLENGE_MISSING");
+  const owner = { userId: auth.user.id, sessionId: auth.sessionId };
+  const open = await deps.stepUp.findOpenChallenge(sha256Hex(token), owner, deps.clock.now(), MAX_STEP_UP_ATTEMPTS);
+  if (!open) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+  await sendEmailOtp(deps, auth.user, { kind: "step_up", token }, ctx);
+  return { sent: true };
+}
+
+/**
+ * Mails a fresh code bound to `challenge` (a login or step-up challenge), replacing any earlier
+ * code. At most one send per EMAIL_OTP_SPACING_SECONDS (decided by one
  * conditional write) and EMAIL_OTP_HOURLY per account.
  */
 export async function sendEmailOtp(
   deps: DomainDeps,
   user: UserRecord,
-  challengeHash: string,
+  challenge: Pick<FactorChallenge, "kind" | "token">,
   ctx: RequestContext,
 ): Promise<void> {
-  if (!isEmailOtpAvailable(deps, user)) throw new AuthError("EMAIL_OTP_UNAVAILABLE");
+  if (!(await emailOtpFactor(deps).isAvailable(user))) throw new AuthError("EMAIL_OTP_UNAVAILABLE");
   const hourly = await deps.limiter.check(SEND_BUCKET, EMAIL_OTP_HOURLY, user.id);
   if (!hourly.allowed) {
     await recordEvent(deps, user, "email_otp_refused", ctx, { reason: "hourly_limit" });
@@ -92,7 +118,7 @@ export async function sendEmailOtp(
   const stored = await deps.emailOtps.replace(
     {
       userId: user.id,
-      challengeHash,
+      challengeHash: challengeBinding(challenge),
       codeHash: hashCode(deps, code),
       sentAt: now,
       expiresAt: new Date(now.getTime() + EMAIL_OTP_TTL_SECONDS * 1000),
@@ -105,7 +131,7 @@ export async function sendEmailOtp(
     throw new AuthError("EMAIL_OTP_TOO_SOON", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
   }
   await deps.limiter.record(SEND_BUCKET, EMAIL_OTP_HOURLY, user.id);
-  await recordEvent(deps, user, "email_otp_sent", ctx);
+  await recordEvent(deps, user, "email_otp_sent", ctx, { for: challenge.kind });
   deps.mailer.enqueue({
     kind: "email_otp_code",
     to: user.email,
@@ -120,23 +146,43 @@ export async function sendEmailOtp(
 }
 
 /**
+ * Email codes as a SecondFactor. Available when the policy allows it and the user has a factor
+ * that turns MFA on (TOTP, a passkey): a code only ever backs one up, never stands in for MFA,
+ * so a user without a second factor still steps up with a fresh session or the password.
+ */
+export function emailOtpFactor(deps: DomainDeps): SecondFactor {
+  return {
+    method: "email_otp",
+    turnsMfaOn: false,
+    isAvailable: async (user) => isEmailOtpAvailable(deps, user) && (await hasMfa(deps, user)),
+    assertInput(input) {
+      if (!input.code?.trim()) throw new AuthError("MFA_CODE_MISSING");
+    },
+    async verify(challenge, user, input) {
+      return (await acceptEmailOtp(deps, user, challenge, input.code!)) ? { ok: true, amr: ["otp"] } : { ok: false };
+    },
+  };
+}
+
+/**
  * Checks a code against the user's live code for this challenge and spends it. The hashes are
  * compared in constant time; spending is one conditional write, so a code used twice at once
  * is accepted once. The policy is asked again: a password reset since the send withdraws it.
  */
-export async function acceptEmailOtp(
+async function acceptEmailOtp(
   deps: DomainDeps,
   user: UserRecord,
-  challengeHash: string,
+  challenge: FactorChallenge,
   input: string,
 ): Promise<boolean> {
   const code = input.replace(/\s/g, "");
   if (!/^\d{6}$/.test(code) || !isEmailOtpAvailable(deps, user)) return false;
   const now = deps.clock.now();
+  const binding = challengeBinding(challenge);
   const live = await deps.emailOtps.find(user.id);
-  if (!live || live.usedAt || live.expiresAt <= now || live.challengeHash !== challengeHash) return false;
+  if (!live || live.usedAt || live.expiresAt <= now || live.challengeHash !== binding) return false;
   const given = Buffer.from(hashCode(deps, code));
   const stored = Buffer.from(live.codeHash);
   if (given.length !== stored.length || !crypto.timingSafeEqual(given, stored)) return false;
-  return deps.emailOtps.consume(user.id, challengeHash, live.codeHash, now);
+  return deps.emailOtps.consume(user.id, binding, live.codeHash, now);
 }
