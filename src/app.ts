@@ -32,8 +32,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
-    // `example` is OpenAPI's annotation on request bodies: known to Ajv, so strict mode accepts it.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, keywords: ["example"] } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });
 
   // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.

@@ -27,7 +27,7 @@ export function emailOtpRoutes(app: FastifyInstance, deps: DomainDeps): void {
         body: {
           type: "object",
           properties: { mfaToken: { type: "string", maxLength: 256 }, mfa_token: { type: "string", maxLength: 256 } },
-          example: { mfaToken: "9f2c4e0b7a1d3c5e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e" },
+          examples: [{ mfaToken: "9f2c4e0b7a1d3c5e8f6a2b4d0c9e7f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e" }],
         },
         response: { 200: sent, ...errorResponses(400, 401, 429) },
       },
@@ -52,7 +52,7 @@ export function stepUpEmailOtpRoutes(v1: FastifyInstance, deps: DomainDeps): voi
         body: {
           type: "object",
           properties: { challengeToken: { type: "string", maxLength: 256 } },
-          example: { challengeToken: "4b1d3c5e7f9a1b3d5c7e9f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e5f7a9b1d" },
+          examples: [{ challengeToken: "4b1d3c5e7f9a1b3d5c7e9f1a3b5d7c9e1f3a5b7d9c1e3f5a7b9d1c3e5f7a9b1d" }],
         },
         response: { 200: sent, ...errorResponses(400, 401, 403, 429) },
       },

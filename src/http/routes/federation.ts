@@ -55,9 +55,11 @@ export function federationRoutes(app: FastifyInstance, deps: DomainDeps): void {
         body: {
           type: "object",
           properties: { credential: idToken, idToken, nonce },
-          example: {
-            credential: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2ln",
-          },
+          examples: [
+            {
+              credential: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmdvb2dsZS5jb20ifQ.c2ln",
+            },
+          ],
         },
         response: { 200: { anyOf: [tokenPair, mfaChallenge] }, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
@@ -106,11 +108,13 @@ export function federationRoutes(app: FastifyInstance, deps: DomainDeps): void {
             },
             email: { type: "string", maxLength: 320, description: "Ignored: the token's email is used" },
           },
-          example: {
-            identityToken: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FwcGxlaWQuYXBwbGUuY29tIn0.c2ln",
-            nonce: "5f0c2b1e9a7d4c3b",
-            fullName: { givenName: "Ana", familyName: "Popescu" },
-          },
+          examples: [
+            {
+              identityToken: "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2FwcGxlaWQuYXBwbGUuY29tIn0.c2ln",
+              nonce: "5f0c2b1e9a7d4c3b",
+              fullName: { givenName: "Ana", familyName: "Popescu" },
+            },
+          ],
         },
         response: { 200: { anyOf: [tokenPair, mfaChallenge] }, ...errorResponses(400, 401, 403, 404, 409, 429) },
       },
