@@ -6,7 +6,8 @@ export type Operation = "login" | "mfa" | "refresh" | "me" | "jwks";
 
 /** One measured load: who, what, how hard, and what came back. */
 export interface Row {
-  server: "Warden" | "better-auth";
+  /** `floor`: bench/floor/server.ts, JWT verification alone. */
+  server: "Warden" | "better-auth" | "floor";
   operation: Operation;
   scenario: string;
   engine: string;
@@ -87,6 +88,22 @@ const table = (header: string[], rows: string[][]) =>
   ].join("\n");
 
 const rate = (row: Row | undefined) => row?.result?.okPerSecond ?? 0;
+
+/** Requests per second of the floor (bench/floor/server.ts), 0 when this run did not measure it. */
+export const floorRate = (rows: Row[]) => rate(rows.find((r) => r.server === "floor" && r.result));
+
+function floorRows(rows: Row[]): string[][] {
+  const floor = rows.find((r) => r.server === "floor" && r.result);
+  return floor
+    ? [
+        [
+          `floor: verify the RS256 access token with jose and answer (Fastify, 1 process, no database)`,
+          String(floor.connections),
+          fmt(floor.result!.okPerSecond),
+        ],
+      ]
+    : [];
+}
 
 export function find(
   rows: Row[],
@@ -221,6 +238,7 @@ export function renderReport(report: Report): string {
           fmt(physical.argon2.perSecond),
         ],
         ["raw RS256 sign (jose, 2048-bit key)", String(physical.sign.concurrency), fmt(physical.sign.perSecond)],
+        ...floorRows(rows),
       ],
     ),
   );
@@ -230,15 +248,17 @@ export function renderReport(report: Report): string {
   ];
   out.push(
     table(
-      ["engine", "workers", "login / raw argon2id", "refresh / raw sign"],
+      ["engine", "workers", "login / raw argon2id", "refresh / raw sign", "GET /api/v1/me / floor"],
       configs.map((c) => {
         const login = rate(find(rows, "Warden", "login", c.engine, c.workers));
         const refresh = rate(find(rows, "Warden", "refresh", c.engine, c.workers));
+        const me = rate(find(rows, "Warden", "me", c.engine, c.workers));
         return [
           c.engine,
           String(c.workers),
           ratio(login, physical.argon2.perSecond),
           ratio(refresh, physical.sign.perSecond),
+          ratio(me, floorRate(rows)),
         ];
       }),
     ),

@@ -21,8 +21,8 @@ import {
   wardenMfaLogin,
   wardenRefresh,
 } from "./scenarios.js";
-import type { ServerProcess } from "./server-process.js";
-import { hasRoute, loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
+import { freePort, startServer, type ServerProcess } from "./server-process.js";
+import { hasRoute, loginMany, startWardenTarget, type Session, type WardenTarget } from "./warden.js";
 import { renderTargets } from "./targets.js";
 
 const RESULTS = path.resolve(import.meta.dirname, "results");
@@ -129,6 +129,8 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
         ),
       );
     else rows.push(unavailable(base("me", "GET /api/v1/me"), c.me, "no GET /api/v1/me on this build (404)"));
+    // The floor is the same for every configuration: measured once, right after Warden's first /me row.
+    if (canMe && !rows.some((r) => r.server === "floor")) rows.push(await measureFloor(plan, target, sessions));
     rows.push(await measure(server, base("jwks", "JWKS"), c.jwks, plan.durationSeconds, wardenJwks()));
 
     if (isSweep) {
@@ -154,6 +156,44 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
       );
   } finally {
     await target.close();
+  }
+}
+
+/**
+ * The floor (bench/floor/server.ts): one process that only verifies the same access tokens with
+ * jose and answers, loaded exactly like Warden's GET /api/v1/me row.
+ */
+async function measureFloor(plan: Plan, target: WardenTarget, sessions: Session[]): Promise<Row> {
+  const base = {
+    server: "floor" as const,
+    operation: "me" as const,
+    scenario: "GET /api/v1/me (floor)",
+    engine: "-",
+    workers: 1,
+  };
+  const discovery = (await (await fetch(`${target.server.url}/.well-known/openid-configuration`)).json()) as {
+    issuer: string;
+  };
+  const jwks = await (await fetch(`${target.server.url}/.well-known/jwks.json`)).text();
+  log("starting the floor: JWT verification and nothing else");
+  const floor = await startServer({
+    args: ["--import", "tsx", path.resolve(import.meta.dirname, "floor/server.ts")],
+    cwd: path.resolve(import.meta.dirname, ".."),
+    env: { FLOOR_JWKS: jwks, FLOOR_ISSUER: discovery.issuer },
+    port: await freePort(),
+    readyPath: "/healthz",
+    profileDir: plan.profileDir,
+  });
+  try {
+    await runLoad({
+      url: floor.url,
+      connections: plan.connections.me,
+      durationSeconds: plan.warmupSeconds,
+      steps: wardenMe(sessions.slice(0, 32)),
+    });
+    return await measure(floor, base, plan.connections.me, plan.durationSeconds, wardenMe(sessions.slice(0, 32)));
+  } finally {
+    await floor.stop();
   }
 }
 

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { find, peerComparisonWorkers, type Report, type Row } from "./report.js";
+import { find, floorRate, peerComparisonWorkers, type Report, type Row } from "./report.js";
 
 interface Check {
   target: string;
@@ -29,9 +29,9 @@ export function checkTargets(report: Report): Check[] {
     const measured =
       row.workers > 1 ? `${rss.totalMb} MB in all, ${rss.largestMb} MB the largest process` : `${rss.totalMb} MB`;
     checks.push({
-      target: `server RSS <= 250 MB during login (${row.engine}, ${row.workers}w)`,
+      target: `server RSS <= 150 MB per worker during login (${row.engine}, ${row.workers}w)`,
       measured,
-      met: rss.totalMb <= 250,
+      met: rss.largestMb <= 150,
     });
   }
   const absolute = (label: string, operation: "refresh" | "me", engine: string, minimum: number) => {
@@ -45,6 +45,16 @@ export function checkTargets(report: Report): Check[] {
   absolute("refresh", "refresh", "sqlite", 1000);
   absolute("GET /api/v1/me", "me", "sqlite", 5000);
   absolute("refresh", "refresh", "postgres", 600);
+
+  const floor = floorRate(rows);
+  for (const row of rows.filter((r) => r.server === "Warden" && r.operation === "me" && r.workers === 1 && r.result)) {
+    const value = floor > 0 ? row.result!.okPerSecond / floor : undefined;
+    checks.push({
+      target: `GET /api/v1/me >= 0.6x the floor (${row.engine}, 1w)`,
+      measured: value === undefined ? "not measured" : x(value),
+      met: value === undefined ? null : value >= 0.6,
+    });
+  }
 
   const peerWorkers = peerComparisonWorkers(rows);
   for (const [operation, label, minimum] of [

@@ -4,11 +4,14 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
-import { installErrorHandling } from "./http/errors.js";
+import { answerFrameworkError, installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
 import { installInputRules } from "./http/input.js";
 import { installOverloadShedding } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
+import { installCors } from "./http/plugins/cors.js";
+import { installRefreshCookie } from "./http/plugins/refresh-cookie.js";
+import { installPages } from "./http/pages/index.js";
 import { accountRoutes } from "./http/routes/accounts.js";
 import { authRoutes } from "./http/routes/auth.js";
 import { healthRoutes } from "./http/routes/health.js";
@@ -31,6 +34,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     trustProxy: deps.config.TRUST_PROXY as boolean | string[],
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
+    frameworkErrors: answerFrameworkError,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });
@@ -58,6 +62,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   installErrorHandling(app);
   installInputRules(app);
+  // First among the onRequest hooks: a 429 or 503 must still be readable by a listed origin.
+  await installCors(app, deps.config.CORS_ORIGINS);
+  await installRefreshCookie(app, deps.config);
   installOverloadShedding(app, () => deps.hasher.isSaturated());
   installRateLimits(app, deps.limiter, deps.config);
 
@@ -79,6 +86,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
+  await installPages(app, deps);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

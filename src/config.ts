@@ -60,23 +60,6 @@ const commaList = z.string().transform((value) =>
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .transform((v) => v.replace(/\/+$/, ""));
-/** A comma list of origins (`https://app.example.com`), each normalised to scheme://host[:port]. */
-const originList = z.string().transform((value, ctx): string[] => {
-  const origins: string[] = [];
-  for (const entry of value
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const origin = originOf(entry);
-    if (!origin) {
-      ctx.addIssue({ code: "custom", message: `"${entry}" is not an http(s) origin` });
-      return z.NEVER;
-    }
-    origins.push(origin);
-  }
-  return origins;
-});
-
 function originOf(url: string): string | null {
   try {
     const parsed = new URL(url);
@@ -85,6 +68,28 @@ function originOf(url: string): string | null {
     return null;
   }
 }
+
+/** A comma list of browser origins (`https://app.example.com`), each kept as its exact origin. Never `*`. */
+const originList = z.string().transform((value, ctx): string[] => {
+  const origins: string[] = [];
+  for (const entry of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.origin !== entry.replace(/\/$/, "")) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an origin such as https://app.example.com` });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
 
 const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
   message: "expected sqlite:<path> or postgres://...",
@@ -112,6 +117,17 @@ const schema = z.object({
   APP_URL: httpUrl.optional(),
   /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
+  /** Browser origins allowed to call the API with credentials (CORS), and to post with the refresh cookie. */
+  CORS_ORIGINS: originList.default([]),
+  /** The HttpOnly cookie that carries the refresh token for browsers (Path=/api/auth). */
+  REFRESH_COOKIE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "letters, digits and !#$%&'*+.^_`|~- only")
+    .default("__refresh__token"),
+  REFRESH_COOKIE_SAMESITE: z
+    .enum(["Strict", "Lax", "None", "strict", "lax", "none"])
+    .transform((v) => (v[0]!.toUpperCase() + v.slice(1).toLowerCase()) as "Strict" | "Lax" | "None")
+    .default("Lax"),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SMTP_URL: z
     .string()
@@ -184,6 +200,34 @@ export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
   webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
+/** Variables whose value is never echoed back in an error: secrets, and URLs that may carry a password. */
+const UNPRINTABLE = /SECRET|TOKEN|_URL$/;
+
+/** One problem in plain words, naming the variable and (unless it may be secret) the value given. */
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const name = issue.path.join(".");
+  const raw = env[name];
+  const given = raw === undefined || UNPRINTABLE.test(name) ? "" : `, got "${raw}"`;
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.expected === "number"
+        ? `${name}: expected a number${given}`
+        : `${name}: expected a ${issue.expected}${given}`;
+    case "too_small":
+      return issue.origin === "string"
+        ? `${name}: must be at least ${issue.minimum} characters long`
+        : `${name}: must be ${issue.minimum} or more${given}`;
+    case "too_big":
+      return issue.origin === "string"
+        ? `${name}: must be at most ${issue.maximum} characters long`
+        : `${name}: must be ${issue.maximum} or less${given}`;
+    case "invalid_value":
+      return `${name}: expected one of ${issue.values.map(String).join(", ")}${given}`;
+    default:
+      return `${name}: ${issue.message}${issue.code === "custom" ? "" : given}`;
+  }
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join("; "));
@@ -200,7 +244,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, present)));
   }
   const value = parsed.data;
   const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
@@ -214,14 +258,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/**
- * WebAuthn's relying party: from configuration only. CORS_ORIGINS is read when the schema has it
- * (the browser capability adds it).
- */
+/** WebAuthn's relying party: from configuration only, never from a request's Host or Origin. */
 function relyingParty(value: Env, publicUrl: string, appUrl: string): Config["webauthn"] {
-  const shared = value as Env & { CORS_ORIGINS?: string | string[] };
-  const cors = typeof shared.CORS_ORIGINS === "string" ? shared.CORS_ORIGINS.split(",") : (shared.CORS_ORIGINS ?? []);
-  const defaults = [publicUrl, appUrl, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
+  const defaults = [publicUrl, appUrl, ...value.CORS_ORIGINS]
+    .map((url) => originOf(url.trim()))
+    .filter((o) => o !== null);
   return {
     rpId: (value.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname).toLowerCase(),
     rpName: value.WEBAUTHN_RP_NAME ?? value.PRODUCT_NAME,

@@ -75,6 +75,17 @@ export interface ErrorBody {
   requestId?: string;
 }
 
+/** A refusal decided by the HTTP layer itself (not a domain rule), e.g. 403 `Invalid origin.`. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpProblem";
+  }
+}
+
 export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyReply {
   const status = STATUS[error.code];
   if (error.details.retryAfterSeconds !== undefined)
@@ -138,11 +149,25 @@ const BAD_REQUEST: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "The request body is too large.",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "Invalid Content-Length.",
   FST_ERR_CTP_INVALID_TYPE: "Content-Type must be application/json.",
+  FST_ERR_BAD_URL: "Malformed URL.",
 };
+
+/**
+ * Fastify's `frameworkErrors`: what it refuses before routing (a URL with bad percent-encoding)
+ * gets the contract's body like every other 400, not Fastify's own `{error, code, message}`.
+ */
+export function answerFrameworkError(error: FastifyError, _request: unknown, reply: FastifyReply): void {
+  void reply.code(400).send({ code: 400, message: BAD_REQUEST[error.code] ?? "Bad request." });
+}
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof AuthError) return sendAuthError(reply, error);
+    if (error instanceof HttpProblem) {
+      const body: ErrorBody = { code: error.status, message: error.message };
+      if (request.routeOptions.config?.errorField) body.error = body.message;
+      return reply.code(error.status).send(body);
+    }
     if (error.validation) {
       const body: ErrorBody = {
         code: 400,

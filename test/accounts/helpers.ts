@@ -1,13 +1,10 @@
 import type { FastifyInstance } from "fastify";
+import { freshIp } from "../helpers/login.js";
 import { postJson, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
 import { startSmtp, type TestSmtp } from "./smtp.js";
 
-let ipCounter = 0;
-/** A fresh client address, so per-IP limits only bite where a test means them to. */
-export const nextIp = (): string => `10.${(++ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
-
 /** POST JSON through inject() from `ip` (a fresh address unless given). */
-export const post = (app: FastifyInstance, url: string, body: unknown, ip: string = nextIp()) =>
+export const post = (app: FastifyInstance, url: string, body: unknown, ip: string = freshIp()) =>
   postJson(app, url, body, {}, { remoteAddress: ip });
 
 /** The `sid` claim of an access token: the session it belongs to. */

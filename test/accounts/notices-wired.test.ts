@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { login, PASSWORD } from "../helpers/login.js";
 import { FixedClock } from "../helpers/warden.js";
 import { authenticatorCode, bearer } from "../mfa/mfa-helpers.js";
-import { getMe, login, refresh, withBearer } from "../sessions/fixtures.js";
+import { getMe, refresh, withBearer } from "../sessions/fixtures.js";
 import { startWardenWithSmtp } from "./helpers.js";
-
-const PASSWORD = "correct horse battery";
 
 /** The subject line, decoded enough to tell the notices apart. */
 const subjectOf = (raw: string): string => /^Subject: (.*)$/m.exec(raw)?.[1] ?? "";

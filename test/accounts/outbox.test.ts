@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { postLogin } from "../helpers/login.js";
 import { startWarden } from "../helpers/warden.js";
 import { post } from "./helpers.js";
 import { decodeQuotedPrintable } from "./smtp.js";
@@ -34,10 +35,7 @@ test("without SMTP_URL the confirmation mail is an .eml file in <DATA_DIR>/outbo
 
     const token = new URL(link).searchParams.get("token");
     assert.equal((await post(w.app, "/api/auth/confirm-email", { token })).status, 200);
-    assert.equal(
-      (await post(w.app, "/api/auth", { email: "outbox@example.com", password: "window box of herbs" })).status,
-      200,
-    );
+    assert.equal((await postLogin(w, "outbox@example.com", "window box of herbs")).status, 200);
   } finally {
     await w.close();
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { postLogin } from "../helpers/login.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock } from "../helpers/warden.js";
 import { post, sessionIdOf, startWardenWithSmtp } from "./helpers.js";
@@ -16,8 +17,8 @@ for (const { engine, skip } of engines) {
       const { w, smtp, close } = await startWardenWithSmtp({ engine });
       try {
         const user = await w.createUser("maria@example.com", OLD);
-        const phone = await post(w.app, "/api/auth", { email: "maria@example.com", password: OLD });
-        const laptop = await post(w.app, "/api/auth", { email: "maria@example.com", password: OLD });
+        const phone = await postLogin(w, "maria@example.com", OLD);
+        const laptop = await postLogin(w, "maria@example.com", OLD);
         assert.equal(phone.status, 200);
         assert.equal(laptop.status, 200);
 
@@ -35,8 +36,8 @@ for (const { engine, skip } of engines) {
           assert.ok(record?.revokedAt, "the session opened with the old password is revoked");
           assert.equal(record?.revokedReason, "password_reset");
         }
-        assert.equal((await post(w.app, "/api/auth", { email: "maria@example.com", password: OLD })).status, 401);
-        assert.equal((await post(w.app, "/api/auth", { email: "maria@example.com", password: NEW })).status, 200);
+        assert.equal((await postLogin(w, "maria@example.com", OLD)).status, 401);
+        assert.equal((await postLogin(w, "maria@example.com", NEW)).status, 200);
 
         const notice = await smtp.nextMail("maria@example.com");
         assert.match(notice.decoded, /password of your Warden account was reset/);

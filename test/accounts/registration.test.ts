@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
+import { PASSWORD, postLogin } from "../helpers/login.js";
 import { FixedClock, startWarden } from "../helpers/warden.js";
 import { post, startWardenWithSmtp } from "./helpers.js";
 import { linkToken } from "./smtp.js";
-
-const PASSWORD = "plum tree in winter";
 
 for (const { engine, skip } of engines) {
   test(`${engine.name}: register -> mail -> confirm -> login`, { skip }, async () => {
@@ -22,7 +21,7 @@ for (const { engine, skip } of engines) {
         email: "ana.pop@example.com",
       });
 
-      const early = await post(w.app, "/api/auth", { email: "ana.pop@example.com", password: PASSWORD });
+      const early = await postLogin(w, "ana.pop@example.com", PASSWORD);
       assert.equal(early.raw, '{"code":403,"message":"Please confirm your email address before logging in."}');
 
       const mail = await smtp.nextMail("ana.pop@example.com");
@@ -39,7 +38,7 @@ for (const { engine, skip } of engines) {
       const again = await post(w.app, "/api/auth/confirm-email", { token });
       assert.equal(again.raw, '{"code":401,"message":"Invalid or expired token."}');
 
-      const login = await post(w.app, "/api/auth", { email: "ana.pop@example.com", password: PASSWORD });
+      const login = await postLogin(w, "ana.pop@example.com", PASSWORD);
       assert.equal(login.status, 200, login.raw);
       assert.deepEqual(Object.keys(login.body), ["token", "refresh_token"]);
     } finally {
@@ -163,7 +162,7 @@ test("registration without required confirmation returns tokens and the account 
     const registered = await post(w.app, "/api/auth/register", { email: "quick@example.com", password: PASSWORD });
     assert.equal(registered.status, 201, registered.raw);
     assert.deepEqual(Object.keys(registered.body), ["token", "refresh_token"]);
-    assert.equal((await post(w.app, "/api/auth", { email: "quick@example.com", password: PASSWORD })).status, 200);
+    assert.equal((await postLogin(w, "quick@example.com", PASSWORD)).status, 200);
   } finally {
     await w.close();
   }

@@ -15,16 +15,11 @@ import { loadConfig } from "../../src/config.js";
 import { buildDeps } from "../../src/deps.js";
 import { createLogger } from "../../src/log.js";
 import { engines } from "../helpers/engines.js";
+import { login, PASSWORD } from "../helpers/login.js";
 import { FAST_ARGON2, FixedClock, postJson, startWarden, type Warden } from "../helpers/warden.js";
 
 const ISSUER = "http://warden.test";
-const PASSWORD = "correct horse battery";
-let ip = 0;
-const logIn = async (w: Warden, email = "rs@example.com") => {
-  const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD }, {}, { remoteAddress: `192.0.2.${++ip}` });
-  assert.equal(r.status, 200, r.raw);
-  return r.body.token as string;
-};
+const logIn = async (w: Warden, email = "rs@example.com") => (await login(w, email)).token;
 const jwksOf = async (w: Warden) => (await w.app.inject({ url: "/.well-known/jwks.json" })).json() as JSONWebKeySet;
 
 for (const { engine, skip } of engines) {

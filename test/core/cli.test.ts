@@ -6,10 +6,9 @@ import { after, before, describe, test } from "node:test";
 import * as argon2 from "@node-rs/argon2";
 import * as bcrypt from "@node-rs/bcrypt";
 import { decodeJwt } from "jose";
+import { PASSWORD, postLogin } from "../helpers/login.js";
 import { ROOT, run, scratchEnv } from "../helpers/process.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
-
-const PASSWORD = "imported pass 42";
 
 describe("warden CLI", () => {
   const scratch = scratchEnv();
@@ -139,9 +138,7 @@ describe("warden CLI", () => {
       });
     });
     after(async () => w?.close());
-    let ip = 0;
-    const login = (email: string) =>
-      postJson(w.app, "/api/auth", { email, password: PASSWORD }, {}, { remoteAddress: `192.0.2.${++ip}` });
+    const login = (email: string) => postLogin(w, email);
 
     test("imported and created users log in as their flags say", async () => {
       const expected: Array<[string, number]> = [

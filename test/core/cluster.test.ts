@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { test } from "node:test";
+import { PASSWORD } from "../helpers/login.js";
 import { postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
 import { startWarden } from "../helpers/warden.js";
 
@@ -13,7 +14,7 @@ test("the 6th login from one IP, spread over two instances, gets 429", { skip },
   const a = await startWarden({ databaseUrl: database.url, env });
   const b = await startWarden({ databaseUrl: database.url, env });
   try {
-    await a.createUser("shared@example.com", "correct horse battery");
+    await a.createUser("shared@example.com", PASSWORD);
     assert.equal(b.deps.keys.signer().kid, a.deps.keys.signer().kid, "both sign with the one key in the database");
     const urls = [
       await a.app.listen({ port: 0, host: "127.0.0.1" }),
@@ -24,7 +25,7 @@ test("the 6th login from one IP, spread over two instances, gets 429", { skip },
       const response = await fetch(`${urls[i % 2]}/api/auth`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ email: "shared@example.com", password: i === 2 ? "correct horse battery" : "wrong" }),
+        body: JSON.stringify({ email: "shared@example.com", password: i === 2 ? PASSWORD : "wrong" }),
       });
       statuses.push(response.status);
       if (i === 5) assert.ok(response.headers.get("retry-after"));

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { engines } from "../helpers/engines.js";
+import { freshIp } from "../helpers/login.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
 
 const PASSWORD = "your-secure-password";
@@ -12,10 +13,8 @@ const INVALID = '{"code":401,"message":"Invalid credentials."}';
 const NOT_CONFIRMED = '{"code":403,"message":"Please confirm your email address before logging in."}';
 const INACTIVE = '{"code":403,"message":"Your account has been deactivated. Please contact support."}';
 
-let nextIp = 1;
 /** Each call from its own address, so the per-IP limit never interferes with what a test is about. */
-const login = (w: Warden, body: unknown) =>
-  postJson(w.app, "/api/auth", body, {}, { remoteAddress: `10.1.${nextIp >> 8}.${nextIp++ & 255}` });
+const login = (w: Warden, body: unknown) => postJson(w.app, "/api/auth", body, {}, { remoteAddress: freshIp() });
 
 async function sendRaw(w: Warden, payload: string | undefined, contentType?: string) {
   const response = await w.app.inject({
@@ -23,7 +22,7 @@ async function sendRaw(w: Warden, payload: string | undefined, contentType?: str
     url: "/api/auth",
     payload,
     headers: contentType ? { "content-type": contentType } : {},
-    remoteAddress: `10.2.${nextIp >> 8}.${nextIp++ & 255}`,
+    remoteAddress: freshIp(),
   });
   return { status: response.statusCode, body: JSON.parse(response.body) as Record<string, unknown> };
 }

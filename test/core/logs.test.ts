@@ -1,15 +1,14 @@
 /** Structured logs with a request id, and no secret in any line; 5xx bodies carry the id and nothing else. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PASSWORD, postLogin } from "../helpers/login.js";
 import { postJson, startWarden } from "../helpers/warden.js";
-
-const PASSWORD = "s3cret-Passphrase-in-logs?";
 
 test("no log line holds a password, a token, a password hash or a private key", async () => {
   const w = await startWarden({ env: { LOG_LEVEL: "trace" } });
   try {
     const user = await w.createUser("logs@example.com", PASSWORD);
-    const ok = await postJson(w.app, "/api/auth", { email: "logs@example.com", password: PASSWORD });
+    const ok = await postLogin(w, "logs@example.com", PASSWORD);
     assert.equal(ok.status, 200);
     const failed = await postJson(w.app, "/api/auth", { email: "logs@example.com", password: `${PASSWORD}-wrong` });
     assert.equal(failed.status, 401);
@@ -57,7 +56,7 @@ test("every response carries x-request-id; an unexpected 5xx gives the id, no st
     assert.notEqual(spoofed.headers["x-request-id"], "client-chosen", "the id is Warden's own");
 
     await w.deps.database.close(); // the database goes away under a request
-    const r = await postJson(w.app, "/api/auth", { email: "x@example.com", password: PASSWORD });
+    const r = await postLogin(w, "x@example.com", PASSWORD);
     assert.equal(r.status, 500);
     const id = String(r.headers["x-request-id"]);
     assert.deepEqual(r.body, { code: 500, message: "Internal server error.", requestId: id });

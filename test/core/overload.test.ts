@@ -1,18 +1,19 @@
 /** A login burst beyond what the hash pool can serve within HASH_QUEUE_MAX_WAIT_MS gets quick 503s, not an endless queue. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PASSWORD } from "../helpers/login.js";
 import { postJson, startWarden } from "../helpers/warden.js";
 
 test("logins that could not start hashing in time get 503 with Retry-After and the contract body", async () => {
   const w = await startWarden({ argon2: "real", env: { HASH_QUEUE_MAX_WAIT_MS: "10", TRUST_PROXY: "true" } });
   try {
-    await w.createUser("busy@example.com", "correct horse battery");
+    await w.createUser("busy@example.com", PASSWORD);
     const burst = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
         postJson(
           w.app,
           "/api/auth",
-          { email: "busy@example.com", password: "correct horse battery" },
+          { email: "busy@example.com", password: PASSWORD },
           { "x-forwarded-for": `203.0.113.${i}` },
         ),
       ),
@@ -32,7 +33,7 @@ test("logins that could not start hashing in time get 503 with Retry-After and t
         await postJson(
           w.app,
           "/api/auth",
-          { email: "busy@example.com", password: "correct horse battery" },
+          { email: "busy@example.com", password: PASSWORD },
           { "x-forwarded-for": "203.0.113.99" },
         )
       ).status,

@@ -5,10 +5,10 @@ import { SlidingWindowLimiter, secondsUntilAllowed } from "../../src/domain/secu
 import { clientKey } from "../../src/http/rate-limit.js";
 import { createCounters } from "../../src/storage/counters.js";
 import { postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
+import { PASSWORD } from "../helpers/login.js";
 import { FixedClock, postJson, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
 
 const RULE = { points: 5, durationSeconds: 60 };
-const PASSWORD = "correct horse battery";
 
 /** Counts password verifications, so a test can tell whether a request reached the hash. */
 function countVerifications(w: Warden): { count: number } {

@@ -5,7 +5,8 @@ import { startWardenWithSmtp } from "../accounts/helpers.js";
 import { linkToken, type TestSmtp } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, withBearer, type Warden } from "../helpers/warden.js";
-import { challenge, enrolledUser, PASSWORD, verify } from "../mfa/mfa-helpers.js";
+import { PASSWORD } from "../helpers/login.js";
+import { challenge, enrolledUser, verify } from "../mfa/mfa-helpers.js";
 
 const send = (w: Warden, body: object) => postJson(w.app, "/api/auth/mfa/email-otp/send", body);
 

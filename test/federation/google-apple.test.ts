@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { deactivateUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, withBearer } from "../helpers/warden.js";
-import { authenticatorCode, bearer, loginTokens } from "../mfa/mfa-helpers.js";
+import { login as loginTokens } from "../helpers/login.js";
+import { authenticatorCode, bearer } from "../mfa/mfa-helpers.js";
 import {
   APPLE_CLIENT,
   appleSignIn,

@@ -4,7 +4,8 @@ import { authenticate } from "../../src/domain/sessions/authentication.js";
 import { startStepUp, verifyStepUp } from "../../src/domain/sessions/step-up.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, withBearer } from "../helpers/warden.js";
-import { authenticatorCode, bearer, loginTokens } from "../mfa/mfa-helpers.js";
+import { login as loginTokens } from "../helpers/login.js";
+import { authenticatorCode, bearer } from "../mfa/mfa-helpers.js";
 import { googleSignIn, me, newSubject, PASSWORD, startFederation } from "./fixtures.js";
 
 const MFA_REQUIRED = {

@@ -1,10 +1,10 @@
 /** Finding 9: a control character in any string field is a 400 with the contract's body, never a 500. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PASSWORD, postLogin } from "../helpers/login.js";
 import { engines } from "../helpers/engines.js";
 import { postJson, startWarden, withBearer } from "../helpers/warden.js";
 
-const PASSWORD = "correct horse battery";
 const NUL = "\u0000";
 
 /** Every public endpoint that takes a body, with a NUL (or another control) in one of its strings. */
@@ -54,7 +54,7 @@ for (const { engine, skip } of engines) {
         assert.equal(mfa.body.error, "Validation failed.");
 
         // Authenticated endpoints: nested preference values and keys, names, and path parameters.
-        const login = await postJson(w.app, "/api/auth", { email: "victim@example.com", password: PASSWORD });
+        const login = await postLogin(w, "victim@example.com");
         assert.equal(login.status, 200, "the owner still logs in");
         const token = login.body.token as string;
         const patches: Array<[Record<string, unknown>, string]> = [

@@ -1,12 +1,11 @@
 /** Contract residues of issue 10: honest Retry-After, unknown tokens are 401, a resend after 60 s. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PASSWORD } from "../helpers/login.js";
 import { startWardenWithSmtp } from "../accounts/helpers.js";
 import { linkToken } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden } from "../helpers/warden.js";
-
-const PASSWORD = "correct horse battery";
 
 for (const { engine, skip } of engines) {
   test(

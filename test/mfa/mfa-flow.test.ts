@@ -4,14 +4,16 @@ import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { deactivateUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden } from "../helpers/warden.js";
-import { authenticatorCode, bearer, challenge, enrolledUser, loginTokens, PASSWORD, verify } from "./mfa-helpers.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
+import { authenticatorCode, bearer, challenge, enrolledUser, verify } from "./mfa-helpers.js";
 
 const CODE_SHAPE = /^[abcdefghjkmnpqrstuvwxyz23456789]{4}-[abcdefghjkmnpqrstuvwxyz23456789]{4}$/;
 
 for (const { engine, skip } of engines) {
   test(`two-factor login over HTTP on ${engine.name}`, { skip }, async (t) => {
     const clock = new FixedClock();
-    // Per-IP limits are exercised in their own test; here every request comes from 127.0.0.1.
+    // Per-IP limits are exercised in their own test; here logins come from fresh addresses and the
+    // rest from 127.0.0.1, so the limits are set high.
     const w = await startWarden({
       engine,
       clock,
@@ -27,7 +29,7 @@ for (const { engine, skip } of engines) {
         "setup, enable, login -> challenge without tokens, verify with TOTP, then with a backup code",
         async () => {
           const user = await w.createUser("alice@example.com", PASSWORD);
-          const { token } = await loginTokens(w, "alice@example.com");
+          const { token } = await login(w, "alice@example.com");
           assert.deepEqual((await bearer(w, "GET", "/api/v1/me/mfa/status", token)).body, {
             totpEnabled: false,
             backupCodesRemaining: 0,
@@ -74,13 +76,13 @@ for (const { engine, skip } of engines) {
           }
 
           const before = await refreshTokensOf(user.id);
-          const login = await postJson(w.app, "/api/auth", { email: "alice@example.com", password: PASSWORD });
-          assert.equal(login.status, 200);
-          assert.deepEqual(Object.keys(login.body), ["mfa_required", "mfa_token", "mfa_methods"]);
-          assert.deepEqual(login.body.mfa_methods, ["totp", "backup_code", "email_otp"]);
-          assert.match(login.body.mfa_token, /^[0-9a-f]{64}$/);
-          assert.ok(!/"(token|refresh_token|access_token)"/.test(login.raw), login.raw);
-          assert.equal(login.headers["set-cookie"], undefined);
+          const answer = await postLogin(w, "alice@example.com");
+          assert.equal(answer.status, 200);
+          assert.deepEqual(Object.keys(answer.body), ["mfa_required", "mfa_token", "mfa_methods"]);
+          assert.deepEqual(answer.body.mfa_methods, ["totp", "backup_code", "email_otp"]);
+          assert.match(answer.body.mfa_token, /^[0-9a-f]{64}$/);
+          assert.ok(!/"(token|refresh_token|access_token)"/.test(answer.raw), answer.raw);
+          assert.equal(answer.headers["set-cookie"], undefined);
           assert.deepEqual(
             await refreshTokensOf(user.id),
             before,
@@ -88,12 +90,12 @@ for (const { engine, skip } of engines) {
           );
 
           // The code that enabled TOTP belongs to a spent step: it cannot log in.
-          const replayed = await verify(w, { mfaToken: login.body.mfa_token, code: enablingCode });
+          const replayed = await verify(w, { mfaToken: answer.body.mfa_token, code: enablingCode });
           assert.deepEqual(replayed.body, { code: 401, message: "Invalid code.", error: "Invalid code." });
 
           clock.advance(30);
           const ok = await verify(w, {
-            mfaToken: login.body.mfa_token,
+            mfaToken: answer.body.mfa_token,
             code: authenticatorCode(secret, clock),
             type: "totp",
           });
@@ -101,7 +103,7 @@ for (const { engine, skip } of engines) {
           assert.deepEqual(Object.keys(ok.body), ["token", "refresh_token"]);
           const status = await bearer(w, "GET", "/api/v1/me/mfa/status", ok.body.token);
           assert.deepEqual(status.body, { totpEnabled: true, backupCodesRemaining: 10, passkeysCount: 0 });
-          const spent = await verify(w, { mfaToken: login.body.mfa_token, code: authenticatorCode(secret, clock) });
+          const spent = await verify(w, { mfaToken: answer.body.mfa_token, code: authenticatorCode(secret, clock) });
           assert.deepEqual(spent.body, {
             code: 401,
             message: "Invalid or expired MFA challenge.",
@@ -130,7 +132,7 @@ for (const { engine, skip } of engines) {
           );
 
           const logs = w.logLines.join("");
-          for (const secretValue of [secret, login.body.mfa_token, ok.body.refresh_token, ...codes])
+          for (const secretValue of [secret, answer.body.mfa_token, ok.body.refresh_token, ...codes])
             assert.ok(!logs.includes(secretValue));
         },
       );

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { TOTP, Secret } from "otpauth";
 import type { Clock } from "../../src/domain/ports.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { postJson, withBearer, type Warden } from "../helpers/warden.js";
-
-export const PASSWORD = "correct horse battery staple";
 
 /** The code an authenticator app shows now, computed independently of Warden's own TOTP code. */
 export const authenticatorCode = (secret: string, clock: Clock): string =>
@@ -14,16 +13,9 @@ export const verify = (w: Warden, body: Record<string, unknown>) => postJson(w.a
 export const bearer = (w: Warden, method: "GET" | "POST", url: string, token: string, body?: object) =>
   withBearer(w, token, { method, url, ...(body ? { payload: body } : {}) });
 
-export async function loginTokens(w: Warden, email: string): Promise<{ token: string; refresh_token: string }> {
-  const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD });
-  assert.equal(r.status, 200, r.raw);
-  assert.ok(r.body.token, r.raw);
-  return r.body;
-}
-
 /** Logs in a user with MFA on and returns the challenge token. */
 export async function challenge(w: Warden, email: string): Promise<string> {
-  const r = await postJson(w.app, "/api/auth", { email, password: PASSWORD });
+  const r = await postLogin(w, email);
   assert.equal(r.status, 200, r.raw);
   assert.equal(r.body.mfa_required, true, r.raw);
   return r.body.mfa_token;
@@ -35,7 +27,7 @@ export async function challenge(w: Warden, email: string): Promise<string> {
  */
 export async function enrolledUser(w: Warden, clock: Clock & { advance(seconds: number): void }, email: string) {
   const user = await w.createUser(email, PASSWORD);
-  const { token } = await loginTokens(w, email);
+  const { token } = await login(w, email);
   const setup = await bearer(w, "POST", "/api/v1/me/mfa/totp/setup", token);
   assert.equal(setup.status, 200, setup.raw);
   const enable = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", token, {

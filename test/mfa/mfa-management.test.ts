@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { main } from "../../src/cli/index.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden, type Warden } from "../helpers/warden.js";
-import { authenticatorCode, bearer, challenge, enrolledUser, loginTokens, PASSWORD, verify } from "./mfa-helpers.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
+import { authenticatorCode, bearer, challenge, enrolledUser, verify } from "./mfa-helpers.js";
 
 const eventsOf = async (w: Warden, userId: string) =>
   (
@@ -22,8 +23,8 @@ for (const { engine, skip } of engines) {
     try {
       await t.test("enabling with revokeOtherSessions ends the other sessions, not the current one", async () => {
         const user = await w.createUser("alice@example.com", PASSWORD);
-        const other = await loginTokens(w, "alice@example.com");
-        const current = await loginTokens(w, "alice@example.com");
+        const other = await login(w, "alice@example.com");
+        const current = await login(w, "alice@example.com");
         const setup = await bearer(w, "POST", "/api/v1/me/mfa/totp/setup", current.token);
         const missing = await bearer(w, "POST", "/api/v1/me/mfa/totp/enable", current.token, {});
         assert.equal(missing.status, 400);
@@ -95,7 +96,7 @@ for (const { engine, skip } of engines) {
             .where("id", "=", user.id)
             .executeTakeFirstOrThrow();
           assert.equal(row.totp_secret_enc, null);
-          assert.ok((await loginTokens(w, "carol@example.com")).refresh_token);
+          assert.ok((await login(w, "carol@example.com")).refresh_token);
           const events = await eventsOf(w, user.id);
           assert.ok(events.includes("mfa_enabled") && events.includes("mfa_disabled"));
         },
@@ -122,7 +123,7 @@ test("`warden user mfa-reset --email E` turns two-factor off, kills open challen
     assert.equal(await main(["user", "mfa-reset", "--email", "Dave@Example.com"]), 0);
     const refused = await verify(w, { mfaToken: open, code: authenticatorCode(secret, clock) });
     assert.equal(refused.body.message, "Invalid or expired MFA challenge.");
-    const login = await postJson(w.app, "/api/auth", { email: "dave@example.com", password: PASSWORD });
+    const login = await postLogin(w, "dave@example.com", PASSWORD);
     assert.deepEqual(Object.keys(login.body), ["token", "refresh_token"]);
     assert.ok((await eventsOf(w, user.id)).includes("mfa_reset"));
     assert.equal(await main(["user", "mfa-reset", "--email", "nobody@example.com"]), 1);

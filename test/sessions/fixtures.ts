@@ -2,8 +2,6 @@ import { after } from "node:test";
 import type { EngineUnderTest } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
 
-export const PASSWORD = "correct horse battery";
-
 /** Limits out of the way: these suites send many requests from one address on purpose. */
 export const GENEROUS_LIMITS = { LOGIN_RATE_LIMIT: "10000/60", REFRESH_RATE_LIMIT: "10000/60" };
 
@@ -40,18 +38,6 @@ export function sharedWarden(engine: EngineUnderTest): (run: (w: SessionsWarden)
     if (started) await (await started).close();
   });
   return async (run) => run(await (started ??= startSessionsWarden(engine, {})));
-}
-
-export async function login(
-  w: Warden,
-  email: string,
-  password = PASSWORD,
-  headers: Record<string, string> = {},
-): Promise<{ token: string; refresh_token: string }> {
-  const response = await postJson(w.app, "/api/auth", { email, password }, headers);
-  if (response.status !== 200 || !response.body.refresh_token)
-    throw new Error(`login failed: ${response.status} ${response.raw}`);
-  return response.body;
 }
 
 export const refresh = (w: Warden, refreshToken: unknown, url = "/api/auth/token/refresh") =>

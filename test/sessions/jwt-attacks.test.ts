@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, exportJWK, SignJWT, type JWTPayload } from "jose";
 import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
-import { getMe, login, PASSWORD, withBearer, sharedWarden } from "./fixtures.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
+import { getMe, withBearer, sharedWarden } from "./fixtures.js";
 
 const b64 = (value: unknown) =>
   Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
@@ -63,7 +64,7 @@ for (const { engine, skip } of engines) {
           const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
           await w.deps.users.setTotpPendingSecret(other.id, secretEnc, w.clock.now());
           await w.deps.users.enableTotp(other.id, secretEnc, w.clock.now());
-          const mfa = await postJson(w.app, "/api/auth", { email: "other@example.com", password: PASSWORD });
+          const mfa = await postLogin(w, "other@example.com", PASSWORD);
           assert.equal(mfa.body.mfa_required, true);
 
           const attacks: Array<[string, string]> = [];

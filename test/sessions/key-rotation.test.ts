@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { decodeProtectedHeader } from "jose";
 import { engines } from "../helpers/engines.js";
-import { getMe, login, PASSWORD, withWarden } from "./fixtures.js";
+import { login, PASSWORD } from "../helpers/login.js";
+import { getMe, withWarden } from "./fixtures.js";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 

@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deactivateUser, activateUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { postJson, startWarden } from "../helpers/warden.js";
 import {
   eventTypes,
   GENEROUS_LIMITS,
   getMe,
-  login,
   logout,
-  PASSWORD,
   refresh,
   withBearer,
   sharedWarden,
@@ -122,10 +121,7 @@ for (const { engine, skip } of engines) {
         assert.equal((await getMe(w, here.token)).status, 200, "the session that changed it stays");
         assert.equal((await refresh(w, here.refresh_token)).status, 200);
 
-        assert.equal(
-          (await postJson(w.app, "/api/auth", { email: "pat@example.com", password: PASSWORD })).status,
-          401,
-        );
+        assert.equal((await postLogin(w, "pat@example.com", PASSWORD)).status, 401);
         await login(w, "pat@example.com", NEW_PASSWORD);
         assert.ok((await eventTypes(w, user.id)).includes("password_changed"));
       });
@@ -174,7 +170,7 @@ for (const { engine, skip } of engines) {
         assert.equal((await getMe(w, pair.token)).status, 403);
         assert.equal((await refresh(w, pair.refresh_token)).status, 403);
       }
-      assert.equal((await postJson(w.app, "/api/auth", { email: "gone@example.com", password: PASSWORD })).status, 401);
+      assert.equal((await postLogin(w, "gone@example.com", PASSWORD)).status, 401);
       assert.ok((await eventTypes(w, user.id)).includes("account_deleted"));
       const stored = await w.deps.users.findById(user.id);
       assert.equal(stored?.email.includes("gone"), false, "personal data erased");
@@ -188,9 +184,12 @@ for (const { engine, skip } of engines) {
       await onShared(async (w) => {
         const user = await w.createUser("list@example.com", PASSWORD);
         await w.createUser("stranger@example.com", PASSWORD);
-        const phone = await login(w, "list@example.com", PASSWORD, { "user-agent": "Phone/1.0" });
+        const phone = await login(w, "list@example.com", PASSWORD, {
+          ip: "198.51.100.20",
+          headers: { "user-agent": "Phone/1.0" },
+        });
         w.clock.advance(10);
-        const laptop = await login(w, "list@example.com", PASSWORD, { "user-agent": "Laptop/2.0" });
+        const laptop = await login(w, "list@example.com", PASSWORD, { headers: { "user-agent": "Laptop/2.0" } });
         const ended = await login(w, "list@example.com");
         await logout(w, ended.refresh_token);
         const stranger = await login(w, "stranger@example.com");
@@ -206,7 +205,7 @@ for (const { engine, skip } of engines) {
         );
         const phoneSession = list.body.data[1];
         assert.deepEqual(Object.keys(phoneSession), ["id", "createdAt", "lastUsedAt", "ip", "userAgent", "current"]);
-        assert.equal(phoneSession.ip, "127.0.0.1");
+        assert.equal(phoneSession.ip, "198.51.100.20");
         assert.equal(phoneSession.createdAt, new Date(w.clock.now().getTime() - 10_000).toISOString());
 
         const strangerSessions = await withBearer(w, stranger.token, { method: "GET", url: "/api/v1/me/sessions" });
@@ -308,10 +307,7 @@ for (const { engine, skip } of engines) {
         assert.equal(refused.raw, INACTIVE);
         const me = await getMe(w, pair.token);
         assert.equal(me.raw, INACTIVE);
-        assert.equal(
-          (await postJson(w.app, "/api/auth", { email: "dora@example.com", password: PASSWORD })).raw,
-          INACTIVE,
-        );
+        assert.equal((await postLogin(w, "dora@example.com", PASSWORD)).raw, INACTIVE);
         assert.equal(
           (await w.deps.sessions.listLiveSessions(user.id, w.clock.now(), new Date(0))).length,
           0,

@@ -4,7 +4,8 @@ import { startSession } from "../../src/domain/sessions/sessions.js";
 import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
-import { eventTypes, getMe, login, logout, PASSWORD, refresh, sharedWarden, withWarden } from "./fixtures.js";
+import { login, PASSWORD, postLogin } from "../helpers/login.js";
+import { eventTypes, getMe, logout, refresh, sharedWarden, withWarden } from "./fixtures.js";
 
 const CTX = { ip: "192.0.2.7", userAgent: "race-test" };
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
@@ -185,7 +186,7 @@ for (const { engine, skip } of engines) {
       const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
       await w.deps.users.setTotpPendingSecret(user.id, secretEnc, w.clock.now());
       assert.equal(await w.deps.users.enableTotp(user.id, secretEnc, w.clock.now()), true);
-      const challenge = await postJson(w.app, "/api/auth", { email: "mfa@example.com", password: PASSWORD });
+      const challenge = await postLogin(w, "mfa@example.com", PASSWORD);
       assert.equal(challenge.body.mfa_required, true);
       assert.equal((await refresh(w, challenge.body.mfa_token)).raw, '{"code":401,"message":"Invalid refresh token."}');
       assert.equal((await logout(w, challenge.body.mfa_token)).status, 401);

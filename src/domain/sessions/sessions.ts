@@ -48,6 +48,13 @@ export async function logout(deps: DomainDeps, refreshToken: string | undefined,
   }
 }
 
+/** Signing out of the session the caller is in (a hosted page's sign-out): as logout, by session. */
+export async function logoutSession(deps: DomainDeps, auth: Authenticated, ctx: RequestContext): Promise<void> {
+  if (await deps.sessions.revokeSession(auth.sessionId, "logout", deps.clock.now())) {
+    await recordEvent(deps, auth.user, "logout", ctx, { sessionId: auth.sessionId });
+  }
+}
+
 export interface SessionView {
   id: string;
   createdAt: string;

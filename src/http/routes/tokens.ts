@@ -7,9 +7,14 @@ import { errorResponses, tokenPair } from "../schemas.js";
 
 /** Not required by the schema: a missing token gets the contract's own 400 sentence, not a generic one. */
 const refreshTokenBody = {
-  type: "object",
+  // No body at all is fine: a browser refreshing with the cookie sends none.
+  type: ["object", "null"],
   properties: {
-    refresh_token: { type: "string", maxLength: 1024, description: "The refresh token from login or the last refresh" },
+    refresh_token: {
+      type: "string",
+      maxLength: 1024,
+      description: "The refresh token from login or the last refresh; without it, the refresh cookie is used",
+    },
   },
 } as const;
 
@@ -36,7 +41,8 @@ export function tokenRoutes(app: FastifyInstance, deps: DomainDeps): void {
           response: { 200: tokenPair, ...errorResponses(400, 401, 403, 429) },
         },
       },
-      async (request) => refreshSession(deps, request.body?.refresh_token, requestContext(request)),
+      async (request) =>
+        refreshSession(deps, app.refreshCookie.tokenFor(request, request.body?.refresh_token), requestContext(request)),
     );
   }
 
@@ -56,8 +62,11 @@ export function tokenRoutes(app: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => {
-      await logout(deps, request.body?.refresh_token, requestContext(request));
+    async (request, reply) => {
+      const refreshToken = app.refreshCookie.tokenFor(request, request.body?.refresh_token);
+      // Once the origin passed, cleared whatever happens next: a cookie whose session is gone is of no use.
+      app.refreshCookie.clear(reply);
+      await logout(deps, refreshToken, requestContext(request));
       return { message: LOGOUT_MESSAGE };
     },
   );

@@ -1,0 +1,387 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { AuthError } from "../../domain/errors.js";
+import {
+  disableTotp,
+  enableTotp,
+  getMfaStatus,
+  regenerateBackupCodes,
+  setupTotp,
+} from "../../domain/factors/management.js";
+import { listEvents } from "../../domain/security/events.js";
+import type { Authenticated } from "../../domain/sessions/authentication.js";
+import { endSession, listSessions } from "../../domain/sessions/sessions.js";
+import { requestContext } from "../context.js";
+import type { PageDeps } from "./index.js";
+import { endPageSession, LANGUAGE_COOKIE, pageCookieOptions } from "./page-session.js";
+import { LOCALES, type Locale } from "./i18n.js";
+import { RESUME_PATH } from "./login.js";
+import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
+import { field, pageSchema } from "./schemas.js";
+
+const ACCOUNT = "/account";
+const EVENTS_SHOWN = 20;
+
+/** Which account form an error belongs to, so it is shown there and nowhere else. */
+type Section = "profile" | "password" | "totp-disable" | "backup-codes";
+
+/** A page that needs a signed-in user sends anyone else through the resume step (or on to sign-in). */
+function signedInUser(request: FastifyRequest, reply: FastifyReply): Authenticated | null {
+  if (request.page.user) return request.page.user;
+  void reply.redirect(`${RESUME_PATH}?redirect_to=${encodeURIComponent(ACCOUNT)}`, 303);
+  return null;
+}
+
+/** "Chrome on Linux"-like, from a user agent: enough to recognise a device, never the raw string. */
+export function describeDevice(userAgent: string | null): string | null {
+  if (!userAgent) return null;
+  const browser = /Edg\//.test(userAgent)
+    ? "Edge"
+    : /Firefox\//.test(userAgent)
+      ? "Firefox"
+      : /Chrom(e|ium)\//.test(userAgent)
+        ? "Chrome"
+        : /Safari\//.test(userAgent)
+          ? "Safari"
+          : /^curl\//.test(userAgent)
+            ? "curl"
+            : null;
+  const os = /Android/.test(userAgent)
+    ? "Android"
+    : /iPhone|iPad/.test(userAgent)
+      ? "iOS"
+      : /Windows/.test(userAgent)
+        ? "Windows"
+        : /Mac OS X|Macintosh/.test(userAgent)
+          ? "macOS"
+          : /Linux|X11/.test(userAgent)
+            ? "Linux"
+            : null;
+  if (browser && os) return `${browser}, ${os}`;
+  return browser ?? os ?? userAgent.slice(0, 40);
+}
+
+/** /account: profile, password, two-step verification, sessions and the security log. */
+export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
+  const formatDate = (iso: string, locale: Locale, timeZone: string | null) => {
+    try {
+      return new Intl.DateTimeFormat(locale === "ro" ? "ro-RO" : "en-GB", {
+        dateStyle: "medium",
+        timeStyle: "short",
+        timeZone: timeZone ?? "UTC",
+      }).format(new Date(iso));
+    } catch {
+      return iso;
+    }
+  };
+
+  /** The whole account page; `section` and `errors` put a failed form's problems next to it. */
+  const showAccount = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    auth: Authenticated,
+    failed?: { section: Section; errors: FormErrors; values?: Record<string, string> },
+    status = 200,
+  ) => {
+    const { locale, t } = request.page;
+    const user = auth.user;
+    const [mfa, sessions, events] = await Promise.all([
+      getMfaStatus(deps, user),
+      listSessions(deps, auth),
+      listEvents(deps, user.id, { limit: EVENTS_SHOWN }),
+    ]);
+    const emptyErrors = noErrors();
+    const errorsFor = (section: Section) => (failed?.section === section ? failed.errors : emptyErrors);
+    return render(
+      request,
+      reply,
+      "account",
+      {
+        title: t.account,
+        wide: true,
+        profile: {
+          email: user.email,
+          firstName: failed?.section === "profile" ? (failed.values?.firstName ?? "") : (user.firstName ?? ""),
+          lastName: failed?.section === "profile" ? (failed.values?.lastName ?? "") : (user.lastName ?? ""),
+          locale: locale,
+        },
+        localeNames: { en: "English", ro: "Română" },
+        mfa,
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          current: s.current,
+          device: describeDevice(s.userAgent) ?? t.unknownDevice,
+          ip: s.ip ?? "",
+          createdAt: formatDate(s.createdAt, locale, user.timezone),
+          lastUsedAt: formatDate(s.lastUsedAt, locale, user.timezone),
+        })),
+        events: events.data.map((e) => ({
+          what: t.events[e.type] ?? e.type,
+          when: formatDate(e.createdAt, locale, user.timezone),
+          ip: e.ip ?? "",
+          device: describeDevice(e.userAgent) ?? "",
+        })),
+        errorsFor: {
+          profile: errorsFor("profile"),
+          password: errorsFor("password"),
+          totpDisable: errorsFor("totp-disable"),
+          backupCodes: errorsFor("backup-codes"),
+        },
+        // Anything failed on this page goes in the one summary at the top, announced on load.
+        errors: failed?.errors ?? emptyErrors,
+        minLength: deps.config.PASSWORD_MIN_LENGTH,
+      },
+      status,
+    );
+  };
+
+  /** A refusal of an account form: shown next to the form, with the API's status. */
+  const refused = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    auth: Authenticated,
+    section: Section,
+    error: unknown,
+    fallbackField: string,
+    fieldMap: Record<string, string> = {},
+    values?: Record<string, string>,
+  ) => {
+    if (!(error instanceof AuthError) || error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
+    return showAccount(
+      request,
+      reply,
+      auth,
+      { section, errors: formErrorsOf(error, request.page.locale, fallbackField, fieldMap), values },
+      statusOf(error),
+    );
+  };
+
+  pages.get(
+    ACCOUNT,
+    { schema: pageSchema("pageAccount", "The signed-in user's account page") },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      return auth ? showAccount(request, reply, auth) : reply;
+    },
+  );
+
+  pages.post<{ Body: { firstName?: string; lastName?: string; locale?: string } }>(
+    `${ACCOUNT}/profile`,
+    {
+      schema: pageSchema("pageAccountProfile", "Save the profile", {
+        body: { firstName: field(100), lastName: field(100), locale: field(8) },
+        example: { firstName: "Ana", lastName: "Pop", locale: "ro", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      const form = request.body ?? {};
+      const update: ProfileUpdate = {
+        firstName: form.firstName?.trim() || null,
+        lastName: form.lastName?.trim() || null,
+      };
+      const locale =
+        form.locale && (LOCALES as readonly string[]).includes(form.locale) ? (form.locale as Locale) : undefined;
+      if (locale) update.locale = locale;
+      try {
+        await updateProfile(deps, auth, update, requestContext(request));
+      } catch (error) {
+        return refused(
+          request,
+          reply,
+          auth,
+          "profile",
+          error,
+          "firstName",
+          {},
+          { firstName: form.firstName ?? "", lastName: form.lastName ?? "" },
+        );
+      }
+      // The page follows the language just chosen (the switcher's cookie would otherwise win).
+      if (locale) reply.setCookie(LANGUAGE_COOKIE, locale, { ...pageCookieOptions(deps.config), maxAge: 365 * 86400 });
+      return reply.redirect(`${ACCOUNT}?notice=profile-saved`, 303);
+    },
+  );
+
+  pages.post<{ Body: { currentPassword?: string; newPassword?: string } }>(
+    `${ACCOUNT}/password`,
+    {
+      config: { hashesPassword: true },
+      schema: pageSchema("pageAccountPassword", "Change the password", {
+        body: { currentPassword: field(4096), newPassword: field(4096) },
+        example: { currentPassword: "plum tree in winter", newPassword: "a new plum tree", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      const form = request.body ?? {};
+      const errors = noErrors();
+      for (const name of ["currentPassword", "newPassword"] as const) {
+        if (!form[name]) {
+          errors.fields[name] = [request.page.t.required];
+          errors.summary.push({ text: request.page.t.required, field: name });
+        }
+      }
+      if (errors.summary.length > 0) return showAccount(request, reply, auth, { section: "password", errors }, 400);
+      try {
+        await updateProfile(
+          deps,
+          auth,
+          { currentPassword: form.currentPassword, newPassword: form.newPassword },
+          requestContext(request),
+        );
+      } catch (error) {
+        return refused(request, reply, auth, "password", error, "currentPassword", { password: "newPassword" });
+      }
+      return reply.redirect(`${ACCOUNT}?notice=password-changed`, 303);
+    },
+  );
+
+  // ---- two-step verification: setup shows the QR code; enable shows the backup codes once.
+  const showTotpSetup = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    auth: Authenticated,
+    errors = noErrors(),
+    status = 200,
+  ) => {
+    const setup = await setupTotp(deps, auth.user);
+    return render(
+      request,
+      reply,
+      "totp-setup",
+      {
+        title: request.page.t.totpSetupTitle,
+        qrCode: setup.qrCode,
+        // Groups of four, as authenticator apps print keys: easier to type without a slip.
+        secretGroups: setup.secret.match(/.{1,4}/g) ?? [setup.secret],
+        errors,
+      },
+      status,
+    );
+  };
+
+  pages.post(
+    `${ACCOUNT}/totp/setup`,
+    {
+      schema: pageSchema("pageTotpSetup", "Start setting up an authenticator app", {
+        body: {},
+        example: { _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      // Already on (a second tab, a resubmitted form): the account page says so.
+      if (auth.user.totpEnabledAt) return reply.redirect(ACCOUNT, 303);
+      return showTotpSetup(request, reply, auth);
+    },
+  );
+
+  pages.post<{ Body: { code?: string } }>(
+    `${ACCOUNT}/totp/enable`,
+    {
+      schema: pageSchema("pageTotpEnable", "Turn on the authenticator app with its first code", {
+        body: { code: field(64) },
+        example: { code: "123456", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      const { t, locale } = request.page;
+      try {
+        const { backupCodes } = await enableTotp(
+          deps,
+          auth,
+          { code: request.body?.code ?? "" },
+          requestContext(request),
+        );
+        return render(request, reply, "backup-codes", {
+          title: t.backupCodesTitle,
+          codes: backupCodes,
+          notice: t.notices["totp-enabled"],
+        });
+      } catch (error) {
+        if (!(error instanceof AuthError) || error.code === "MFA_ALREADY_ENABLED" || error.code === "RATE_LIMITED")
+          throw error;
+        // A wrong code: a new secret and QR code, since the page holds no copy of the old one.
+        return showTotpSetup(request, reply, auth, formErrorsOf(error, locale, "code"), statusOf(error));
+      }
+    },
+  );
+
+  pages.post<{ Body: { password?: string } }>(
+    `${ACCOUNT}/totp/disable`,
+    {
+      config: { hashesPassword: true },
+      schema: pageSchema("pageTotpDisable", "Turn off two-step verification", {
+        body: { password: field(4096) },
+        example: { password: "plum tree in winter", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      try {
+        await disableTotp(deps, auth, { password: request.body?.password ?? "" }, requestContext(request));
+      } catch (error) {
+        return refused(request, reply, auth, "totp-disable", error, "disablePassword", { password: "disablePassword" });
+      }
+      return reply.redirect(`${ACCOUNT}?notice=totp-disabled`, 303);
+    },
+  );
+
+  pages.post<{ Body: { password?: string } }>(
+    `${ACCOUNT}/backup-codes`,
+    {
+      config: { hashesPassword: true },
+      schema: pageSchema("pageBackupCodes", "Replace the backup codes", {
+        body: { password: field(4096) },
+        example: { password: "plum tree in winter", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      try {
+        const { backupCodes } = await regenerateBackupCodes(
+          deps,
+          auth.user,
+          request.body?.password ?? "",
+          requestContext(request),
+        );
+        return render(request, reply, "backup-codes", { title: request.page.t.backupCodesTitle, codes: backupCodes });
+      } catch (error) {
+        return refused(request, reply, auth, "backup-codes", error, "codesPassword", { password: "codesPassword" });
+      }
+    },
+  );
+
+  pages.post<{ Body: { session?: string } }>(
+    `${ACCOUNT}/sessions/revoke`,
+    {
+      schema: pageSchema("pageRevokeSession", "Sign out one of the user's devices", {
+        body: { session: field(64) },
+        example: { session: "5b0c…", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      const sessionId = request.body?.session ?? "";
+      try {
+        await endSession(deps, auth, sessionId, requestContext(request));
+      } catch (error) {
+        // Already gone (revoked elsewhere, or not this user's): the list shown next is the truth.
+        if (!(error instanceof AuthError) || error.code !== "NOT_FOUND") throw error;
+      }
+      if (sessionId !== auth.sessionId) return reply.redirect(`${ACCOUNT}?notice=session-revoked`, 303);
+      // This very browser: its cookies go with it.
+      endPageSession(reply, deps.config);
+      return reply.redirect("/login?notice=signed-out", 303);
+    },
+  );
+}

@@ -1,0 +1,278 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { confirmEmail } from "../../domain/accounts/email-confirmation.js";
+import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
+import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
+import { register } from "../../domain/accounts/registration.js";
+import { AuthError } from "../../domain/errors.js";
+import { requestContext } from "../context.js";
+import type { PageDeps } from "./index.js";
+import { startPageSession } from "./page-session.js";
+import { DEFAULT_AFTER_LOGIN } from "./redirects.js";
+import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
+import { field, pageSchema } from "./schemas.js";
+
+const TOKEN = new RegExp(EMAIL_TOKEN_PATTERN);
+const isToken = (value: unknown): value is string => typeof value === "string" && TOKEN.test(value);
+
+type RegisterForm = { email?: string; password?: string; firstName?: string; lastName?: string };
+
+/** Errors that are about the request, not the form: the error page says them. */
+const isRequestLevel = (error: AuthError) => ["RATE_LIMITED", "OVERLOADED"].includes(error.code);
+
+/** Registration, email confirmation and password reset: the pages behind the links in Warden's mails. */
+export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void {
+  const { config } = deps;
+
+  const missing = (
+    request: FastifyRequest,
+    values: Record<string, string | undefined>,
+    names: string[],
+  ): FormErrors => {
+    const errors = noErrors();
+    for (const name of names) {
+      if (!values[name]?.trim()) {
+        errors.fields[name] = [request.page.t.required];
+        errors.summary.push({ text: request.page.t.required, field: name });
+      }
+    }
+    return errors;
+  };
+
+  const badLink = (request: FastifyRequest, reply: FastifyReply, retry: { href: string; text: string }, status = 400) =>
+    render(
+      request,
+      reply,
+      "message",
+      { title: request.page.t.badLinkTitle, message: request.page.t.badLink, links: [retry] },
+      status,
+    );
+
+  // ---- /register
+  const showRegister = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    values: RegisterForm,
+    errors = noErrors(),
+    status = 200,
+  ) =>
+    render(
+      request,
+      reply,
+      "register",
+      {
+        title: request.page.t.registerTitle,
+        values: { ...values, password: "" },
+        errors,
+        minLength: config.PASSWORD_MIN_LENGTH,
+      },
+      status,
+    );
+
+  pages.get("/register", { schema: pageSchema("pageRegister", "Registration page") }, async (request, reply) =>
+    showRegister(request, reply, {}),
+  );
+
+  pages.post<{ Body: RegisterForm }>(
+    "/register",
+    {
+      config: { rateLimit: "register", hashesPassword: true },
+      schema: pageSchema("pageRegisterSubmit", "Create an account", {
+        body: { email: field(320), password: field(4096), firstName: field(100), lastName: field(100) },
+        example: {
+          email: "ana@example.com",
+          password: "plum tree in winter",
+          firstName: "Ana",
+          lastName: "Pop",
+          _csrf: "…",
+        },
+      }),
+    },
+    async (request, reply) => {
+      const form = request.body ?? {};
+      const errors = missing(request, form, ["email", "password"]);
+      if (errors.summary.length > 0) return showRegister(request, reply, form, errors, 400);
+      try {
+        const result = await register(
+          deps,
+          {
+            email: form.email!,
+            password: form.password!,
+            firstName: form.firstName?.trim() || null,
+            lastName: form.lastName?.trim() || null,
+            // The language the page was read in is the one the mails will speak.
+            locale: request.page.locale,
+          },
+          requestContext(request),
+        );
+        if ("token" in result) {
+          startPageSession(reply, config, result);
+          return reply.redirect(DEFAULT_AFTER_LOGIN, 303);
+        }
+        const { t } = request.page;
+        return render(
+          request,
+          reply,
+          "message",
+          {
+            title: t.checkEmailTitle,
+            message: t.checkEmail(result.email),
+            links: [{ href: "/login", text: t.backToSignIn }],
+          },
+          201,
+        );
+      } catch (error) {
+        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+        const fieldFor = error.code === "EMAIL_TAKEN" ? "email" : "password";
+        return showRegister(request, reply, form, formErrorsOf(error, request.page.locale, fieldFor), statusOf(error));
+      }
+    },
+  );
+
+  // ---- /confirm-email?token=: a button, not an automatic confirmation, so a mail scanner that
+  // fetches links does not spend the token.
+  pages.get<{ Querystring: { token?: string } }>(
+    "/confirm-email",
+    { schema: pageSchema("pageConfirmEmail", "Email confirmation page", { query: { token: field(64) } }) },
+    async (request, reply) => {
+      const { t } = request.page;
+      if (!isToken(request.query.token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
+      return render(request, reply, "confirm", { title: t.confirmTitle, token: request.query.token });
+    },
+  );
+
+  pages.post<{ Body: { token?: string } }>(
+    "/confirm-email",
+    {
+      config: { rateLimit: "register" },
+      schema: pageSchema("pageConfirmEmailSubmit", "Confirm an email address", {
+        body: { token: field(64) },
+        example: { token: "Xk3…43 characters…", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const { t } = request.page;
+      const token = request.body?.token;
+      const signIn = [{ href: "/login", text: t.signIn }];
+      if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
+      try {
+        await confirmEmail(deps, token, requestContext(request));
+        return render(request, reply, "message", { title: t.confirmedTitle, message: t.confirmed, links: signIn });
+      } catch (error) {
+        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+        if (error.code === "EMAIL_ALREADY_CONFIRMED") {
+          return render(
+            request,
+            reply,
+            "message",
+            { title: t.confirmedTitle, message: t.alreadyConfirmed, links: signIn },
+            409,
+          );
+        }
+        return badLink(request, reply, { href: "/login", text: t.backToSignIn }, statusOf(error));
+      }
+    },
+  );
+
+  // ---- /forgot-password
+  const showForgot = (request: FastifyRequest, reply: FastifyReply, email: string, errors = noErrors(), status = 200) =>
+    render(request, reply, "forgot", { title: request.page.t.forgotTitle, values: { email }, errors }, status);
+
+  pages.get(
+    "/forgot-password",
+    { schema: pageSchema("pageForgotPassword", "Ask for a password reset link") },
+    async (request, reply) => showForgot(request, reply, ""),
+  );
+
+  pages.post<{ Body: { email?: string } }>(
+    "/forgot-password",
+    {
+      config: { rateLimit: "password-reset" },
+      schema: pageSchema("pageForgotPasswordSubmit", "Mail a password reset link", {
+        body: { email: field(320) },
+        example: { email: "ana@example.com", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const { t } = request.page;
+      const form = request.body ?? {};
+      const errors = missing(request, form, ["email"]);
+      if (errors.summary.length > 0) return showForgot(request, reply, "", errors, 400);
+      try {
+        await forgotPassword(deps, form.email!, requestContext(request));
+      } catch (error) {
+        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+        return showForgot(
+          request,
+          reply,
+          form.email!,
+          formErrorsOf(error, request.page.locale, "email"),
+          statusOf(error),
+        );
+      }
+      return render(request, reply, "message", {
+        title: t.forgotTitle,
+        message: t.forgotSent,
+        links: [{ href: "/login", text: t.backToSignIn }],
+      });
+    },
+  );
+
+  // ---- /reset-password?token=
+  const showReset = (request: FastifyRequest, reply: FastifyReply, token: string, errors = noErrors(), status = 200) =>
+    render(
+      request,
+      reply,
+      "reset",
+      { title: request.page.t.resetTitle, token, errors, minLength: config.PASSWORD_MIN_LENGTH },
+      status,
+    );
+
+  pages.get<{ Querystring: { token?: string } }>(
+    "/reset-password",
+    { schema: pageSchema("pageResetPassword", "Choose a new password", { query: { token: field(64) } }) },
+    async (request, reply) => {
+      const { t } = request.page;
+      if (!isToken(request.query.token))
+        return badLink(request, reply, { href: "/forgot-password", text: t.requestNewLink });
+      return showReset(request, reply, request.query.token);
+    },
+  );
+
+  pages.post<{ Body: { token?: string; password?: string } }>(
+    "/reset-password",
+    {
+      config: { rateLimit: "password-reset", hashesPassword: true },
+      schema: pageSchema("pageResetPasswordSubmit", "Set a new password with the token from the mail", {
+        body: { token: field(64), password: field(4096) },
+        example: { token: "Xk3…43 characters…", password: "a new plum tree", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const { t } = request.page;
+      const form = request.body ?? {};
+      if (!isToken(form.token)) return badLink(request, reply, { href: "/forgot-password", text: t.requestNewLink });
+      const errors = missing(request, form, ["password"]);
+      if (errors.summary.length > 0) return showReset(request, reply, form.token, errors, 400);
+      try {
+        await resetPassword(deps, { token: form.token, password: form.password! }, requestContext(request));
+      } catch (error) {
+        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+        if (error.code === "EMAIL_TOKEN_INVALID") {
+          return badLink(request, reply, { href: "/forgot-password", text: t.requestNewLink }, statusOf(error));
+        }
+        return showReset(
+          request,
+          reply,
+          form.token,
+          formErrorsOf(error, request.page.locale, "password"),
+          statusOf(error),
+        );
+      }
+      return render(request, reply, "message", {
+        title: t.resetTitle,
+        message: t.resetDone,
+        links: [{ href: "/login", text: t.signIn }],
+      });
+    },
+  );
+}

@@ -1,0 +1,47 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+/** Debian's Chromium, as CI installs it (.ci/run). */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
+  });
+
+/**
+ * Where screenshots go: docs/screenshots when WARDEN_SCREENSHOTS=1 (to refresh the committed
+ * ones), else a scratch folder, so a test run never rewrites the repository.
+ */
+export function screenshotDir(): string {
+  if (process.env.WARDEN_SCREENSHOTS === "1") return path.resolve(import.meta.dirname, "../../docs/screenshots");
+  return fs.mkdtempSync(path.join(os.tmpdir(), "warden-shots-"));
+}
+
+export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
+
+/** The page as it is now, at desktop and phone size: `<name>-desktop.png`, `<name>-phone.png`. */
+export async function shoot(page: Page, dir: string, name: string): Promise<void> {
+  const original = page.viewportSize();
+  for (const [kind, size] of Object.entries(VIEWPORTS)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(dir, `${name}-${kind}.png`), fullPage: true });
+  }
+  if (original) await page.setViewportSize(original);
+}
+
+/** Console errors (a CSP violation is one) and uncaught exceptions of a page, collected for a final assertion. */
+export function watchForErrors(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    // A page answered with 4xx (a form with errors) is logged too; that is the page working.
+    if (
+      message.type() === "error" &&
+      !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())
+    )
+      problems.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+  return problems;
+}

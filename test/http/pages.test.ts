@@ -1,0 +1,308 @@
+/** The hosted pages through inject(): status, language, labels, CSP, and the form flows without JavaScript. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { engines } from "../helpers/engines.js";
+import { FixedClock, startWarden, type Warden } from "../helpers/warden.js";
+import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
+import { PASSWORD } from "../helpers/login.js";
+
+const OWN = "http://warden.test";
+const APP = "https://app.example.com";
+
+/** A browser's cookie jar, enough for inject(): name -> value, cleared by Max-Age=0. */
+class Browser {
+  cookies = new Map<string, string>();
+  constructor(private readonly w: Warden) {}
+
+  private remember(headers: Record<string, unknown>) {
+    const raw = headers["set-cookie"];
+    for (const line of raw === undefined ? [] : Array.isArray(raw) ? raw : [raw as string]) {
+      const [pair, ...attributes] = String(line).split(";");
+      const name = pair!.slice(0, pair!.indexOf("="));
+      const value = pair!.slice(pair!.indexOf("=") + 1);
+      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /expires=Thu, 01 Jan 1970/i.test(a));
+      if (expired || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  private cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  async get(url: string, headers: Record<string, string> = {}) {
+    const r = await this.w.app.inject({ method: "GET", url, headers: { cookie: this.cookieHeader(), ...headers } });
+    this.remember(r.headers);
+    return r;
+  }
+
+  /** Posts a form as a browser does: urlencoded, the page's Origin, its cookies. */
+  async post(url: string, form: Record<string, string>, headers: Record<string, string> = { origin: OWN }) {
+    const r = await this.w.app.inject({
+      method: "POST",
+      url,
+      payload: new URLSearchParams(form).toString(),
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader(), ...headers },
+    });
+    this.remember(r.headers);
+    return r;
+  }
+
+  /** The CSRF token of the form on `url`, as the page rendered it. */
+  async csrfOf(url: string): Promise<string> {
+    const page = await this.get(url);
+    const match = /name="_csrf" value="([^"]+)"/.exec(page.body);
+    assert.ok(match, `no CSRF field on ${url}: ${page.statusCode}`);
+    return match[1]!;
+  }
+}
+
+const inputs = (html: string) =>
+  [...html.matchAll(/<(input|select|textarea)\b([^>]*)>/g)]
+    .map((m) => m[2]!)
+    .filter((attributes) => !/type="hidden"/.test(attributes));
+
+/** Every visible control has an id and a <label for> naming it. */
+function assertLabelled(html: string, page: string) {
+  const controls = inputs(html);
+  for (const attributes of controls) {
+    const id = /\bid="([^"]+)"/.exec(attributes)?.[1];
+    assert.ok(id, `${page}: a control without id: ${attributes}`);
+    assert.match(html, new RegExp(`<label for="${id}">`), `${page}: no label for #${id}`);
+  }
+  return controls.length;
+}
+
+function assertStrictCsp(headers: Record<string, unknown>, html: string, page: string) {
+  const csp = String(headers["content-security-policy"]);
+  assert.match(csp, /(^|; )default-src 'self'(;|$)/, page);
+  assert.match(csp, /(^|; )script-src 'self'(;|$)/, page);
+  assert.match(csp, /(^|; )style-src 'self'(;|$)/, page);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, page);
+  assert.equal(headers["x-frame-options"], "DENY");
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)/i, `${page}: inline script`);
+  assert.doesNotMatch(html, /<style|\sstyle="/i, `${page}: inline style`);
+  assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//i, `${page}: an external asset`);
+}
+
+for (const { engine, skip } of engines) {
+  test(
+    `${engine.name}: every page answers, in English or Romanian, labelled, under a strict CSP`,
+    { skip },
+    async () => {
+      const w = await startWarden({ engine });
+      try {
+        const browser = new Browser(w);
+        const token = "A".repeat(43);
+        const pages: Array<[string, number]> = [
+          ["/login", 200],
+          ["/register", 200],
+          [`/confirm-email?token=${token}`, 200],
+          ["/confirm-email?token=short", 400],
+          ["/forgot-password", 200],
+          [`/reset-password?token=${token}`, 200],
+          ["/logout", 200],
+        ];
+        for (const [url, status] of pages) {
+          const en = await browser.get(url, { "accept-language": "en-GB,en;q=0.9" });
+          assert.equal(en.statusCode, status, url);
+          assert.match(en.headers["content-type"] as string, /^text\/html/);
+          assert.match(en.body, /<html lang="en">/, url);
+          assertStrictCsp(en.headers, en.body, url);
+          assertLabelled(en.body, url);
+          const ro = await browser.get(url, { "accept-language": "ro-RO,ro;q=0.9,en;q=0.5" });
+          assert.match(ro.body, /<html lang="ro">/, `${url} in Romanian`);
+        }
+        const login = await browser.get("/login", { "accept-language": "ro" });
+        assert.match(login.body, /<label for="password">Parola<\/label>/);
+        assert.equal(assertLabelled(login.body, "/login"), 2);
+        // The switcher wins over Accept-Language, and is remembered.
+        assert.match((await browser.get("/login?lang=ro", { "accept-language": "en" })).body, /<html lang="ro">/);
+        assert.match((await browser.get("/register", { "accept-language": "en" })).body, /<html lang="ro">/);
+
+        const account = await new Browser(w).get("/account");
+        assert.equal(account.statusCode, 303, "no session: through the resume step");
+        assert.equal(account.headers.location, "/api/auth/page/resume?redirect_to=%2Faccount");
+        const css = await browser.get("/assets/style.css");
+        assert.equal(css.statusCode, 200);
+        assert.match(css.headers["content-type"] as string, /^text\/css/);
+      } finally {
+        await w.close();
+      }
+    },
+  );
+
+  test(
+    `${engine.name}: sign in with a form, see the account page, sign out: no JavaScript needed`,
+    { skip },
+    async () => {
+      const w = await startWarden({ engine, env: { CORS_ORIGINS: APP } });
+      try {
+        const user = await w.createUser("ana@example.com", PASSWORD);
+        await w.deps.users.updateProfile(user.id, { locale: "ro" }, new Date());
+        const browser = new Browser(w);
+
+        const wrong = await browser.post("/login", {
+          _csrf: await browser.csrfOf("/login"),
+          email: "ana@example.com",
+          password: "nope",
+        });
+        assert.equal(wrong.statusCode, 401);
+        assert.match(wrong.body, /class="summary" role="alert"/);
+        assert.match(wrong.body, /<a href="#password">The email address or the password is not right\.<\/a>/);
+        assert.match(
+          wrong.body,
+          /id="password" name="password" type="password"[^>]* aria-describedby="password-error" aria-invalid="true"/,
+        );
+        assert.match(wrong.body, /<p class="error" id="password-error">/);
+        assert.match(wrong.body, /value="ana@example.com"/, "the email is kept");
+
+        const csrf = await browser.csrfOf("/login");
+        const signedIn = await browser.post("/login", { _csrf: csrf, email: "ana@example.com", password: PASSWORD });
+        assert.equal(signedIn.statusCode, 303, signedIn.body);
+        assert.equal(signedIn.headers.location, "/account");
+        assert.ok(browser.cookies.get("warden_access"), "the page cookie");
+        assert.ok(browser.cookies.get("__refresh__token"), "the refresh cookie, as the API sets it");
+
+        const account = await browser.get("/account");
+        assert.equal(account.statusCode, 200);
+        assert.match(account.body, /<html lang="ro">/, "the user's own locale");
+        assert.match(account.body, /Autentificat ca ana@example.com/);
+        assert.match(account.body, /Acest dispozitiv/);
+        assertLabelled(account.body, "/account");
+        assertStrictCsp(account.headers, account.body, "/account");
+
+        // The page cookie is gone (expired): the resume step rotates the refresh cookie and comes back.
+        const refreshBefore = browser.cookies.get("__refresh__token");
+        browser.cookies.delete("warden_access");
+        const resumed = await browser.get("/api/auth/page/resume?redirect_to=%2Faccount", {
+          "sec-fetch-site": "same-origin",
+        });
+        assert.equal(resumed.statusCode, 303);
+        assert.equal(resumed.headers.location, "/account");
+        assert.notEqual(browser.cookies.get("__refresh__token"), refreshBefore);
+        assert.equal((await browser.get("/account")).statusCode, 200);
+        // Started by another site, it does not rotate: the sign-in page instead.
+        browser.cookies.delete("warden_access");
+        const foreign = await browser.get("/api/auth/page/resume?redirect_to=%2Faccount", {
+          "sec-fetch-site": "cross-site",
+          referer: "https://evil.example/",
+        });
+        assert.equal(foreign.headers.location, "/login?redirect_to=%2Faccount");
+        await browser.get("/api/auth/page/resume?redirect_to=%2Faccount", { "sec-fetch-site": "same-origin" });
+
+        const out = await browser.post("/api/auth/page/logout", { _csrf: await browser.csrfOf("/logout") });
+        assert.equal(out.statusCode, 303);
+        assert.equal(out.headers.location, "/login?notice=signed-out");
+        assert.equal(browser.cookies.get("warden_access"), undefined);
+        assert.equal(browser.cookies.get("__refresh__token"), undefined);
+        const live = await w.deps.sessions.listLiveSessions(user.id, new Date(), new Date(0));
+        assert.equal(live.length, 0, "the session ended on the server too");
+        assert.match(
+          (await browser.get("/login?notice=signed-out")).body,
+          /role="status">You are signed out\./,
+          "no user: Accept-Language",
+        );
+      } finally {
+        await w.close();
+      }
+    },
+  );
+
+  test(
+    `${engine.name}: form posts need the page's Origin and CSRF token; redirect_to only to allowed origins`,
+    { skip },
+    async () => {
+      // Refused posts count against the login limit too (it runs first): more room for this test.
+      const w = await startWarden({ engine, env: { CORS_ORIGINS: APP, LOGIN_RATE_LIMIT: "100/60" } });
+      try {
+        await w.createUser("ana@example.com", PASSWORD);
+        const browser = new Browser(w);
+        const csrf = await browser.csrfOf("/login");
+        const form = { _csrf: csrf, email: "ana@example.com", password: PASSWORD };
+
+        const foreign = await browser.post("/login", form, { origin: "https://evil.example" });
+        assert.equal(foreign.statusCode, 403);
+        assert.match(foreign.body, /did not come from this site/);
+        assert.equal((await browser.post("/login", form, {})).statusCode, 403, "no Origin, no Referer");
+        assert.equal(
+          (await browser.post("/login", form, { origin: APP })).statusCode,
+          403,
+          "even a listed app cannot post the pages' forms",
+        );
+        const noToken = await browser.post("/login", { email: "ana@example.com", password: PASSWORD });
+        assert.equal(noToken.statusCode, 403);
+        assert.match(noToken.body, /This form has expired/);
+        assert.equal(browser.cookies.get("warden_access"), undefined, "none of those signed in");
+
+        const byReferer = await browser.post(
+          "/login",
+          { ...form, redirect_to: `${APP}/after?x=1` },
+          { referer: `${OWN}/login` },
+        );
+        assert.equal(byReferer.statusCode, 303);
+        assert.equal(byReferer.headers.location, `${APP}/after?x=1`, "a listed app");
+        for (const evil of ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]) {
+          const fresh = new Browser(w);
+          const r = await fresh.post("/login", { ...form, _csrf: await fresh.csrfOf("/login"), redirect_to: evil });
+          assert.equal(
+            r.headers.location,
+            "/account",
+            `${evil}: ${r.statusCode} ${r.body.slice(r.body.indexOf("<main"), r.body.indexOf("<main") + 400)}`,
+          );
+        }
+        const page = await browser.get(
+          `/login?prompt=login&redirect_to=${encodeURIComponent("https://evil.example/")}`,
+        );
+        assert.match(page.body, /name="redirect_to" value=""/, "never echoed into the form");
+      } finally {
+        await w.close();
+      }
+    },
+  );
+
+  test(
+    `${engine.name}: the second step on a page: a TOTP code, and a wrong one shown next to its field`,
+    { skip },
+    async () => {
+      const clock = new FixedClock();
+      const w = await startWarden({ engine, clock });
+      try {
+        const { secret } = await enrolledUser(w, clock, "mfa@example.com");
+        const browser = new Browser(w);
+        const step = await browser.post("/login", {
+          _csrf: await browser.csrfOf("/login"),
+          email: "mfa@example.com",
+          password: PASSWORD,
+        });
+        assert.equal(step.statusCode, 200);
+        assert.match(step.body, /<h1>Two-step verification<\/h1>/);
+        assertLabelled(step.body, "MFA step");
+        const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(step.body)![1]!;
+        const base = {
+          _csrf: hidden("_csrf"),
+          mfa_token: hidden("mfa_token"),
+          methods: hidden("methods"),
+          redirect_to: "",
+        };
+        assert.equal(base.methods, "totp,backup_code");
+
+        const wrong = await browser.post("/login/mfa", { ...base, type: "totp", code: "000000" });
+        assert.equal(wrong.statusCode, 401);
+        assert.match(wrong.body, /id="totp-error"/);
+        assert.match(wrong.body, /aria-describedby="totp-hint totp-error" aria-invalid="true"/);
+
+        const right = await browser.post("/login/mfa", {
+          ...base,
+          type: "totp",
+          code: authenticatorCode(secret, clock),
+        });
+        assert.equal(right.statusCode, 303, right.body);
+        assert.equal(right.headers.location, "/account");
+        assert.match((await browser.get("/account")).body, /Signed in as mfa@example.com/);
+      } finally {
+        await w.close();
+      }
+    },
+  );
+}
