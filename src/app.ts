@@ -22,6 +22,8 @@ import { tokenRoutes } from "./http/routes/tokens.js";
 import { passkeyAuthRoutes, passkeyRoutes } from "./http/routes/passkeys.js";
 import { stepUpRoutes } from "./http/routes/step-up.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
+import { federationRoutes, identityRoutes } from "./http/routes/federation.js";
+import { emailOtpRoutes, stepUpEmailOtpRoutes } from "./http/routes/email-otp.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -82,6 +84,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   tokenRoutes(app, deps);
   mfaVerifyRoutes(app, deps);
   passkeyAuthRoutes(app, deps);
+  federationRoutes(app, deps);
+  emailOtpRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database, deps.counters);
@@ -92,6 +96,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       mfaRoutes(v1, deps);
       passkeyRoutes(v1, deps);
       stepUpRoutes(v1, deps);
+      identityRoutes(v1, deps);
+      stepUpEmailOtpRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );

@@ -48,6 +48,14 @@ const workers = z.string().transform((value, ctx) => {
   return n;
 });
 
+/** A comma list of non-empty values (client IDs, issuers). */
+const commaList = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
 /** An http(s) base URL, kept without its trailing slash so `${base}/path` is always right. */
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
@@ -166,6 +174,22 @@ const schema = z.object({
   /** Seconds between purges by each running instance; 0 = only `warden purge`. */
   RETENTION_PURGE_INTERVAL: seconds.default(3600),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  // Google and Apple sign-in, email codes as a second factor (issue 11, docs/federation.md, docs/email-codes.md).
+  /** OAuth client IDs an ID token's `aud` may name; Google sign-in is off while empty. */
+  GOOGLE_CLIENT_IDS: commaList.default([]),
+  GOOGLE_JWKS_URL: z.url().default("https://www.googleapis.com/oauth2/v3/certs"),
+  GOOGLE_ISSUERS: commaList.default(["https://accounts.google.com", "accounts.google.com"]),
+  /** Apple Services IDs / bundle IDs; Apple sign-in is off while empty. */
+  APPLE_CLIENT_IDS: commaList.default([]),
+  APPLE_JWKS_URL: z.url().default("https://appleid.apple.com/auth/keys"),
+  APPLE_ISSUER: z.string().min(1).default("https://appleid.apple.com"),
+  /** Whether a first sign-in through a provider may create an account. */
+  ALLOW_SIGNUP: bool.default(true),
+  /** `fallback`: emailed codes offered except for EMAIL_OTP_COOLDOWN after a password reset or email change. */
+  EMAIL_OTP_MFA: z.enum(["fallback", "always", "off"]).default("fallback"),
+  EMAIL_OTP_COOLDOWN: seconds.default(604_800),
+  /** Per IP: Google, Apple, passkey login and its options share this bucket (`oauth_login`). */
 
   // Passkeys (WebAuthn) and step-up verification (issue 11, docs/passkeys.md, docs/step-up.md).
   /** Relying-party ID: a registrable domain; defaults to the host of PUBLIC_URL (APP_URL until PUBLIC_URL exists). */

@@ -27,6 +27,9 @@ import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
+import { createIdentityStore } from "./storage/identities.js";
+import { createEmailOtpStore } from "./storage/email-otp-codes.js";
+import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
 import { createPasskeyStore } from "./storage/passkeys.js";
 import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
 import { createStepUpStore } from "./storage/step-up.js";
@@ -58,6 +61,8 @@ export interface BuildOptions {
   prepare?: boolean;
   /** Mail retry timing; tests shorten it. */
   mailRetry?: RetryPolicy;
+  /** Least time between two JWKS fetches caused by an unknown `kid` (default 30 s); tests rotate keys at once. */
+  jwksCooldownMs?: number;
 }
 
 /**
@@ -151,6 +156,28 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       events,
       emailTokens: createEmailTokenStore(database.db),
       mailer,
+      idTokens: {
+        google: new IdTokenVerifier(
+          {
+            name: "google",
+            clientIds: config.GOOGLE_CLIENT_IDS,
+            issuers: config.GOOGLE_ISSUERS,
+            jwksUrl: config.GOOGLE_JWKS_URL,
+          },
+          { jwksCooldownMs: options.jwksCooldownMs },
+        ),
+        apple: new IdTokenVerifier(
+          {
+            name: "apple",
+            clientIds: config.APPLE_CLIENT_IDS,
+            issuers: [config.APPLE_ISSUER],
+            jwksUrl: config.APPLE_JWKS_URL,
+          },
+          { jwksCooldownMs: options.jwksCooldownMs },
+        ),
+      },
+      identities: createIdentityStore(database.db, database.engine, random),
+      emailOtps: createEmailOtpStore(database.db),
       passkeys: createPasskeyStore(database.db),
       webauthnChallenges: createWebAuthnChallengeStore(database.db),
       stepUp: createStepUpStore(database.db),

@@ -15,6 +15,9 @@ import type {
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
+import type { IdTokenVerifier } from "./federation/id-tokens.js";
+import type { IdentityStore, ProviderName } from "./federation/ports.js";
+import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
 import type { StepUpStore } from "./sessions/step-up-ports.js";
 
@@ -39,6 +42,9 @@ export interface DomainConfig {
   REAUTH_RATE_LIMIT: RateRule;
   /** How long a device the owner logged in from passes the account budget (days). */
   KNOWN_DEVICE_DAYS: number;
+  ALLOW_SIGNUP: boolean;
+  EMAIL_OTP_MFA: "fallback" | "always" | "off";
+  EMAIL_OTP_COOLDOWN: number;
   /** Seconds a session counts as fresh for sensitive operations. */
   REAUTH_MAX_AGE: number;
   /** The WebAuthn relying party, from configuration only. */
@@ -62,6 +68,10 @@ export interface DomainDeps {
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
   mailer: Mailer;
+  /** ID-token verification per provider (each off while it has no client id). */
+  idTokens: Record<ProviderName, IdTokenVerifier>;
+  identities: IdentityStore;
+  emailOtps: EmailOtpStore;
   passkeys: PasskeyStore;
   webauthnChallenges: WebAuthnChallengeStore;
   stepUp: StepUpStore;

@@ -34,6 +34,20 @@ export const AUTH_ERRORS = {
   EMAIL_TOKEN_INVALID: "Invalid or expired token.",
   VALIDATION_FAILED: "Validation failed.",
   NOT_FOUND: "Not found.",
+  // Google and Apple sign-in (domain/federation).
+  GOOGLE_CREDENTIAL_MISSING: "Missing credential.",
+  APPLE_TOKEN_MISSING: "Missing identityToken.",
+  GOOGLE_TOKEN_INVALID: "Invalid Google token.",
+  APPLE_TOKEN_INVALID: "Invalid Apple token.",
+  PROVIDER_DISABLED: "Sign-in with this provider is not enabled.",
+  PROVIDER_EMAIL_MISSING: "Email not available.",
+  PROVIDER_EMAIL_UNVERIFIED: "The provider has not verified this email address.",
+  REGISTRATION_REQUIRED: "Account not found. Please register first.",
+  LAST_WAY_IN: "This is your only way to sign in.",
+  // Email codes as a second factor (domain/factors/email-otp).
+  EMAIL_OTP_UNAVAILABLE: "Email codes are not available for this account.",
+  EMAIL_OTP_TOO_SOON: "Please wait a minute before asking for another code.",
+  EMAIL_OTP_SEND_LIMIT: "Too many codes were sent. Please try again later.",
 } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERRORS;

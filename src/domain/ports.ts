@@ -32,6 +32,10 @@ export interface UserRecord {
   /** Highest RFC 6238 time step ever accepted; a code of this step or older is refused. */
   totpLastStep: number | null;
   lastConnectedAt: Date | null;
+  /** Last password reset by mail link: email codes are withheld for EMAIL_OTP_COOLDOWN after it. */
+  passwordResetAt: Date | null;
+  /** Last change of the email address: email codes are withheld for EMAIL_OTP_COOLDOWN after it. */
+  emailChangedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -60,6 +64,8 @@ export interface UserStore {
   /** Replaces the hash only while it still equals `expectedHash`, so a rehash never undoes a password change. */
   replacePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
   setPasswordHash(id: string, newHash: string, now: Date): Promise<void>;
+  /** Records that the password was just reset through a mailed link (see `passwordResetAt`). */
+  notePasswordReset(id: string, now: Date): Promise<void>;
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;
@@ -300,7 +306,9 @@ export type MailKind =
   | "mfa_enabled"
   | "mfa_disabled"
   | "refresh_token_reuse"
-  | "account_unlock";
+  | "account_unlock"
+  | "email_otp_code"
+  | "identity_linked";
 
 /** A mail to render and send. The mail layer adds the product name, sender and layout. */
 export interface OutgoingMail {
@@ -314,6 +322,12 @@ export interface OutgoingMail {
   link?: string;
   /** How long the link stays valid, told to the reader. */
   linkTtlHours?: number;
+  /** A one-time code to type in (email codes). Never logged. */
+  code?: string;
+  /** How long the code stays valid, told to the reader. */
+  codeTtlMinutes?: number;
+  /** The sign-in provider a notice is about ("Google", "Apple"). */
+  provider?: string;
   /** What triggered a notice: when and from where, shown to the user. */
   occurredAt: Date;
   ip?: string | null;

@@ -36,6 +36,18 @@ export const STATUS = {
   EMAIL_TOKEN_INVALID: 401,
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,
+  GOOGLE_CREDENTIAL_MISSING: 400,
+  APPLE_TOKEN_MISSING: 400,
+  GOOGLE_TOKEN_INVALID: 401,
+  APPLE_TOKEN_INVALID: 401,
+  PROVIDER_DISABLED: 404,
+  PROVIDER_EMAIL_MISSING: 400,
+  PROVIDER_EMAIL_UNVERIFIED: 403,
+  REGISTRATION_REQUIRED: 403,
+  LAST_WAY_IN: 409,
+  EMAIL_OTP_UNAVAILABLE: 400,
+  EMAIL_OTP_TOO_SOON: 429,
+  EMAIL_OTP_SEND_LIMIT: 429,
   PASSKEY_CHALLENGE_INVALID: 400,
   PASSKEY_RESPONSE_INVALID: 400,
   PASSKEY_ATTESTATION_FAILED: 400,
@@ -52,6 +64,9 @@ export const STATUS = {
   STEP_UP_METHOD_UNAVAILABLE: 400,
   MFA_REQUIRED: 403,
 } as const satisfies Record<AuthErrorCode, number>;
+
+/** Errors whose body carries a fixed machine-readable `error` (Storno's clients branch on it). */
+const ERROR_NAMES: Partial<Record<AuthErrorCode, string>> = { REGISTRATION_REQUIRED: "registration_required" };
 
 /** Bearer failures carry the challenge header (RFC 6750). */
 const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED"]);
@@ -92,6 +107,8 @@ export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyRep
   }
   // Clients written for Storno's MFA endpoints read `error`; routes that need it ask for it.
   if (reply.request.routeOptions.config?.errorField) body.error = body.message;
+  const name = ERROR_NAMES[error.code];
+  if (name) body.error = name;
   return reply.code(status).send(body);
 }
 

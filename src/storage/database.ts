@@ -24,6 +24,8 @@ export interface UsersTable {
   totp_enabled_at: number | null;
   totp_last_step: number | null;
   last_connected_at: number | null;
+  password_reset_at: number | null;
+  email_changed_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -151,6 +153,25 @@ export interface VerificationTokensTable {
   used_at: number | null;
 }
 
+export interface IdentitiesTable {
+  id: string;
+  user_id: string;
+  provider: string;
+  subject: string;
+  email: string | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface EmailOtpCodesTable {
+  user_id: string;
+  challenge_hash: string;
+  code_hash: string;
+  sent_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   legacy_hash_classes: LegacyHashClassesTable;
@@ -165,6 +186,8 @@ export interface DB {
   webauthn_challenges: WebauthnChallengesTable;
   step_up_challenges: StepUpChallengesTable;
   verification_tokens: VerificationTokensTable;
+  identities: IdentitiesTable;
+  email_otp_codes: EmailOtpCodesTable;
 }
 
 export type Engine = "sqlite" | "postgres";

@@ -203,6 +203,37 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("verification_tokens_user_id").on("verification_tokens").column("user_id").execute();
     },
   },
+  // Google/Apple sign-in and email codes (issue 11): linked identities, one pending email code per
+  // user, and when the password was reset or the email changed (email codes are withheld after).
+  "0300_federation_and_email_codes": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("identities")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("provider", "text", (c) => c.notNull())
+        .addColumn("subject", "text", (c) => c.notNull())
+        .addColumn("email", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_used_at", "bigint")
+        .addUniqueConstraint("identities_provider_subject", ["provider", "subject"])
+        .execute();
+      await db.schema.createIndex("identities_user_id").on("identities").column("user_id").execute();
+
+      await db.schema
+        .createTable("email_otp_codes")
+        .addColumn("user_id", "text", (c) => c.primaryKey().references("users.id").onDelete("cascade"))
+        .addColumn("challenge_hash", "text", (c) => c.notNull())
+        .addColumn("code_hash", "text", (c) => c.notNull())
+        .addColumn("sent_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .execute();
+
+      await db.schema.alterTable("users").addColumn("password_reset_at", "bigint").execute();
+      await db.schema.alterTable("users").addColumn("email_changed_at", "bigint").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

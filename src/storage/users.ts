@@ -22,6 +22,8 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     totpEnabledAt: toDate(row.totp_enabled_at),
     totpLastStep: row.totp_last_step,
     lastConnectedAt: toDate(row.last_connected_at),
+    passwordResetAt: toDate(row.password_reset_at),
+    emailChangedAt: toDate(row.email_changed_at),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -71,6 +73,8 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
             totp_enabled_at: null,
             totp_last_step: null,
             last_connected_at: null,
+            password_reset_at: null,
+            email_changed_at: null,
             created_at: now.getTime(),
             updated_at: now.getTime(),
           })
@@ -93,6 +97,10 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
 
     async setPasswordHash(id, newHash, now) {
       await update(id, now).set({ password_hash: newHash }).execute();
+    },
+
+    async notePasswordReset(id, now) {
+      await update(id, now).set({ password_reset_at: now.getTime() }).execute();
     },
 
     async setDeactivated(id, deactivatedAt, now) {

@@ -125,7 +125,7 @@ for (const { engine, skip } of engines) {
       assert.deepEqual(Object.keys(r.body), ["mfa_required", "mfa_token", "mfa_methods"]);
       assert.equal(r.body.mfa_required, true);
       assert.match(r.body.mfa_token, /^[0-9a-f]{64}$/);
-      assert.deepEqual(r.body.mfa_methods, ["totp"]);
+      assert.deepEqual(r.body.mfa_methods, ["totp", "email_otp"]);
       const challenge = await w.deps.mfaChallenges.find(sha256Hex(r.body.mfa_token));
       assert.equal(challenge?.userId, user.id, "bound to the user, stored as a hash");
       assert.equal(challenge.expiresAt.getTime() - challenge.createdAt.getTime(), 300_000, "valid 5 minutes");

@@ -41,6 +41,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   clock?: Clock;
   argon2?: Argon2Params | "real";
+  /** Least time between JWKS refetches on an unknown `kid` (Google/Apple sign-in); default 30 s. */
+  jwksCooldownMs?: number;
 }
 
 /** A Warden app on a fresh database, driven through inject() (or `app.listen` for a real socket). */
@@ -74,6 +76,7 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
   const deps = await buildDeps(config, createLogger(config.LOG_LEVEL, sink), {
     clock: options.clock,
     argon2: options.argon2 === "real" ? undefined : (options.argon2 ?? FAST_ARGON2),
+    jwksCooldownMs: options.jwksCooldownMs,
   });
   const app = await buildApp(deps);
   return {

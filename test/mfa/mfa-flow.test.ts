@@ -79,7 +79,7 @@ for (const { engine, skip } of engines) {
           const answer = await postLogin(w, "alice@example.com");
           assert.equal(answer.status, 200);
           assert.deepEqual(Object.keys(answer.body), ["mfa_required", "mfa_token", "mfa_methods"]);
-          assert.deepEqual(answer.body.mfa_methods, ["totp", "backup_code"]);
+          assert.deepEqual(answer.body.mfa_methods, ["totp", "backup_code", "email_otp"]);
           assert.match(answer.body.mfa_token, /^[0-9a-f]{64}$/);
           assert.ok(!/"(token|refresh_token|access_token)"/.test(answer.raw), answer.raw);
           assert.equal(answer.headers["set-cookie"], undefined);

@@ -43,6 +43,7 @@ for (const { engine, skip } of engines) {
           active: true,
           emailVerified: true,
           mfaEnabled: false,
+          hasPassword: true,
           lastConnectedAt: w.clock.now().toISOString(),
           createdAt: w.clock.now().toISOString(),
           updatedAt: w.clock.now().toISOString(),

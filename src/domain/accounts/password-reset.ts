@@ -48,6 +48,8 @@ export async function resetPassword(
   const now = deps.clock.now();
   if (!(await deps.emailTokens.consume(tokenHash, "reset", now))) throw new AuthError("EMAIL_TOKEN_INVALID");
   await deps.users.setPasswordHash(user.id, passwordHash, now);
+  // Whoever holds the mailbox just chose the password: emailed second-factor codes pause (EMAIL_OTP_COOLDOWN).
+  await deps.users.notePasswordReset(user.id, now);
   await deps.emailTokens.revokeForUser(user.id, "reset", now);
   const revoked = await deps.sessions.revokeUserSessions(user.id, "password_reset", now);
   await deps.mfaChallenges.revokeForUser(user.id, now);

@@ -2,6 +2,8 @@ import type { Authenticated } from "../sessions/authentication.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
+import { hasPassword } from "../factors/password/hasher.js";
+import { requireRecentAuthentication } from "../sessions/step-up.js";
 import type { ProfilePatch, UserRecord } from "../ports.js";
 import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
@@ -16,6 +18,8 @@ export type ProfileView = Pick<
   active: boolean;
   emailVerified: boolean;
   mfaEnabled: boolean;
+  /** False for accounts created through Google or Apple until a password is set. */
+  hasPassword: boolean;
   lastConnectedAt: string | null;
   createdAt: string;
   updatedAt: string;
@@ -35,6 +39,7 @@ export function viewProfile(user: UserRecord, mfaEnabled = user.totpEnabledAt !=
     active: user.deactivatedAt === null && user.deletedAt === null,
     emailVerified: user.emailConfirmedAt !== null,
     mfaEnabled,
+    hasPassword: hasPassword(user),
     lastConnectedAt: user.lastConnectedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
@@ -46,6 +51,9 @@ export interface ProfileUpdate extends ProfilePatch {
   password?: string;
   newPassword?: string;
   currentPassword?: string;
+  /** Step-up verification token (body or X-Verification-Token), for a user without a password. */
+  verification_token?: string;
+  verificationToken?: string;
 }
 
 const LOCALE = /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/;
@@ -60,7 +68,7 @@ function isTimeZone(value: string): boolean {
   }
 }
 
-function profileProblems(update: ProfileUpdate): Record<string, string[]> {
+function profileProblems(update: ProfileUpdate, userHasPassword: boolean): Record<string, string[]> {
   const errors: Record<string, string[]> = {};
   if (update.locale && !LOCALE.test(update.locale)) errors.locale = ["This value is not a valid locale."];
   if (update.timezone && !isTimeZone(update.timezone)) errors.timezone = ["This value is not a valid timezone."];
@@ -68,7 +76,7 @@ function profileProblems(update: ProfileUpdate): Record<string, string[]> {
   if (update.password !== undefined && update.newPassword !== undefined && update.password !== update.newPassword) {
     errors.newPassword = ["Send the new password as password or newPassword, not two different ones."];
   }
-  if ((update.password ?? update.newPassword) !== undefined && !update.currentPassword) {
+  if ((update.password ?? update.newPassword) !== undefined && userHasPassword && !update.currentPassword) {
     errors.currentPassword = ["This value is required."];
   }
   return errors;
@@ -84,14 +92,17 @@ export async function updateProfile(
   update: ProfileUpdate,
   ctx: RequestContext,
 ): Promise<ProfileView> {
-  const errors = profileProblems(update);
-  if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
   const { user } = auth;
+  const errors = profileProblems(update, hasPassword(user));
+  if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
   const newPassword = update.newPassword ?? update.password;
   if (newPassword !== undefined) {
     const problems = passwordProblems(newPassword, { minLength: deps.config.PASSWORD_MIN_LENGTH, email: user.email });
     if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
-    await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
+    if (hasPassword(user)) await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
+    // An account made through Google or Apple has no password to confirm: its first one is a
+    // sensitive operation like any other (a fresh session or a step-up verification token).
+    else await requireRecentAuthentication(deps, auth, update.verification_token ?? update.verificationToken);
     const now = deps.clock.now();
     // Compare-and-set: if the password changed since this request read it, this change loses.
     if (

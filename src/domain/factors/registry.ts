@@ -3,6 +3,7 @@ import { AuthError } from "../errors.js";
 import type { UserRecord } from "../ports.js";
 import { spendBackupCode } from "./backup-codes/backup-codes.js";
 import { passkeyFactor } from "./passkeys/factor.js";
+import { emailOtpFactor } from "./email-otp/email-otp.js";
 import type { FactorInput, FactorMethod, SecondFactor } from "./second-factor.js";
 import { acceptTotpCode } from "./totp/totp.js";
 
@@ -40,7 +41,7 @@ function backupCodeFactor(deps: DomainDeps): SecondFactor {
 
 /** Every second factor Warden knows, in the order `mfa_methods` lists them. New factors are added here. */
 export function secondFactors(deps: DomainDeps): SecondFactor[] {
-  return [totpFactor(deps), backupCodeFactor(deps), passkeyFactor(deps)];
+  return [totpFactor(deps), backupCodeFactor(deps), passkeyFactor(deps), emailOtpFactor(deps)];
 }
 
 /** The methods the user can answer a challenge with right now. */

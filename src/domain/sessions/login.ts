@@ -56,14 +56,27 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
+  return completeLogin(deps, user, ctx);
+}
+
+/**
+ * The end of every first-factor login (password, Google, Apple): the MFA challenge when the
+ * user has a second factor, else the session. `detail` goes into the security events.
+ */
+export async function completeLogin(
+  deps: DomainDeps,
+  user: UserRecord,
+  ctx: RequestContext,
+  detail?: Record<string, unknown>,
+): Promise<LoginResult> {
   if (await isMfaEnabled(deps, user)) {
-    await recordEvent(deps, user, "mfa_challenge_issued", ctx);
+    await recordEvent(deps, user, "mfa_challenge_issued", ctx, detail);
     return createMfaChallenge(deps, user, ctx);
   }
   const tokens = await startSession(deps, user, ctx);
   // Only a completed login makes a browser a known device (with MFA: after the code, in verify.ts).
   ctx.device?.remember(user.id);
-  await recordEvent(deps, user, "login_success", ctx);
+  await recordEvent(deps, user, "login_success", ctx, detail);
   return tokens;
 }
 

@@ -25,12 +25,24 @@ const profile = {
     active: { type: "boolean" },
     emailVerified: { type: "boolean" },
     mfaEnabled: { type: "boolean" },
+    hasPassword: { type: "boolean", description: "False for an account created through Google or Apple" },
     lastConnectedAt: nullableIsoDate,
     createdAt: isoDate,
     updatedAt: isoDate,
     preferences: { type: "object", additionalProperties: true },
   },
-  required: ["id", "email", "roles", "active", "emailVerified", "mfaEnabled", "createdAt", "updatedAt", "preferences"],
+  required: [
+    "id",
+    "email",
+    "roles",
+    "active",
+    "emailVerified",
+    "mfaEnabled",
+    "hasPassword",
+    "createdAt",
+    "updatedAt",
+    "preferences",
+  ],
 } as const;
 
 /** Fields a client does not own (id, email, roles...) are ignored, so a client may send back what GET returned. */
@@ -43,9 +55,19 @@ const profileUpdate = {
     locale: nullableString(35),
     timezone: nullableString(64),
     preferences: { type: "object", description: "Replaces the stored preferences object" },
-    password: { ...password, description: "The new password (alias: newPassword); needs currentPassword" },
+    password: {
+      ...password,
+      description:
+        "The new password (alias: newPassword); needs currentPassword, or for an account without one a fresh session or a step-up verification token",
+    },
     newPassword: password,
     currentPassword: password,
+    verification_token: {
+      type: "string",
+      maxLength: 256,
+      description: "Step-up token (also verificationToken, X-Verification-Token)",
+    },
+    verificationToken: { type: "string", maxLength: 256 },
   },
 } as const;
 
@@ -111,7 +133,13 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: { 200: profile, ...errorResponses(400, 401, 403, 422, 429, 503) },
       },
     },
-    async (request) => updateProfile(deps, request.auth, request.body ?? {}, requestContext(request)),
+    async (request) => {
+      const body = request.body ?? {};
+      const header = request.headers["x-verification-token"];
+      const verificationToken =
+        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      return updateProfile(deps, request.auth, { ...body, verificationToken }, requestContext(request));
+    },
   );
 
   v1.delete<{ Body: { password: string } }>(

@@ -8,6 +8,11 @@ export interface TemplateVars {
   when: string;
   ip: string | null;
   linkTtlHours: number;
+  /** The one-time code of an email-code mail. */
+  code: string;
+  codeTtlMinutes: number;
+  /** The sign-in provider a notice names ("Google", "Apple"). */
+  provider: string;
 }
 
 export interface MailContent {

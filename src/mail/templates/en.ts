@@ -67,5 +67,19 @@ export const en: Catalogue = {
       ],
       action: "Unlock sign-in",
     }),
+    email_otp_code: (v) => ({
+      subject: `Your ${v.product} sign-in code`,
+      paragraphs: [
+        `Your sign-in code is ${v.code}. It is valid for ${v.codeTtlMinutes} minutes and works once.`,
+        `It was requested on ${v.when}${from(v)} by someone who knows your password. If this was not you, do not share the code with anyone; change your password at ${v.appUrl}/forgot-password.`,
+      ],
+    }),
+    identity_linked: (v) => ({
+      subject: `${v.provider} sign-in was added to your ${v.product} account`,
+      paragraphs: [
+        `On ${v.when}${from(v)} your ${v.product} account was signed in to with ${v.provider} for the first time. ${v.provider} confirmed that this email address belongs to that account, so you can now sign in with ${v.provider} as well.`,
+        `If this was not you, remove ${v.provider} from your linked accounts. ${notYou(v)}`,
+      ],
+    }),
   },
 };

@@ -34,6 +34,9 @@ export function renderMail(mail: OutgoingMail, brand: Brand): RenderedContent {
     when,
     ip: mail.ip ?? null,
     linkTtlHours: mail.linkTtlHours ?? 0,
+    code: mail.code ?? "",
+    codeTtlMinutes: mail.codeTtlMinutes ?? 0,
+    provider: mail.provider ?? "",
   });
   const greeting = c.greeting(mail.firstName);
   const signature = c.signature(brand.productName);

@@ -67,5 +67,19 @@ export const ro: Catalogue = {
       ],
       action: "Deblocați autentificarea",
     }),
+    email_otp_code: (v) => ({
+      subject: `Codul de autentificare ${v.product}`,
+      paragraphs: [
+        `Codul dumneavoastră de autentificare este ${v.code}. Este valabil ${v.codeTtlMinutes} minute și poate fi folosit o singură dată.`,
+        `A fost cerut pe ${v.when}${from(v)} de cineva care vă cunoaște parola. Dacă nu ați fost dumneavoastră, nu comunicați codul nimănui și schimbați-vă parola la ${v.appUrl}/forgot-password.`,
+      ],
+    }),
+    identity_linked: (v) => ({
+      subject: `Autentificarea cu ${v.provider} a fost adăugată contului ${v.product}`,
+      paragraphs: [
+        `Pe ${v.when}${from(v)} v-ați autentificat pentru prima dată în contul dumneavoastră ${v.product} cu ${v.provider}. ${v.provider} a confirmat că această adresă de email aparține contului respectiv, așa că de acum vă puteți autentifica și cu ${v.provider}.`,
+        `Dacă nu ați fost dumneavoastră, eliminați ${v.provider} din conturile asociate. ${notYou(v)}`,
+      ],
+    }),
   },
 };

@@ -30,3 +30,12 @@ export interface PasswordHasher {
    */
   importHash(hash: string): Promise<ImportedHash>;
 }
+
+/**
+ * The stored "hash" of an account without a password (created through Google or Apple). No
+ * hash scheme produces it, so verifying any password against it fails, after the same work a
+ * real check costs (the hasher spends a dummy verification on unknown schemes).
+ */
+export const NO_PASSWORD = "!";
+
+export const hasPassword = (user: { passwordHash: string }): boolean => user.passwordHash !== NO_PASSWORD;
