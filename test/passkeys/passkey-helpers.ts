@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { SoftAuthenticator, type AuthenticatorOptions } from "../helpers/soft-authenticator.js";
 import { postJson, type Warden } from "../helpers/warden.js";
-import { bearer, loginTokens, PASSWORD } from "../mfa/mfa-helpers.js";
+import { bearer } from "../mfa/mfa-helpers.js";
+import { login as loginTokens, PASSWORD } from "../helpers/login.js";
 
 /** Warden's relying party in the tests: APP_URL is http://warden.test (test/helpers/warden.ts). */
 export const ORIGIN = "http://warden.test";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden, withBearer } from "../helpers/warden.js";
-import { bearer, challenge, loginTokens, PASSWORD, verify } from "../mfa/mfa-helpers.js";
+import { bearer, challenge, verify } from "../mfa/mfa-helpers.js";
+import { login as loginTokens, PASSWORD } from "../helpers/login.js";
 import {
   authenticator,
   GENEROUS_LIMITS,

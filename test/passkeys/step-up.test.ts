@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
-import { authenticatorCode, bearer, enrolledUser, loginTokens, PASSWORD } from "../mfa/mfa-helpers.js";
+import { authenticatorCode, bearer, enrolledUser } from "../mfa/mfa-helpers.js";
+import { login as loginTokens, PASSWORD } from "../helpers/login.js";
 import { authenticator, GENEROUS_LIMITS, userWithPasskey } from "./passkey-helpers.js";
 
 const REAUTH_MAX_AGE = 600;
