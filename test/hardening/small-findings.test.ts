@@ -173,6 +173,7 @@ test("a request whose body never finishes is cut with 408 after REQUEST_TIMEOUT"
 test("warden purge runs the retention purge and says what it deleted", async () => {
   const scratch = scratchEnv();
   try {
+    assert.equal((await run(process.execPath, ["bin/warden.mjs", "migrate"], { env: scratch.env })).code, 0);
     const purge = await run(process.execPath, ["bin/warden.mjs", "purge"], { env: scratch.env });
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(
