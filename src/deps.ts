@@ -19,10 +19,14 @@ import { openDatabase, type Database } from "./storage/database.js";
 import { createEmailTokenStore } from "./storage/email-tokens.js";
 import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
+import { connectionProblem } from "./startup.js";
 import { createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
+import { createPasskeyStore } from "./storage/passkeys.js";
+import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
+import { createStepUpStore } from "./storage/step-up.js";
 
 export interface Deps extends Omit<DomainDeps, "config"> {
   config: Config;
@@ -86,8 +90,13 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
   const random = systemRandom;
   const database = openDatabase(config.DATABASE_URL);
   try {
-    if (options.prepare !== false) await migrateToLatest(database.db);
-    const counters = await createCounters(counterBackendFor(config, database));
+    if (options.prepare !== false)
+      await migrateToLatest(database.db).catch((error: unknown) => {
+        throw connectionProblem(error, "DATABASE_URL", config.DATABASE_URL);
+      });
+    const counters = await createCounters(counterBackendFor(config, database)).catch((error: unknown) => {
+      throw connectionProblem(error, "REDIS_URL", config.REDIS_URL);
+    });
     const box = new SecretBox(resolveSecret(config, log));
     const keys = new SigningKeys(
       createSigningKeyStore(database.db, database.engine),
@@ -133,6 +142,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       events,
       emailTokens: createEmailTokenStore(database.db),
       mailer,
+      passkeys: createPasskeyStore(database.db),
+      webauthnChallenges: createWebAuthnChallengeStore(database.db),
+      stepUp: createStepUpStore(database.db),
       database,
       counters,
       log,

@@ -100,7 +100,7 @@ test("several bad variables: one problem each", () => {
 test("the server refuses to start: exit code 78 and one stderr line per bad variable", async () => {
   const scratch = scratchEnv();
   try {
-    const r = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const r = await run(process.execPath, ["dist/main.js"], {
       env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" },
     });
     assert.equal(r.code, 78);
