@@ -72,10 +72,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  installInputRules(app);
   // First among the onRequest hooks: a 429 or 503 must still be readable by a listed origin.
   await installCors(app, deps.config.CORS_ORIGINS);
   await installRefreshCookie(app, deps.config);
+  installInputRules(app);
   installOverloadShedding(app, (priority) => deps.hasher.isSaturated(priority));
   installRateLimits(app, deps.limiter, deps.config);
   installDevices(app, deps.box, { days: deps.config.KNOWN_DEVICE_DAYS, secure: deps.config.DEVICE_COOKIE_SECURE });

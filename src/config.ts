@@ -69,8 +69,8 @@ function originOf(url: string): string | null {
   }
 }
 
-/** A comma list of browser origins (`https://app.example.com`), each kept as its exact origin. Never `*`. */
-const originList = z.string().transform((value, ctx): string[] => {
+/** CORS_ORIGINS: a comma list of browser origins, each exactly an origin (no path, never `*`). */
+const corsOriginList = z.string().transform((value, ctx): string[] => {
   const origins: string[] = [];
   for (const entry of value
     .split(",")
@@ -118,7 +118,7 @@ const schema = z.object({
   /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
   /** Browser origins allowed to call the API with credentials (CORS), and to post with the refresh cookie. */
-  CORS_ORIGINS: originList.default([]),
+  CORS_ORIGINS: corsOriginList.default([]),
   /** The HttpOnly cookie that carries the refresh token for browsers (Path=/api/auth). */
   REFRESH_COOKIE_NAME: z
     .string()
