@@ -69,7 +69,7 @@ function originOf(url: string): string | null {
   }
 }
 
-/** CORS_ORIGINS: a comma list of browser origins, each exactly an origin (no path, never `*`). */
+/** A comma list of browser origins (CORS_ORIGINS, WEBAUTHN_ORIGINS), each exactly an origin (no path, never `*`). */
 const corsOriginList = z.string().transform((value, ctx): string[] => {
   const origins: string[] = [];
   for (const entry of value
@@ -200,7 +200,7 @@ const schema = z.object({
   /** Shown by the authenticator; defaults to PRODUCT_NAME. */
   WEBAUTHN_RP_NAME: z.string().min(1).optional(),
   /** Comma list of origins a ceremony may come from; defaults to the origins of PUBLIC_URL, APP_URL and CORS_ORIGINS. */
-  WEBAUTHN_ORIGINS: originList.optional(),
+  WEBAUTHN_ORIGINS: corsOriginList.optional(),
   /** Seconds a session counts as fresh for sensitive operations (passkey add/delete until the shared rule lands). */
   REAUTH_MAX_AGE: positiveSeconds.default(600),
   /** Per IP: passkey login and its options (and Google/Apple sign-in), one shared bucket. */
