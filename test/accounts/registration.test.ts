@@ -26,7 +26,9 @@ for (const { engine, skip } of engines) {
 
       const mail = await smtp.nextMail("ana.pop@example.com");
       assert.match(mail.raw, /^From: Warden <no-reply@localhost>/m);
-      assert.match(mail.decoded, /Hello Ana,/);
+      // The address is not confirmed yet: the mail greets nobody by name (finding 10, docs/operations.md).
+      assert.match(mail.decoded, /Hello,/);
+      assert.doesNotMatch(mail.decoded, /Ana/);
       assert.match(mail.raw, /Content-Type: text\/plain/);
       assert.match(mail.raw, /Content-Type: text\/html/);
       const token = linkToken(mail, "/confirm-email");
@@ -181,7 +183,7 @@ test("a Romanian user gets the confirmation mail in Romanian, with the configure
     });
     const mail = await smtp.nextMail("ion@example.ro");
     assert.match(mail.raw, /^From: Storno <cont@storno\.test>/m);
-    assert.match(mail.decoded, /Bună ziua, Ion,/);
+    assert.match(mail.decoded, /Bună ziua,\r?\n/, "no name before the address is confirmed");
     assert.match(mail.decoded, /Vă mulțumim că v-ați înregistrat în Storno/);
     linkToken(mail, "/confirm-email");
   } finally {
