@@ -1,17 +1,8 @@
 import type { RateRule } from "./security/rate-limits.js";
 import type { AccessTokens } from "./sessions/access-tokens.js";
 import type { PasswordHasher } from "./factors/password/hasher.js";
-import type {
-  BackupCodeStore,
-  Clock,
-  EmailTokenStore,
-  Mailer,
-  MfaChallengeStore,
-  Random,
-  SecurityEventStore,
-  SessionStore,
-  UserStore,
-} from "./ports.js";
+import type { Clock, Mailer, Random } from "./ports.js";
+import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
@@ -32,8 +23,12 @@ export interface DomainConfig {
   ACCOUNT_FAILURE_LIMIT: RateRule;
 }
 
-/** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
-export interface DomainDeps {
+/**
+ * Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. The
+ * stores (users, sessions, ...) are the database's own; `transaction` gives the same stores
+ * bound to one transaction (see unit-of-work.ts).
+ */
+export interface DomainDeps extends Stores, UnitOfWork {
   config: DomainConfig;
   clock: Clock;
   random: Random;
@@ -42,12 +37,6 @@ export interface DomainDeps {
   keys: SigningKeys;
   accessTokens: AccessTokens;
   limiter: SlidingWindowLimiter;
-  users: UserStore;
-  sessions: SessionStore;
-  mfaChallenges: MfaChallengeStore;
-  backupCodes: BackupCodeStore;
-  events: SecurityEventStore;
-  emailTokens: EmailTokenStore;
   mailer: Mailer;
 }
 

@@ -14,6 +14,8 @@ export interface UserRecord {
   /** Trimmed and lower-cased. */
   email: string;
   passwordHash: string;
+  /** Bumped by every password reset or change, never by a rehash of the same password. */
+  passwordEpoch: number;
   firstName: string | null;
   lastName: string | null;
   phone: string | null;
@@ -57,9 +59,22 @@ export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | null>;
   /** Returns null when the email is taken (the unique index decides, so concurrent creates are safe). */
   create(user: NewUser, now: Date): Promise<UserRecord | null>;
-  /** Replaces the hash only while it still equals `expectedHash`, so a rehash never undoes a password change. */
+  /**
+   * Rehash of the same password (the epoch stays): replaces the hash only while it still equals
+   * `expectedHash`, so a rehash never undoes a password change.
+   */
   replacePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
+  /** A password change: compare-and-set on `expectedHash` like replacePasswordHash, and bumps the epoch. */
+  changePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
+  /** A password reset: sets the hash unconditionally and bumps the epoch. */
   setPasswordHash(id: string, newHash: string, now: Date): Promise<void>;
+  /**
+   * Inside a transaction, before a session or MFA challenge is written: locks the user's row until
+   * commit and tells whether the password is still the one of `passwordEpoch`. A reset or change
+   * that committed first makes it false; one that comes later waits for this transaction, then
+   * revokes what it wrote. One conditional write, so both engines order it the same way.
+   */
+  confirmPasswordEpoch(id: string, passwordEpoch: number): Promise<boolean>;
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;

@@ -9,6 +9,8 @@ export interface UsersTable {
   id: string;
   email: string;
   password_hash: string;
+  /** Bumped by every password reset or change (not by a rehash): sessions check it as they open. */
+  password_epoch: number;
   first_name: string | null;
   last_name: string | null;
   phone: string | null;
@@ -188,5 +190,12 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
   return { db, engine: "postgres", pgPool, close: () => db.destroy() };
 }
+
+/**
+ * Runs `work` in a transaction, or inside the one `db` already is (a store called through the
+ * unit of work joins the caller's transaction instead of opening a nested one).
+ */
+export const atomically = <T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> =>
+  db.isTransaction ? work(db) : db.transaction().execute(work);
 
 export const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));

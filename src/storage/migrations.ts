@@ -122,6 +122,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Issue 9: a password epoch, so a login that verified the old password cannot open a session after a reset. */
+  "0002_password_epoch": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable("users")
+        .addColumn("password_epoch", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

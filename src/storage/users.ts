@@ -7,6 +7,7 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     id: row.id,
     email: row.email,
     passwordHash: row.password_hash,
+    passwordEpoch: Number(row.password_epoch),
     firstName: row.first_name,
     lastName: row.last_name,
     phone: row.phone,
@@ -56,6 +57,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
             id: random.uuid(),
             email: user.email,
             password_hash: user.passwordHash,
+            password_epoch: 0,
             first_name: user.firstName ?? null,
             last_name: user.lastName ?? null,
             phone: null,
@@ -91,8 +93,29 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    async changePasswordHash(id, expectedHash, newHash, now) {
+      const result = await update(id, now)
+        .set((eb) => ({ password_hash: newHash, password_epoch: eb("password_epoch", "+", 1) }))
+        .where("password_hash", "=", expectedHash)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     async setPasswordHash(id, newHash, now) {
-      await update(id, now).set({ password_hash: newHash }).execute();
+      await update(id, now)
+        .set((eb) => ({ password_hash: newHash, password_epoch: eb("password_epoch", "+", 1) }))
+        .execute();
+    },
+
+    async confirmPasswordEpoch(id, passwordEpoch) {
+      // A write that changes nothing, for its row lock (PostgreSQL) and its condition.
+      const result = await db
+        .updateTable("users")
+        .set((eb) => ({ password_epoch: eb.ref("password_epoch") }))
+        .where("id", "=", id)
+        .where("password_epoch", "=", passwordEpoch)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async setDeactivated(id, deactivatedAt, now) {
@@ -126,9 +149,10 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
 
     async markDeleted(id, now) {
       await update(id, now)
-        .set({
+        .set((eb) => ({
           email: `deleted-${id}@invalid`,
           password_hash: "!",
+          password_epoch: eb("password_epoch", "+", 1),
           first_name: null,
           last_name: null,
           phone: null,
@@ -137,7 +161,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
           totp_pending_secret_enc: null,
           totp_enabled_at: null,
           deleted_at: now.getTime(),
-        })
+        }))
         .execute();
     },
 

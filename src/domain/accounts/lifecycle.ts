@@ -2,6 +2,8 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { inTransaction } from "../unit-of-work.js";
 
 /** Hash formats Warden can verify: argon2 (any variant and parameters) and bcrypt. */
 export const isSupportedHash = (hash: string): boolean =>
@@ -97,14 +99,17 @@ export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<
 
 /** ASVS 5.0 7.4.2: deactivation ends every session and every login in progress at once. */
 export async function deactivateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
-  const now = deps.clock.now();
-  await deps.users.setDeactivated(user.id, now, now);
-  await deps.sessions.revokeUserSessions(user.id, "account_deactivated", now);
-  await deps.mfaChallenges.revokeForUser(user.id, now);
-  await recordEvent(deps, user, "account_deactivated", ctx);
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    await tx.users.setDeactivated(user.id, now, now);
+    await endSessionsAndLogins(tx, user.id, "account_deactivated", now);
+    await recordEvent(tx, user, "account_deactivated", ctx);
+  });
 }
 
 export async function activateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
-  await deps.users.setDeactivated(user.id, null, deps.clock.now());
-  await recordEvent(deps, user, "account_activated", ctx);
+  await inTransaction(deps, async (tx) => {
+    await tx.users.setDeactivated(user.id, null, tx.clock.now());
+    await recordEvent(tx, user, "account_activated", ctx);
+  });
 }

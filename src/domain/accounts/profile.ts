@@ -6,6 +6,8 @@ import type { ProfilePatch, UserRecord } from "../ports.js";
 import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { inTransaction } from "../unit-of-work.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
 export type ProfileView = Pick<
@@ -86,26 +88,32 @@ export async function updateProfile(
   if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
   const { user } = auth;
   const newPassword = update.newPassword ?? update.password;
+  let newHash: string | undefined;
   if (newPassword !== undefined) {
     const problems = passwordProblems(newPassword, { minLength: deps.config.PASSWORD_MIN_LENGTH, email: user.email });
     if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
     await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
-    const now = deps.clock.now();
-    // Compare-and-set: if the password changed since this request read it, this change loses.
-    if (!(await deps.users.replacePasswordHash(user.id, user.passwordHash, await deps.hasher.hash(newPassword), now))) {
-      throw new AuthError("WRONG_PASSWORD", { errors: { currentPassword: ["The password is incorrect."] } });
-    }
-    const revoked = await deps.sessions.revokeUserSessions(user.id, "password_changed", now, auth.sessionId);
-    await deps.mfaChallenges.revokeForUser(user.id, now);
-    await recordEvent(deps, user, "password_changed", ctx, { revokedSessions: revoked });
-    sendNotice(deps, user, "password_changed", ctx);
+    newHash = await deps.hasher.hash(newPassword);
   }
   const patch: ProfilePatch = {};
   for (const key of ["firstName", "lastName", "phone", "locale", "timezone", "preferences"] as const) {
     if (update[key] !== undefined) Object.assign(patch, { [key]: update[key] });
   }
-  if (Object.keys(patch).length > 0) await deps.users.updateProfile(user.id, patch, deps.clock.now());
-  const updated = await deps.users.findById(user.id);
+  // Hashes are made above; the password and the profile change together or not at all.
+  const updated = await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    if (newHash !== undefined) {
+      // Compare-and-set: if the password changed since this request read it, this change loses.
+      if (!(await tx.users.changePasswordHash(user.id, user.passwordHash, newHash, now))) {
+        throw new AuthError("WRONG_PASSWORD", { errors: { currentPassword: ["The password is incorrect."] } });
+      }
+      const revoked = await endSessionsAndLogins(tx, user.id, "password_changed", now, auth.sessionId);
+      await recordEvent(tx, user, "password_changed", ctx, { revokedSessions: revoked });
+    }
+    if (Object.keys(patch).length > 0) await tx.users.updateProfile(user.id, patch, now);
+    return tx.users.findById(user.id);
+  });
+  if (newHash !== undefined) sendNotice(deps, user, "password_changed", ctx);
   return viewProfile(updated!);
 }
 
@@ -117,9 +125,10 @@ export async function deleteAccount(
   ctx: RequestContext,
 ): Promise<void> {
   await confirmPassword(deps, auth.user, password, "password");
-  const now = deps.clock.now();
-  await deps.users.markDeleted(auth.user.id, now);
-  await deps.sessions.revokeUserSessions(auth.user.id, "account_deleted", now);
-  await deps.mfaChallenges.revokeForUser(auth.user.id, now);
-  await recordEvent(deps, auth.user, "account_deleted", ctx);
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    await tx.users.markDeleted(auth.user.id, now);
+    await endSessionsAndLogins(tx, auth.user.id, "account_deleted", now);
+    await recordEvent(tx, auth.user, "account_deleted", ctx);
+  });
 }

@@ -1,6 +1,9 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import type { UserRecord } from "../ports.js";
+import { AuthError } from "../errors.js";
 import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
+import { inTransaction } from "../unit-of-work.js";
 
 export type MfaMethod = "totp" | "backup_code";
 
@@ -29,17 +32,24 @@ export async function createMfaChallenge(
   user: UserRecord,
   ctx: RequestContext,
 ): Promise<MfaChallengeResponse> {
+  const methods = await mfaMethodsOf(deps, user);
   const now = deps.clock.now();
   const token = deps.random.bytes(32).toString("hex");
-  await deps.mfaChallenges.create({
-    tokenHash: sha256Hex(token),
-    userId: user.id,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + deps.config.MFA_CHALLENGE_TTL * 1000),
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
+  await inTransaction(deps, async (tx) => {
+    // Like a session: a challenge won with a password a reset has since replaced is refused, and a
+    // reset that commits after this one revokes it (see UserStore.confirmPasswordEpoch).
+    if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch))) throw new AuthError("INVALID_CREDENTIALS");
+    await tx.mfaChallenges.create({
+      tokenHash: sha256Hex(token),
+      userId: user.id,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + tx.config.MFA_CHALLENGE_TTL * 1000),
+      ip: ctx.ip,
+      userAgent: ctx.userAgent,
+    });
+    await recordEvent(tx, user, "mfa_challenge_issued", ctx);
   });
-  return { mfa_required: true, mfa_token: token, mfa_methods: await mfaMethodsOf(deps, user) };
+  return { mfa_required: true, mfa_token: token, mfa_methods: methods };
 }
 
 /** Codes checked against one challenge at most; then it is dead and the user must log in again. */

@@ -6,6 +6,7 @@ import type { UserRecord } from "../ports.js";
 import { confirmPassword } from "./password/reauthentication.js";
 import { sendNotice } from "../accounts/notices.js";
 import { recordEvent } from "../security/events.js";
+import { inTransaction } from "../unit-of-work.js";
 import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp/totp.js";
 
 export interface TotpSetup {
@@ -56,13 +57,17 @@ export async function enableTotp(
   if (!input.code.trim()) throw new AuthError("MFA_CODE_MISSING");
   const pending = user.totpPendingSecretEnc;
   if (!pending) throw new AuthError("MFA_SETUP_MISSING");
-  if (!(await acceptTotpCode(deps, user.id, pending, input.code))) throw new AuthError("MFA_ENABLE_CODE_INVALID");
-  // Conditional on the very secret the code was checked against: a setup racing this one loses.
-  if (!(await deps.users.enableTotp(user.id, pending, deps.clock.now()))) throw new AuthError("MFA_ALREADY_ENABLED");
-  const backupCodes = await issueBackupCodes(deps, user.id);
-  await recordEvent(deps, user, "mfa_enabled", ctx, { method: "totp" });
+  // TOTP on and the backup codes stored together: never TOTP on with no codes to fall back on.
+  const backupCodes = await inTransaction(deps, async (tx) => {
+    if (!(await acceptTotpCode(tx, user.id, pending, input.code))) throw new AuthError("MFA_ENABLE_CODE_INVALID");
+    // Conditional on the very secret the code was checked against: a setup racing this one loses.
+    if (!(await tx.users.enableTotp(user.id, pending, tx.clock.now()))) throw new AuthError("MFA_ALREADY_ENABLED");
+    const codes = await issueBackupCodes(tx, user.id);
+    await recordEvent(tx, user, "mfa_enabled", ctx, { method: "totp" });
+    await endOtherSessionsIfAsked(tx, auth, input.revokeOtherSessions, "mfa_enabled");
+    return codes;
+  });
   sendNotice(deps, user, "mfa_enabled", ctx);
-  await endOtherSessionsIfAsked(deps, auth, input.revokeOtherSessions, "mfa_enabled");
   return { enabled: true, backupCodes };
 }
 
@@ -76,10 +81,12 @@ export async function disableTotp(
   const { user } = auth;
   if (!user.totpEnabledAt) throw new AuthError("MFA_NOT_ENABLED");
   await confirmPassword(deps, user, input.password, "password");
-  await removeSecondFactors(deps, user.id);
-  await recordEvent(deps, user, "mfa_disabled", ctx, { method: "totp" });
+  await inTransaction(deps, async (tx) => {
+    await removeSecondFactors(tx, user.id);
+    await recordEvent(tx, user, "mfa_disabled", ctx, { method: "totp" });
+    await endOtherSessionsIfAsked(tx, auth, input.revokeOtherSessions, "mfa_disabled");
+  });
   sendNotice(deps, user, "mfa_disabled", ctx);
-  await endOtherSessionsIfAsked(deps, auth, input.revokeOtherSessions, "mfa_disabled");
   return { disabled: true };
 }
 
@@ -92,8 +99,11 @@ export async function regenerateBackupCodes(
 ): Promise<{ backupCodes: string[] }> {
   if (!user.totpEnabledAt) throw new AuthError("MFA_NOT_ENABLED");
   await confirmPassword(deps, user, password, "password");
-  const backupCodes = await issueBackupCodes(deps, user.id);
-  await recordEvent(deps, user, "backup_codes_regenerated", ctx);
+  const backupCodes = await inTransaction(deps, async (tx) => {
+    const codes = await issueBackupCodes(tx, user.id);
+    await recordEvent(tx, user, "backup_codes_regenerated", ctx);
+    return codes;
+  });
   return { backupCodes };
 }
 
@@ -102,8 +112,10 @@ export async function regenerateBackupCodes(
  * and open challenges gone. Sessions stay; the admin can deactivate if the account is suspect.
  */
 export async function resetMfa(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
-  await removeSecondFactors(deps, user.id);
-  await recordEvent(deps, user, "mfa_reset", ctx);
+  await inTransaction(deps, async (tx) => {
+    await removeSecondFactors(tx, user.id);
+    await recordEvent(tx, user, "mfa_reset", ctx);
+  });
 }
 
 async function removeSecondFactors(deps: DomainDeps, userId: string): Promise<void> {

@@ -6,7 +6,8 @@ import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./challenges.js";
 import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
-import { startSession } from "../sessions/sessions.js";
+import { issueTokens, openSession } from "../sessions/sessions.js";
+import { inTransaction } from "../unit-of-work.js";
 import { acceptTotpCode } from "./totp/totp.js";
 
 export interface MfaVerifyInput {
@@ -41,16 +42,33 @@ export async function verifyMfaChallenge(
   // Deactivation revokes open challenges; this also refuses one that raced the deactivation.
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
 
-  if (!(await isCodeAccepted(deps, user, method, code))) {
+  // The code is spent, the challenge consumed and the session opened in one transaction: a code
+  // is never spent without the session it paid for.
+  const opened = await inTransaction(deps, (tx) =>
+    openSession(tx, user, ctx, {
+      // A reset since the challenge was issued also revoked the challenge.
+      refusal: "MFA_CHALLENGE_INVALID",
+      within: async () => {
+        if (!(await isCodeAccepted(tx, user, method, code))) throw new CodeRefused();
+        if (!(await tx.mfaChallenges.consume(tokenHash, tx.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
+        await recordEvent(tx, user, "login_success", ctx, { mfa: method });
+      },
+    }),
+  ).catch((error: unknown) => {
+    if (error instanceof CodeRefused) return null;
+    throw error;
+  });
+  if (!opened) {
+    // Outside the transaction, so the failure counts even though nothing else was written.
     await recordAccountFailure(deps, user.email);
     await recordEvent(deps, user, "mfa_failure", ctx, { method, attempt: attempt.attempts });
     throw new AuthError(attempt.attempts >= MAX_MFA_ATTEMPTS ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CODE_INVALID");
   }
-  if (!(await deps.mfaChallenges.consume(tokenHash, deps.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
-  const tokens = await startSession(deps, user, ctx);
-  await recordEvent(deps, user, "login_success", ctx, { mfa: method });
-  return tokens;
+  return issueTokens(deps, user, opened);
 }
+
+/** A wrong code: rolls the verify transaction back (nothing in it may stand), then counts as a failure. */
+class CodeRefused extends Error {}
 
 /** Checking a code spends it: a TOTP step or a backup code is accepted once, ever. */
 async function isCodeAccepted(deps: DomainDeps, user: UserRecord, method: MfaMethod, code: string): Promise<boolean> {

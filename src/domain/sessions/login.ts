@@ -47,13 +47,8 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  if (isMfaEnabled(user)) {
-    await recordEvent(deps, user, "mfa_challenge_issued", ctx);
-    return createMfaChallenge(deps, user, ctx);
-  }
-  const tokens = await startSession(deps, user, ctx);
-  await recordEvent(deps, user, "login_success", ctx);
-  return tokens;
+  if (isMfaEnabled(user)) return createMfaChallenge(deps, user, ctx);
+  return startSession(deps, user, ctx, (tx) => recordEvent(tx, user, "login_success", ctx));
 }
 
 /** One failed authentication (a wrong password, or a wrong second-factor code) against the account's budget. */
