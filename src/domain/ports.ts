@@ -26,13 +26,6 @@ export interface UserRecord {
   emailConfirmedAt: Date | null;
   deactivatedAt: Date | null;
   deletedAt: Date | null;
-  /** TOTP secret in use, encrypted (secret-box). */
-  totpSecretEnc: string | null;
-  /** Secret from a setup not yet confirmed with a code, encrypted. */
-  totpPendingSecretEnc: string | null;
-  totpEnabledAt: Date | null;
-  /** Highest RFC 6238 time step ever accepted; a code of this step or older is refused. */
-  totpLastStep: number | null;
   lastConnectedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
@@ -82,16 +75,6 @@ export interface UserStore {
   updateProfile(id: string, patch: ProfilePatch, now: Date): Promise<void>;
   /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
   markDeleted(id: string, now: Date): Promise<void>;
-  setTotpPendingSecret(id: string, secretEnc: string, now: Date): Promise<void>;
-  /**
-   * Moves the pending secret into use, only while it is still `pendingSecretEnc` (the one the
-   * user's code was checked against, not one a concurrent setup wrote since); false otherwise
-   * or when TOTP is already on.
-   */
-  enableTotp(id: string, pendingSecretEnc: string, now: Date): Promise<boolean>;
-  disableTotp(id: string, now: Date): Promise<void>;
-  /** Compare-and-set: records `step` as accepted only if it is newer than every accepted step. */
-  advanceTotpStep(id: string, step: number): Promise<boolean>;
 }
 
 export interface SigningKeyRecord {

@@ -6,6 +6,7 @@ import type {
   SessionStore,
   UserStore,
 } from "./ports.js";
+import type { FactorStore } from "./factors/ports.js";
 
 /** The stores of the domain's tables; the unit of work binds all of them to one transaction. */
 export interface Stores {
@@ -15,6 +16,7 @@ export interface Stores {
   backupCodes: BackupCodeStore;
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
+  factors: FactorStore;
 }
 
 /** The same store interfaces, bound to one open transaction. */

@@ -21,10 +21,6 @@ export interface UsersTable {
   email_confirmed_at: number | null;
   deactivated_at: number | null;
   deleted_at: number | null;
-  totp_secret_enc: string | null;
-  totp_pending_secret_enc: string | null;
-  totp_enabled_at: number | null;
-  totp_last_step: number | null;
   last_connected_at: number | null;
   created_at: number;
   updated_at: number;
@@ -89,6 +85,26 @@ export interface EmailTokensTable {
   used_at: number | null;
 }
 
+/** One row per second factor of a user (TOTP today; passkeys and email codes plug in). */
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  /** 'totp', 'passkey', ...: the SecondFactor's method. */
+  type: string;
+  /** 'pending' until enrolment is confirmed, then 'confirmed'. */
+  state: string;
+  name: string | null;
+  /** The factor's secret, encrypted with SecretBox (TOTP); null when it has none (passkeys keep a public key in data). */
+  secret_enc: string | null;
+  /** TOTP: the highest time step ever accepted. */
+  last_step: number | null;
+  /** JSON of whatever else the factor type keeps (a passkey's public key and counter). */
+  data: string | null;
+  created_at: number;
+  confirmed_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface SecurityEventsTable {
   id: string;
   user_id: string | null;
@@ -108,6 +124,7 @@ export interface DB {
   backup_codes: BackupCodesTable;
   email_tokens: EmailTokensTable;
   security_events: SecurityEventsTable;
+  factors: FactorsTable;
 }
 
 export type Engine = "sqlite" | "postgres";

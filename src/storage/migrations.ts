@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import crypto from "node:crypto";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 
 /**
  * Migrations in order. Append new ones; never edit one that has shipped.
@@ -131,6 +132,87 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Issue 9: second factors get their own table. Every TOTP secret on `users` (in use or pending)
+   * is carried over as it is (still encrypted under the same SecretBox purpose), with its last
+   * accepted step, so users keep their authenticator; then the columns go.
+   */
+  "0003_factors": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("factors")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("name", "text")
+        .addColumn("secret_enc", "text")
+        .addColumn("last_step", "bigint")
+        .addColumn("data", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("confirmed_at", "bigint")
+        .addColumn("last_used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("factors_user_type").on("factors").columns(["user_id", "type"]).execute();
+      // One enrolment in progress per type: a second setup replaces the first (FactorStore.savePending).
+      await db.schema
+        .createIndex("factors_one_pending")
+        .on("factors")
+        .columns(["user_id", "type"])
+        .unique()
+        .where(sql.ref("state"), "=", "pending")
+        .execute();
+      // One TOTP authenticator per user, whatever races.
+      await db.schema
+        .createIndex("factors_one_totp")
+        .on("factors")
+        .column("user_id")
+        .unique()
+        .where((eb) => eb.and([eb(sql.ref("type"), "=", "totp"), eb(sql.ref("state"), "=", "confirmed")]))
+        .execute();
+
+      const users = await db
+        .selectFrom("users")
+        .select(["id", "totp_secret_enc", "totp_pending_secret_enc", "totp_enabled_at", "totp_last_step", "updated_at"])
+        .where((eb) => eb.or([eb("totp_secret_enc", "is not", null), eb("totp_pending_secret_enc", "is not", null)]))
+        .execute();
+      for (const user of users) {
+        if (user.totp_secret_enc && user.totp_enabled_at !== null) {
+          await db
+            .insertInto("factors")
+            .values({
+              id: crypto.randomUUID(),
+              user_id: user.id,
+              type: "totp",
+              state: "confirmed",
+              secret_enc: user.totp_secret_enc,
+              last_step: user.totp_last_step,
+              created_at: Number(user.totp_enabled_at),
+              confirmed_at: Number(user.totp_enabled_at),
+            })
+            .execute();
+        }
+        if (user.totp_pending_secret_enc) {
+          await db
+            .insertInto("factors")
+            .values({
+              id: crypto.randomUUID(),
+              user_id: user.id,
+              type: "totp",
+              state: "pending",
+              secret_enc: user.totp_pending_secret_enc,
+              // The step guard is the user's, not the secret's: a code already used stays used.
+              last_step: user.totp_last_step,
+              created_at: Number(user.updated_at),
+            })
+            .execute();
+        }
+      }
+      for (const column of ["totp_secret_enc", "totp_pending_secret_enc", "totp_enabled_at", "totp_last_step"]) {
+        await db.schema.alterTable("users").dropColumn(column).execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -141,4 +223,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Brings the schema to `name` exactly (tests build a database as an older release left it). */
+export async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }

@@ -4,6 +4,7 @@ import type { Stores, Tx, UnitOfWork } from "../domain/unit-of-work.js";
 import { createBackupCodeStore } from "./backup-codes.js";
 import type { DB, Engine } from "./database.js";
 import { createEmailTokenStore } from "./email-tokens.js";
+import { createFactorStore } from "./factors.js";
 import { createMfaChallengeStore } from "./mfa-challenges.js";
 import { createSecurityEventStore } from "./security-events.js";
 import { createSessionStore } from "./sessions.js";
@@ -18,6 +19,7 @@ export function createStores(db: Kysely<DB>, engine: Engine, random: Random): St
     backupCodes: createBackupCodeStore(db, random),
     events: createSecurityEventStore(db, random),
     emailTokens: createEmailTokenStore(db),
+    factors: createFactorStore(db, random),
   };
 }
 

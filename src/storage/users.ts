@@ -18,10 +18,6 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     emailConfirmedAt: toDate(row.email_confirmed_at),
     deactivatedAt: toDate(row.deactivated_at),
     deletedAt: toDate(row.deleted_at),
-    totpSecretEnc: row.totp_secret_enc,
-    totpPendingSecretEnc: row.totp_pending_secret_enc,
-    totpEnabledAt: toDate(row.totp_enabled_at),
-    totpLastStep: row.totp_last_step,
     lastConnectedAt: toDate(row.last_connected_at),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
@@ -68,10 +64,6 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
             email_confirmed_at: user.emailConfirmedAt?.getTime() ?? null,
             deactivated_at: user.deactivatedAt?.getTime() ?? null,
             deleted_at: null,
-            totp_secret_enc: null,
-            totp_pending_secret_enc: null,
-            totp_enabled_at: null,
-            totp_last_step: null,
             last_connected_at: null,
             created_at: now.getTime(),
             updated_at: now.getTime(),
@@ -157,48 +149,9 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
           last_name: null,
           phone: null,
           preferences: "{}",
-          totp_secret_enc: null,
-          totp_pending_secret_enc: null,
-          totp_enabled_at: null,
           deleted_at: now.getTime(),
         }))
         .execute();
-    },
-
-    async setTotpPendingSecret(id, secretEnc, now) {
-      await update(id, now).set({ totp_pending_secret_enc: secretEnc }).execute();
-    },
-
-    async enableTotp(id, pendingSecretEnc, now) {
-      const result = await db
-        .updateTable("users")
-        .set((eb) => ({
-          totp_secret_enc: eb.ref("totp_pending_secret_enc"),
-          totp_pending_secret_enc: null,
-          totp_enabled_at: now.getTime(),
-          updated_at: now.getTime(),
-        }))
-        .where("id", "=", id)
-        .where("totp_pending_secret_enc", "=", pendingSecretEnc)
-        .where("totp_enabled_at", "is", null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-
-    async disableTotp(id, now) {
-      await update(id, now)
-        .set({ totp_secret_enc: null, totp_pending_secret_enc: null, totp_enabled_at: null })
-        .execute();
-    },
-
-    async advanceTotpStep(id, step) {
-      const result = await db
-        .updateTable("users")
-        .set({ totp_last_step: step })
-        .where("id", "=", id)
-        .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

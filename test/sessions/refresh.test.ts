@@ -5,6 +5,7 @@ import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
 import { eventTypes, getMe, login, logout, PASSWORD, refresh, sharedWarden, withWarden } from "./fixtures.js";
+import { turnOnTotp } from "../mfa/mfa-helpers.js";
 
 const CTX = { ip: "192.0.2.7", userAgent: "race-test" };
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
@@ -183,8 +184,7 @@ for (const { engine, skip } of engines) {
     await onShared(async (w) => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
       const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
-      await w.deps.users.setTotpPendingSecret(user.id, secretEnc, w.clock.now());
-      assert.equal(await w.deps.users.enableTotp(user.id, secretEnc, w.clock.now()), true);
+      assert.equal(await turnOnTotp(w, user.id, secretEnc), true);
       const challenge = await postJson(w.app, "/api/auth", { email: "mfa@example.com", password: PASSWORD });
       assert.equal(challenge.body.mfa_required, true);
       assert.equal((await refresh(w, challenge.body.mfa_token)).raw, '{"code":401,"message":"Invalid refresh token."}');

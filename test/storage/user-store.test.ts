@@ -42,7 +42,7 @@ for (const { engine, skip } of engines) {
       assert.equal(created.locale, "ro");
       assert.equal(created.emailConfirmedAt, null);
       assert.equal(created.deactivatedAt, null);
-      assert.equal(created.totpEnabledAt, null);
+      assert.equal(created.passwordEpoch, 0);
       assert.deepEqual(created.createdAt, NOW);
       assert.deepEqual(await users.findById(created.id), created);
       assert.deepEqual(await users.findByEmail("read@example.com"), created);
@@ -124,46 +124,6 @@ for (const { engine, skip } of engines) {
       assert.equal(back.firstName, null);
       assert.notEqual(back.passwordHash, u.passwordHash);
       assert.ok(await users.create(newUser({ email: "gone@example.com" }), LATER), "the email can be registered again");
-    });
-
-    test("TOTP: pending secret, enable once and only with the secret the code was checked against, disable", async () => {
-      const u = (await users.create(newUser(), NOW))!;
-      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), false, "nothing pending");
-      await users.setTotpPendingSecret(u.id, "sealed-secret", NOW);
-      assert.equal((await users.findById(u.id))!.totpPendingSecretEnc, "sealed-secret");
-      assert.equal(await users.enableTotp(u.id, "a-newer-setup", LATER), false, "another setup's secret");
-      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), true);
-      let back = (await users.findById(u.id))!;
-      assert.equal(back.totpSecretEnc, "sealed-secret");
-      assert.equal(back.totpPendingSecretEnc, null);
-      assert.deepEqual(back.totpEnabledAt, LATER);
-      await users.setTotpPendingSecret(u.id, "another", LATER);
-      assert.equal(await users.enableTotp(u.id, "another", LATER), false, "already enabled");
-      await users.disableTotp(u.id, LATER);
-      back = (await users.findById(u.id))!;
-      assert.equal(back.totpSecretEnc, null);
-      assert.equal(back.totpPendingSecretEnc, null);
-      assert.equal(back.totpEnabledAt, null);
-    });
-
-    test("advanceTotpStep accepts only newer steps", async () => {
-      const u = (await users.create(newUser(), NOW))!;
-      assert.equal(await users.advanceTotpStep(u.id, 100), true);
-      assert.equal(await users.advanceTotpStep(u.id, 100), false);
-      assert.equal(await users.advanceTotpStep(u.id, 99), false);
-      assert.equal(await users.advanceTotpStep(u.id, 101), true);
-      assert.equal((await users.findById(u.id))!.totpLastStep, 101);
-    });
-
-    test("advanceTotpStep with concurrent callers from two connections: exactly one true per step", async () => {
-      const u = (await users.create(newUser(), NOW))!;
-      const other = createUserStore(t.openAnother().db, systemRandom);
-      for (const step of [5000, 5001, 5002]) {
-        const results = await Promise.all(
-          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : users).advanceTotpStep(u.id, step)),
-        );
-        assert.equal(results.filter(Boolean).length, 1, `step ${step}`);
-      }
     });
   });
 }

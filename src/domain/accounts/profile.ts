@@ -6,6 +6,8 @@ import type { ProfilePatch, UserRecord } from "../ports.js";
 import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
+import { removeSecondFactors } from "../factors/management.js";
+import { hasSecondFactor, loadSubject } from "../factors/registry.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { inTransaction } from "../unit-of-work.js";
 
@@ -22,7 +24,12 @@ export type ProfileView = Pick<
   updatedAt: string;
 };
 
-export function viewProfile(user: UserRecord): ProfileView {
+/** GET /api/v1/me. */
+export async function getProfile(deps: DomainDeps, user: UserRecord): Promise<ProfileView> {
+  return viewProfile(user, await hasSecondFactor(deps, await loadSubject(deps, user)));
+}
+
+export function viewProfile(user: UserRecord, mfaEnabled: boolean): ProfileView {
   return {
     id: user.id,
     email: user.email,
@@ -34,7 +41,7 @@ export function viewProfile(user: UserRecord): ProfileView {
     roles: user.roles,
     active: user.deactivatedAt === null && user.deletedAt === null,
     emailVerified: user.emailConfirmedAt !== null,
-    mfaEnabled: user.totpEnabledAt !== null,
+    mfaEnabled,
     lastConnectedAt: user.lastConnectedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
@@ -114,7 +121,7 @@ export async function updateProfile(
     return tx.users.findById(user.id);
   });
   if (newHash !== undefined) sendNotice(deps, user, "password_changed", ctx);
-  return viewProfile(updated!);
+  return getProfile(deps, updated!);
 }
 
 /** DELETE /api/v1/me: needs the password; erases personal data and ends every session and challenge. */
@@ -128,6 +135,7 @@ export async function deleteAccount(
   await inTransaction(deps, async (tx) => {
     const now = tx.clock.now();
     await tx.users.markDeleted(auth.user.id, now);
+    await removeSecondFactors(tx, auth.user.id);
     await endSessionsAndLogins(tx, auth.user.id, "account_deleted", now);
     await recordEvent(tx, auth.user, "account_deleted", ctx);
   });

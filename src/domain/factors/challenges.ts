@@ -1,38 +1,29 @@
 import type { DomainDeps, RequestContext } from "../context.js";
-import type { UserRecord } from "../ports.js";
 import { AuthError } from "../errors.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
-
-export type MfaMethod = "totp" | "backup_code";
+import { availableMethods } from "./registry.js";
+import type { MfaSubject } from "./second-factor.js";
 
 export interface MfaChallengeResponse {
   mfa_required: true;
   mfa_token: string;
-  mfa_methods: MfaMethod[];
+  mfa_methods: string[];
 }
-
-/** The methods a user can answer a challenge with right now. */
-export async function mfaMethodsOf(deps: Pick<DomainDeps, "backupCodes">, user: UserRecord): Promise<MfaMethod[]> {
-  const methods: MfaMethod[] = [];
-  if (user.totpEnabledAt) methods.push("totp");
-  if ((await deps.backupCodes.countUnused(user.id)) > 0) methods.push("backup_code");
-  return methods;
-}
-
-export const isMfaEnabled = (user: UserRecord): boolean => user.totpEnabledAt !== null;
 
 /**
  * Issues a challenge instead of tokens: 64 hex characters (256 random bits), bound to the user,
- * valid MFA_CHALLENGE_TTL seconds, single use. Only its hash is stored.
+ * valid MFA_CHALLENGE_TTL seconds, single use. Only its hash is stored. It lists the methods
+ * (SECOND_FACTORS) the user can answer it with.
  */
 export async function createMfaChallenge(
   deps: DomainDeps,
-  user: UserRecord,
+  subject: MfaSubject,
   ctx: RequestContext,
 ): Promise<MfaChallengeResponse> {
-  const methods = await mfaMethodsOf(deps, user);
+  const { user } = subject;
+  const methods = await availableMethods(deps, subject);
   const now = deps.clock.now();
   const token = deps.random.bytes(32).toString("hex");
   await inTransaction(deps, async (tx) => {

@@ -1,21 +1,20 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
-import { spendBackupCode } from "./backup-codes/backup-codes.js";
 import { AuthError } from "../errors.js";
 import { recordAccountFailure } from "../sessions/login.js";
-import { MAX_MFA_ATTEMPTS, type MfaMethod } from "./challenges.js";
-import type { UserRecord } from "../ports.js";
+import { MAX_MFA_ATTEMPTS } from "./challenges.js";
+import { factorFor, loadSubject } from "./registry.js";
+import type { FactorInput } from "./second-factor.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { issueTokens, openSession } from "../sessions/sessions.js";
 import { inTransaction } from "../unit-of-work.js";
-import { acceptTotpCode } from "./totp/totp.js";
 
-export interface MfaVerifyInput {
+export interface MfaVerifyInput extends FactorInput {
   mfaToken?: string;
   /** Storno's clients send either spelling. */
   mfa_token?: string;
-  code?: string;
-  type?: "totp" | "backup" | "backup_code";
+  /** A method of SECOND_FACTORS or one of its aliases; TOTP when absent. */
+  type?: string;
 }
 
 /**
@@ -29,9 +28,10 @@ export async function verifyMfaChallenge(
 ): Promise<TokenPair> {
   const token = input.mfaToken || input.mfa_token;
   if (!token) throw new AuthError("MFA_TOKEN_MISSING");
-  const code = input.code?.trim();
-  if (!code) throw new AuthError("MFA_CODE_MISSING");
-  const method: MfaMethod = input.type === "backup" || input.type === "backup_code" ? "backup_code" : "totp";
+  const factor = factorFor(input.type);
+  if (!factor) throw new AuthError("VALIDATION_FAILED", { errors: { type: ["This value is not a valid choice."] } });
+  const missing = factor.missingInput(input);
+  if (missing) throw new AuthError(missing);
 
   // The attempt is counted before the code is looked at, so parallel guesses cannot slip past the limit.
   const tokenHash = sha256Hex(token);
@@ -44,14 +44,17 @@ export async function verifyMfaChallenge(
 
   // The code is spent, the challenge consumed and the session opened in one transaction: a code
   // is never spent without the session it paid for.
+  const subject = await loadSubject(deps, user);
   const opened = await inTransaction(deps, (tx) =>
     openSession(tx, user, ctx, {
       // A reset since the challenge was issued also revoked the challenge.
       refusal: "MFA_CHALLENGE_INVALID",
       within: async () => {
-        if (!(await isCodeAccepted(tx, user, method, code))) throw new CodeRefused();
+        // A factor the user does not have (TOTP turned off meanwhile) refuses like a wrong code.
+        const available = await factor.isAvailable(tx, subject);
+        if (!available || !(await factor.verify(tx, subject, input, tokenHash)).accepted) throw new CodeRefused();
         if (!(await tx.mfaChallenges.consume(tokenHash, tx.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
-        await recordEvent(tx, user, "login_success", ctx, { mfa: method });
+        await recordEvent(tx, user, "login_success", ctx, { mfa: factor.method });
       },
     }),
   ).catch((error: unknown) => {
@@ -61,7 +64,7 @@ export async function verifyMfaChallenge(
   if (!opened) {
     // Outside the transaction, so the failure counts even though nothing else was written.
     await recordAccountFailure(deps, user.email);
-    await recordEvent(deps, user, "mfa_failure", ctx, { method, attempt: attempt.attempts });
+    await recordEvent(deps, user, "mfa_failure", ctx, { method: factor.method, attempt: attempt.attempts });
     throw new AuthError(attempt.attempts >= MAX_MFA_ATTEMPTS ? "MFA_TOO_MANY_ATTEMPTS" : "MFA_CODE_INVALID");
   }
   return issueTokens(deps, user, opened);
@@ -69,16 +72,6 @@ export async function verifyMfaChallenge(
 
 /** A wrong code: rolls the verify transaction back (nothing in it may stand), then counts as a failure. */
 class CodeRefused extends Error {}
-
-/** Checking a code spends it: a TOTP step or a backup code is accepted once, ever. */
-async function isCodeAccepted(deps: DomainDeps, user: UserRecord, method: MfaMethod, code: string): Promise<boolean> {
-  if (method === "backup_code") return spendBackupCode(deps, user.id, code);
-  return (
-    user.totpEnabledAt !== null &&
-    user.totpSecretEnc !== null &&
-    acceptTotpCode(deps, user.id, user.totpSecretEnc, code)
-  );
-}
 
 /** Why no attempt could be counted: a challenge that is still open was exhausted; anything else is unknown, spent or expired. */
 async function refusalFor(deps: DomainDeps, tokenHash: string): Promise<AuthError> {

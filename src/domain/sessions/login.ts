@@ -1,7 +1,8 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { AuthError } from "../errors.js";
-import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
+import { createMfaChallenge, type MfaChallengeResponse } from "../factors/challenges.js";
+import { hasSecondFactor, loadSubject } from "../factors/registry.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
 import { startSession } from "./sessions.js";
@@ -47,7 +48,8 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  if (isMfaEnabled(user)) return createMfaChallenge(deps, user, ctx);
+  const subject = await loadSubject(deps, user);
+  if (await hasSecondFactor(deps, subject)) return createMfaChallenge(deps, subject, ctx);
   return startSession(deps, user, ctx, (tx) => recordEvent(tx, user, "login_success", ctx));
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
@@ -87,7 +87,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile(request.auth.user),
+    async (request) => getProfile(deps, request.auth.user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(

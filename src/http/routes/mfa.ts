@@ -1,12 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import {
-  disableTotp,
-  enableTotp,
-  getMfaStatus,
-  regenerateBackupCodes,
-  setupTotp,
-} from "../../domain/factors/management.js";
+import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
+import { FACTOR_TYPES } from "../../domain/factors/registry.js";
+import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
 import { errorResponses, password, tokenPair } from "../schemas.js";
@@ -40,7 +36,7 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
             mfaToken: { type: "string", maxLength: 256 },
             mfa_token: { type: "string", maxLength: 256 },
             code: { type: "string", maxLength: 64 },
-            type: { type: "string", enum: ["totp", "backup", "backup_code"], default: "totp" },
+            type: { type: "string", enum: [...FACTOR_TYPES], default: "totp" },
           },
         },
         response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },
