@@ -96,6 +96,8 @@ const schema = z.object({
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   WORKERS: workers.default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Sensitive operations (issue 9): how recent a session's authentication must be, in seconds, without step-up. */
+  REAUTH_MAX_AGE: positiveSeconds.default(600),
 });
 
 export type Env = z.output<typeof schema>;

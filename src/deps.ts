@@ -11,6 +11,7 @@ import type { Clock, Random } from "./domain/ports.js";
 import { SlidingWindowLimiter } from "./domain/security/rate-limits.js";
 import { SecretBox } from "./domain/lib/secret-box.js";
 import { SigningKeys } from "./domain/sessions/signing-keys.js";
+import { noStepUpTokens } from "./domain/sessions/step-up.js";
 import { MailQueue, type RetryPolicy } from "./mail/queue.js";
 import { createTransportFor } from "./mail/transport.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
@@ -125,6 +126,8 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       ...stores,
       ...createUnitOfWork(database.db, database.engine, random),
       mailer,
+      // The step-up flow mints these; until it exists every token is refused.
+      stepUpTokens: noStepUpTokens,
       database,
       counters,
       log,

@@ -6,6 +6,7 @@ import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
+import type { StepUpTokens } from "./sessions/step-up.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
@@ -21,6 +22,7 @@ export interface DomainConfig {
   REQUIRE_EMAIL_CONFIRMATION: boolean;
   LOGIN_RATE_LIMIT: RateRule;
   ACCOUNT_FAILURE_LIMIT: RateRule;
+  REAUTH_MAX_AGE: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export interface DomainDeps extends Stores, UnitOfWork {
   accessTokens: AccessTokens;
   limiter: SlidingWindowLimiter;
   mailer: Mailer;
+  stepUpTokens: StepUpTokens;
 }
 
 /** Who is asking: recorded with sessions and security events. */

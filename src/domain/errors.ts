@@ -29,6 +29,8 @@ export const AUTH_ERRORS = {
   EMAIL_TOKEN_INVALID: "Invalid or expired token.",
   VALIDATION_FAILED: "Validation failed.",
   NOT_FOUND: "Not found.",
+  /** A sensitive operation in a session that authenticated too long ago, without step-up or password. */
+  MFA_REQUIRED: "Step-up MFA verification required.",
 } as const;
 
 export type AuthErrorCode = keyof typeof AUTH_ERRORS;

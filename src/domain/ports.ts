@@ -109,7 +109,15 @@ export interface SessionRecord {
   userAgent: string | null;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** When the user last proved who they are in this session; refresh keeps it. */
+  authTime: Date;
+  /** RFC 8176 method references of that proof: ["pwd"], ["pwd", "otp", "mfa"]... */
+  amr: string[];
 }
+
+/** A session to create; authentication defaults to a password at `createdAt`. */
+export type NewSession = Omit<SessionRecord, "revokedAt" | "revokedReason" | "authTime" | "amr"> &
+  Partial<Pick<SessionRecord, "authTime" | "amr">>;
 
 export interface RefreshTokenRecord {
   /** SHA-256 of the token, hex. The token itself is never stored. */
@@ -161,7 +169,7 @@ export interface SessionStore {
   /** Unrevoked sessions of the user that end after `now` and were used since `activeSince`, most recently used first. */
   listLiveSessions(userId: string, now: Date, activeSince: Date): Promise<SessionRecord[]>;
   /** Creates the session and its first refresh token in one transaction. */
-  createSession(session: Omit<SessionRecord, "revokedAt" | "revokedReason">, token: NewRefreshToken): Promise<void>;
+  createSession(session: NewSession, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
   /** Revokes one session (its whole refresh-token family); false when it was already revoked. */
   revokeSession(id: string, reason: string, now: Date): Promise<boolean>;

@@ -31,7 +31,11 @@ export const STATUS = {
   EMAIL_TOKEN_INVALID: 401,
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,
+  MFA_REQUIRED: 403,
 } as const satisfies Record<AuthErrorCode, number>;
+
+/** Codes whose body also names the error the OAuth way: `error` and `error_description`. */
+const OAUTH_ERROR: Partial<Record<AuthErrorCode, string>> = { MFA_REQUIRED: "mfa_required" };
 
 /** Bearer failures carry the challenge header (RFC 6750). */
 const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED"]);
@@ -41,6 +45,7 @@ export interface ErrorBody {
   message: string;
   errors?: Record<string, string[]>;
   error?: string;
+  error_description?: string;
   requestId?: string;
 }
 
@@ -53,6 +58,8 @@ export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyRep
   if (error.details.errors) body.errors = error.details.errors;
   // Clients written for Storno's MFA endpoints read `error`; routes that need it ask for it.
   if (reply.request.routeOptions.config?.errorField) body.error = body.message;
+  const oauthError = OAUTH_ERROR[error.code];
+  if (oauthError) Object.assign(body, { error: oauthError, error_description: body.message });
   return reply.code(status).send(body);
 }
 

@@ -9,6 +9,7 @@ export const errorBody = {
     message: { type: "string" },
     errors: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
     error: { type: "string" },
+    error_description: { type: "string" },
     requestId: { type: "string" },
   },
   required: ["code", "message"],
@@ -42,6 +43,17 @@ export const loginBody = {
   properties: { email, password },
   required: ["email", "password"],
 } as const;
+
+/** A step-up token for a sensitive operation, in either spelling (the X-Verification-Token header works too). */
+export const verificationTokenFields = {
+  verification_token: { type: "string", maxLength: 512, description: "A step-up verification token" },
+  verificationToken: { type: "string", maxLength: 512, description: "Alias of verification_token" },
+} as const;
+
+export interface VerificationTokenBody {
+  verification_token?: string;
+  verificationToken?: string;
+}
 
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, errorBody])) as Record<number, typeof errorBody>;

@@ -44,6 +44,10 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** When the user last proved who they are in this session (login, MFA). */
+  auth_time: number | null;
+  /** JSON array of RFC 8176 method references: ["pwd"], ["pwd","otp","mfa"]... */
+  amr: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -213,6 +213,17 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  /** Issue 9: sessions record how and when they were authenticated (older sessions: by password, at login). */
+  "0004_session_authentication": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("sessions").addColumn("auth_time", "bigint").execute();
+      await db.schema.alterTable("sessions").addColumn("amr", "text").execute();
+      await db
+        .updateTable("sessions")
+        .set((eb: any) => ({ auth_time: eb.ref("created_at"), amr: '["pwd"]' }))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -13,6 +13,8 @@ export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     userAgent: row.user_agent,
     revokedAt: toDate(row.revoked_at),
     revokedReason: row.revoked_reason,
+    authTime: new Date(Number(row.auth_time ?? row.created_at)),
+    amr: row.amr ? (JSON.parse(row.amr) as string[]) : ["pwd"],
   };
 }
 
@@ -129,6 +131,8 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
             user_agent: session.userAgent,
             revoked_at: null,
             revoked_reason: null,
+            auth_time: (session.authTime ?? session.createdAt).getTime(),
+            amr: JSON.stringify(session.amr ?? ["pwd"]),
           })
           .execute();
         await trx

@@ -3,12 +3,12 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
 import type { ProfilePatch, UserRecord } from "../ports.js";
-import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
 import { removeSecondFactors } from "../factors/management.js";
 import { hasSecondFactor, loadSubject } from "../factors/registry.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { requireRecentAuthentication } from "../sessions/step-up.js";
 import { inTransaction } from "../unit-of-work.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
@@ -99,7 +99,10 @@ export async function updateProfile(
   if (newPassword !== undefined) {
     const problems = passwordProblems(newPassword, { minLength: deps.config.PASSWORD_MIN_LENGTH, email: user.email });
     if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
-    await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
+    await requireRecentAuthentication(deps, auth, {
+      password: update.currentPassword!,
+      passwordField: "currentPassword",
+    });
     newHash = await deps.hasher.hash(newPassword);
   }
   const patch: ProfilePatch = {};
@@ -131,7 +134,7 @@ export async function deleteAccount(
   password: string,
   ctx: RequestContext,
 ): Promise<void> {
-  await confirmPassword(deps, auth.user, password, "password");
+  await requireRecentAuthentication(deps, auth, { password });
   await inTransaction(deps, async (tx) => {
     const now = tx.clock.now();
     await tx.users.markDeleted(auth.user.id, now);

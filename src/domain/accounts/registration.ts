@@ -71,7 +71,7 @@ export async function register(
     );
     if (!user) throw new AuthError("EMAIL_TAKEN");
     await recordEvent(tx, user, "user_registered", ctx, { confirmationRequired: mustConfirm });
-    return { user, session: mustConfirm ? null : await openSession(tx, user, ctx) };
+    return { user, session: mustConfirm ? null : await openSession(tx, user, ctx, { amr: ["pwd"] }) };
   });
   const { user } = created;
   if (created.session) return issueTokens(deps, user, created.session);

@@ -4,9 +4,9 @@ import { AuthError } from "../errors.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
 import type { Authenticated } from "../sessions/authentication.js";
+import { requireRecentAuthentication } from "../sessions/step-up.js";
 import { inTransaction, type Stores } from "../unit-of-work.js";
 import { issueBackupCodes } from "./backup-codes/backup-codes.js";
-import { confirmPassword } from "./password/reauthentication.js";
 import { hasSecondFactor, loadSubject } from "./registry.js";
 import { confirmedTotp, TOTP } from "./totp/factor.js";
 
@@ -34,7 +34,7 @@ export async function disableTotp(
 ): Promise<{ disabled: true }> {
   const { user } = auth;
   if (!confirmedTotp(await loadSubject(deps, user))) throw new AuthError("MFA_NOT_ENABLED");
-  await confirmPassword(deps, user, input.password, "password");
+  await requireRecentAuthentication(deps, auth, { password: input.password });
   await inTransaction(deps, async (tx) => {
     await removeSecondFactors(tx, user.id, TOTP);
     await recordEvent(tx, user, "mfa_disabled", ctx, { method: TOTP });
@@ -47,12 +47,13 @@ export async function disableTotp(
 /** A new set of 10 codes; the old ones stop working in the same transaction. */
 export async function regenerateBackupCodes(
   deps: DomainDeps,
-  user: UserRecord,
+  auth: Authenticated,
   password: string,
   ctx: RequestContext,
 ): Promise<{ backupCodes: string[] }> {
+  const { user } = auth;
   if (!(await hasSecondFactor(deps, await loadSubject(deps, user)))) throw new AuthError("MFA_NOT_ENABLED");
-  await confirmPassword(deps, user, password, "password");
+  await requireRecentAuthentication(deps, auth, { password });
   const backupCodes = await inTransaction(deps, async (tx) => {
     const codes = await issueBackupCodes(tx, user.id);
     await recordEvent(tx, user, "backup_codes_regenerated", ctx);

@@ -48,13 +48,16 @@ export async function verifyMfaChallenge(
   const opened = await inTransaction(deps, (tx) =>
     openSession(tx, user, ctx, {
       // A reset since the challenge was issued also revoked the challenge.
+      amr: ["pwd"],
       refusal: "MFA_CHALLENGE_INVALID",
       within: async () => {
         // A factor the user does not have (TOTP turned off meanwhile) refuses like a wrong code.
         const available = await factor.isAvailable(tx, subject);
-        if (!available || !(await factor.verify(tx, subject, input, tokenHash)).accepted) throw new CodeRefused();
+        const result = available ? await factor.verify(tx, subject, input, tokenHash) : { accepted: false as const };
+        if (!result.accepted) throw new CodeRefused();
         if (!(await tx.mfaChallenges.consume(tokenHash, tx.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
         await recordEvent(tx, user, "login_success", ctx, { mfa: factor.method });
+        return result.amr;
       },
     }),
   ).catch((error: unknown) => {

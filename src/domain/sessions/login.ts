@@ -50,7 +50,10 @@ export async function login(
 
   const subject = await loadSubject(deps, user);
   if (await hasSecondFactor(deps, subject)) return createMfaChallenge(deps, subject, ctx);
-  return startSession(deps, user, ctx, (tx) => recordEvent(tx, user, "login_success", ctx));
+  return startSession(deps, user, ctx, {
+    amr: ["pwd"],
+    within: (tx) => recordEvent(tx, user, "login_success", ctx),
+  });
 }
 
 /** One failed authentication (a wrong password, or a wrong second-factor code) against the account's budget. */

@@ -5,6 +5,8 @@ import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
+import type { AuthMethodReference } from "../factors/second-factor.js";
+import type { SessionClaims } from "./access-tokens.js";
 
 /** An opaque refresh token: 256 random bits, base64url. Only its SHA-256 is stored. */
 export const newRefreshToken = (deps: Pick<DomainDeps, "random">): string =>
@@ -12,8 +14,14 @@ export const newRefreshToken = (deps: Pick<DomainDeps, "random">): string =>
 
 /** A session just written, before its access token is signed. */
 export interface OpenedSession {
-  sessionId: string;
+  session: SessionClaims;
   refreshToken: string;
+}
+
+/** RFC 8176 references of a login: the first factor's, the second's, and `mfa` when there were two. */
+export function amrOf(first: AuthMethodReference[], second: AuthMethodReference[] = []): AuthMethodReference[] {
+  const all = [...new Set([...first, ...second])];
+  return second.length > 0 ? [...all, "mfa"] : all;
 }
 
 /**
@@ -27,17 +35,21 @@ export async function openSession(
   user: UserRecord,
   ctx: RequestContext,
   options: {
-    within?: () => Promise<void>;
+    /** How the user proved who they are before `within`: ["pwd"] for a password. */
+    amr: AuthMethodReference[];
+    /** Writes of the same transaction; what it returns is the second factor's method references. */
+    within?: () => Promise<AuthMethodReference[] | void>;
     /** What a password changed since it was verified is answered with. */
     refusal?: AuthErrorCode;
-  } = {},
+  },
 ): Promise<OpenedSession> {
   // The user's row is locked first, before `within` touches anything else: a reset locks the row
   // first too, so the two never wait on each other in opposite orders.
   if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch))) {
     throw new AuthError(options.refusal ?? "INVALID_CREDENTIALS");
   }
-  await options.within?.();
+  const second = (await options.within?.()) ?? [];
+  const amr = amrOf(options.amr, second);
   const now = tx.clock.now();
   const sessionId = tx.random.uuid();
   const refreshToken = newRefreshToken(tx);
@@ -51,6 +63,8 @@ export async function openSession(
       expiresAt: new Date(sessionEnd),
       ip: ctx.ip,
       userAgent: ctx.userAgent,
+      authTime: now,
+      amr,
     },
     {
       tokenHash: sha256Hex(refreshToken),
@@ -58,7 +72,7 @@ export async function openSession(
     },
   );
   await tx.users.touchLastConnected(user.id, now);
-  return { sessionId, refreshToken };
+  return { session: { id: sessionId, authTime: now, amr }, refreshToken };
 }
 
 /** Signs the access token of a session opened (and committed) by openSession. */
@@ -67,7 +81,7 @@ export async function issueTokens(
   user: UserRecord,
   opened: OpenedSession,
 ): Promise<TokenPair> {
-  return { token: await deps.accessTokens.issue(user, opened.sessionId), refresh_token: opened.refreshToken };
+  return { token: await deps.accessTokens.issue(user, opened.session), refresh_token: opened.refreshToken };
 }
 
 /**
@@ -79,10 +93,11 @@ export async function startSession(
   deps: DomainDeps,
   user: UserRecord,
   ctx: RequestContext,
-  within?: (tx: DomainDeps) => Promise<void>,
+  options: { amr?: AuthMethodReference[]; within?: (tx: DomainDeps) => Promise<void> } = {},
 ): Promise<TokenPair> {
+  const { amr = ["pwd"], within } = options;
   const opened = await inTransaction(deps, (tx) =>
-    openSession(tx, user, ctx, { within: within && (() => within(tx)) }),
+    openSession(tx, user, ctx, { amr, within: within && (() => within(tx)) }),
   );
   return issueTokens(deps, user, opened);
 }

@@ -5,7 +5,14 @@ import { FACTOR_TYPES } from "../../domain/factors/registry.js";
 import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
-import { errorResponses, password, tokenPair } from "../schemas.js";
+import {
+  errorResponses,
+  password,
+  tokenPair,
+  verificationTokenFields,
+  type VerificationTokenBody,
+} from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 
 const code = { type: "string", minLength: 1, maxLength: 64 } as const;
 const revokeOtherSessions = { type: "boolean", description: "End every other session of the user as well" } as const;
@@ -95,10 +102,10 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => setupTotp(deps, request.auth.user),
+    async (request) => setupTotp(deps, request.auth, { verificationToken: verificationTokenOf(request) }),
   );
 
-  v1.post<{ Body: { code: string; revokeOtherSessions?: boolean } }>(
+  v1.post<{ Body: { code: string; revokeOtherSessions?: boolean } & VerificationTokenBody }>(
     "/me/mfa/totp/enable",
     {
       schema: {
@@ -106,7 +113,11 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         description: "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes.",
         tags: ["mfa"],
         security: bearer,
-        body: { type: "object", properties: { code, revokeOtherSessions }, required: ["code"] },
+        body: {
+          type: "object",
+          properties: { code, revokeOtherSessions, ...verificationTokenFields },
+          required: ["code"],
+        },
         response: {
           200: {
             type: "object",
@@ -117,7 +128,13 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => enableTotp(deps, request.auth, request.body, requestContext(request)),
+    async (request) =>
+      enableTotp(
+        deps,
+        request.auth,
+        { ...request.body, verificationToken: verificationTokenOf(request) },
+        requestContext(request),
+      ),
   );
 
   v1.post<{ Body: { password: string; revokeOtherSessions?: boolean } }>(
@@ -153,6 +170,6 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => regenerateBackupCodes(deps, request.auth.user, request.body.password, requestContext(request)),
+    async (request) => regenerateBackupCodes(deps, request.auth, request.body.password, requestContext(request)),
   );
 }

@@ -7,7 +7,7 @@ import type { UserRecord } from "../../ports.js";
  * limit), so a stolen access token cannot be used to brute-force the password.
  */
 export async function confirmPassword(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "config" | "limiter" | "hasher">,
   user: UserRecord,
   password: string,
   field: string,

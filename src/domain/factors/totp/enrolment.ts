@@ -1,9 +1,9 @@
 import { sendNotice } from "../../accounts/notices.js";
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
-import type { UserRecord } from "../../ports.js";
 import { recordEvent } from "../../security/events.js";
 import type { Authenticated } from "../../sessions/authentication.js";
+import { requireRecentAuthentication, type ReauthProof } from "../../sessions/step-up.js";
 import { inTransaction } from "../../unit-of-work.js";
 import { issueBackupCodes } from "../backup-codes/backup-codes.js";
 import { endOtherSessionsIfAsked } from "../management.js";
@@ -22,9 +22,12 @@ export interface TotpSetup {
  * proves the authenticator holds it. A second setup before that simply replaces it.
  */
 export async function setupTotp(
-  deps: Pick<DomainDeps, "factors" | "random" | "box" | "clock" | "config">,
-  user: UserRecord,
+  deps: Pick<DomainDeps, "factors" | "random" | "box" | "clock" | "config" | "stepUpTokens" | "limiter" | "hasher">,
+  auth: Authenticated,
+  proof: ReauthProof,
 ): Promise<TotpSetup> {
+  const { user } = auth;
+  await requireRecentAuthentication(deps, auth, proof);
   if (confirmedTotp(await loadSubject(deps, user))) throw new AuthError("MFA_ALREADY_ENABLED");
   const secret = newTotpSecret(deps.random);
   await deps.factors.savePending(
@@ -43,10 +46,11 @@ export async function setupTotp(
 export async function enableTotp(
   deps: DomainDeps,
   auth: Authenticated,
-  input: { code: string; revokeOtherSessions?: boolean },
+  input: { code: string; revokeOtherSessions?: boolean; verificationToken?: string },
   ctx: RequestContext,
 ): Promise<{ enabled: true; backupCodes: string[] }> {
   const { user } = auth;
+  await requireRecentAuthentication(deps, auth, { verificationToken: input.verificationToken });
   const subject = await loadSubject(deps, user);
   if (confirmedTotp(subject)) throw new AuthError("MFA_ALREADY_ENABLED");
   if (!input.code.trim()) throw new AuthError("MFA_CODE_MISSING");
