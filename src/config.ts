@@ -48,6 +48,36 @@ const workers = z.string().transform((value, ctx) => {
   return n;
 });
 
+/** An http(s) base URL, kept without its trailing slash so `${base}/path` is always right. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .transform((v) => v.replace(/\/+$/, ""));
+/** A comma list of origins (`https://app.example.com`), each normalised to scheme://host[:port]. */
+const originList = z.string().transform((value, ctx): string[] => {
+  const origins: string[] = [];
+  for (const entry of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const origin = originOf(entry);
+    if (!origin) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an http(s) origin` });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return origins;
+});
+
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
   message: "expected sqlite:<path> or postgres://...",
 });
@@ -67,8 +97,12 @@ const schema = z.object({
     .default("warden"),
   DATA_DIR: z.string().min(1).default("./data"),
   TRUST_PROXY: trustProxy.default(false),
-  APP_URL: z.url().default("http://localhost:3000"),
-  /** The `iss` claim; defaults to APP_URL. */
+  // Browser apps (issue 12): Warden's own address apart from the app's.
+  /** Warden's own base URL: `iss`, `jwks_uri`, the hosted pages, the WebAuthn RP ID. Default http://localhost:<PORT>. */
+  PUBLIC_URL: httpUrl.optional(),
+  /** Base of the links in mails. Default PUBLIC_URL, so mail links open Warden's own pages. */
+  APP_URL: httpUrl.optional(),
+  /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SMTP_URL: z
@@ -96,15 +130,62 @@ const schema = z.object({
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   WORKERS: workers.default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  /** Sensitive operations (issue 9): how recent a session's authentication must be, in seconds, without step-up. */
+
+  // Passkeys (WebAuthn) and step-up verification (issue 11, docs/passkeys.md, docs/step-up.md).
+  /** Relying-party ID: a registrable domain; defaults to the host of PUBLIC_URL (APP_URL until PUBLIC_URL exists). */
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, "expected a host name such as example.com")
+    .optional(),
+  /** Shown by the authenticator; defaults to PRODUCT_NAME. */
+  WEBAUTHN_RP_NAME: z.string().min(1).optional(),
+  /** Comma list of origins a ceremony may come from; defaults to the origins of PUBLIC_URL, APP_URL and CORS_ORIGINS. */
+  WEBAUTHN_ORIGINS: originList.optional(),
+  /** Seconds a session counts as fresh for sensitive operations (passkey add/delete until the shared rule lands). */
   REAUTH_MAX_AGE: positiveSeconds.default(600),
+  /** Per IP: passkey login and its options (and Google/Apple sign-in), one shared bucket. */
+  OAUTH_LOGIN_RATE_LIMIT: rateRule.default({ points: 10, durationSeconds: 60 }),
 });
 
 export type Env = z.output<typeof schema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
+  /** Resolved: PUBLIC_URL or http://localhost:<PORT>, no trailing slash. */
+  PUBLIC_URL: string;
+  /** Resolved: APP_URL or PUBLIC_URL, no trailing slash. */
+  APP_URL: string;
   issuer: string;
   databaseKind: "sqlite" | "postgres";
+  /** The relying party passkeys are bound to: from configuration only, never from a request. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+}
+
+/** Variables whose value is never echoed back in an error: secrets, and URLs that may carry a password. */
+const UNPRINTABLE = /SECRET|TOKEN|_URL$/;
+
+/** One problem in plain words, naming the variable and (unless it may be secret) the value given. */
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const name = issue.path.join(".");
+  const raw = env[name];
+  const given = raw === undefined || UNPRINTABLE.test(name) ? "" : `, got "${raw}"`;
+  switch (issue.code) {
+    case "invalid_type":
+      return issue.expected === "number"
+        ? `${name}: expected a number${given}`
+        : `${name}: expected a ${issue.expected}${given}`;
+    case "too_small":
+      return issue.origin === "string"
+        ? `${name}: must be at least ${issue.minimum} characters long`
+        : `${name}: must be ${issue.minimum} or more${given}`;
+    case "too_big":
+      return issue.origin === "string"
+        ? `${name}: must be at most ${issue.maximum} characters long`
+        : `${name}: must be ${issue.maximum} or less${given}`;
+    case "invalid_value":
+      return `${name}: expected one of ${issue.values.map(String).join(", ")}${given}`;
+    default:
+      return `${name}: ${issue.message}${issue.code === "custom" ? "" : given}`;
+  }
 }
 
 export class ConfigError extends Error {
@@ -123,12 +204,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+    throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, present)));
   }
   const value = parsed.data;
+  const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
   return {
     ...value,
-    issuer: value.JWT_ISSUER ?? value.APP_URL.replace(/\/+$/, ""),
+    PUBLIC_URL: publicUrl,
+    APP_URL: value.APP_URL ?? publicUrl,
+    issuer: value.JWT_ISSUER ?? publicUrl,
     databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
+    webauthn: relyingParty(value, publicUrl, value.APP_URL ?? publicUrl),
+  };
+}
+
+/**
+ * WebAuthn's relying party: from configuration only. CORS_ORIGINS is read when the schema has it
+ * (the browser capability adds it).
+ */
+function relyingParty(value: Env, publicUrl: string, appUrl: string): Config["webauthn"] {
+  const shared = value as Env & { CORS_ORIGINS?: string | string[] };
+  const cors = typeof shared.CORS_ORIGINS === "string" ? shared.CORS_ORIGINS.split(",") : (shared.CORS_ORIGINS ?? []);
+  const defaults = [publicUrl, appUrl, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
+  return {
+    rpId: (value.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname).toLowerCase(),
+    rpName: value.WEBAUTHN_RP_NAME ?? value.PRODUCT_NAME,
+    origins: [...new Set(value.WEBAUTHN_ORIGINS ?? defaults)],
   };
 }

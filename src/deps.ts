@@ -11,12 +11,12 @@ import type { Clock, Random } from "./domain/ports.js";
 import { SlidingWindowLimiter } from "./domain/security/rate-limits.js";
 import { SecretBox } from "./domain/lib/secret-box.js";
 import { SigningKeys } from "./domain/sessions/signing-keys.js";
-import { noStepUpTokens } from "./domain/sessions/step-up.js";
 import { MailQueue, type RetryPolicy } from "./mail/queue.js";
 import { createTransportFor } from "./mail/transport.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
 import { openDatabase, type Database } from "./storage/database.js";
 import { migrateToLatest } from "./storage/migrations.js";
+import { connectionProblem } from "./startup.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createStores, createUnitOfWork } from "./storage/stores.js";
 
@@ -82,8 +82,13 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
   const random = systemRandom;
   const database = openDatabase(config.DATABASE_URL);
   try {
-    if (options.prepare !== false) await migrateToLatest(database.db);
-    const counters = await createCounters(counterBackendFor(config, database));
+    if (options.prepare !== false)
+      await migrateToLatest(database.db).catch((error: unknown) => {
+        throw connectionProblem(error, "DATABASE_URL", config.DATABASE_URL);
+      });
+    const counters = await createCounters(counterBackendFor(config, database)).catch((error: unknown) => {
+      throw connectionProblem(error, "REDIS_URL", config.REDIS_URL);
+    });
     const box = new SecretBox(resolveSecret(config, log));
     const keys = new SigningKeys(
       createSigningKeyStore(database.db, database.engine),
@@ -126,8 +131,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       ...stores,
       ...createUnitOfWork(database.db, database.engine, random),
       mailer,
-      // The step-up flow mints these; until it exists every token is refused.
-      stepUpTokens: noStepUpTokens,
       database,
       counters,
       log,

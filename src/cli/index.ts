@@ -5,6 +5,7 @@ import { normaliseEmail } from "../domain/context.js";
 import { resetMfa } from "../domain/factors/management.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
+import { assertDatabaseExists, StartupError } from "../startup.js";
 import { readImportFile } from "./import-file.js";
 
 const USAGE = `usage: warden <command>
@@ -29,8 +30,9 @@ type Options = Record<string, string | boolean | string[] | undefined>;
 /** What the CLI records as the actor in security events. */
 const CLI = { ip: null, userAgent: "warden-cli" };
 
-async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
+async function withDeps<T>(run: (deps: Deps) => Promise<T>, options: { createDatabase?: boolean } = {}): Promise<T> {
   const config = loadConfig();
+  if (!options.createDatabase) assertDatabaseExists(config);
   const deps = await buildDeps(config, createLogger("warn", process.stderr as never));
   try {
     return await run(deps);
@@ -106,7 +108,7 @@ const commands: Record<string, (options: Options) => Promise<string>> = {
         )
         .join("\n"),
     ),
-  migrate: () => withDeps(async () => "database schema is up to date"),
+  migrate: () => withDeps(async () => "database schema is up to date", { createDatabase: true }),
 };
 
 function parseCommandLine(argv: string[]) {
@@ -154,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
       return 78;
     }
-    if (error instanceof UsageError || error instanceof AccountError) {
+    if (error instanceof UsageError || error instanceof AccountError || error instanceof StartupError) {
       console.error(`warden: ${error.message}`);
       return 1;
     }

@@ -6,11 +6,13 @@ import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
-import type { StepUpTokens } from "./sessions/step-up.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
   issuer: string;
+  /** Warden's own base URL (no trailing slash): its pages, and the WebAuthn relying party. */
+  PUBLIC_URL: string;
+  /** Base of the links in mails (no trailing slash). */
   APP_URL: string;
   ACCESS_TOKEN_TTL: number;
   REFRESH_TOKEN_TTL: number;
@@ -22,7 +24,10 @@ export interface DomainConfig {
   REQUIRE_EMAIL_CONFIRMATION: boolean;
   LOGIN_RATE_LIMIT: RateRule;
   ACCOUNT_FAILURE_LIMIT: RateRule;
+  /** Seconds a session counts as fresh for sensitive operations. */
   REAUTH_MAX_AGE: number;
+  /** The WebAuthn relying party, from configuration only. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 /**
@@ -40,7 +45,6 @@ export interface DomainDeps extends Stores, UnitOfWork {
   accessTokens: AccessTokens;
   limiter: SlidingWindowLimiter;
   mailer: Mailer;
-  stepUpTokens: StepUpTokens;
 }
 
 /** Who is asking: recorded with sessions and security events. */

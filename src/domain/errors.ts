@@ -1,5 +1,10 @@
+import { PASSKEY_ERRORS } from "./factors/passkeys/errors.js";
+import { STEP_UP_ERRORS } from "./sessions/step-up-errors.js";
+
 /** Stable error codes and the sentence a client reads. HTTP statuses live in http/errors.ts. */
 export const AUTH_ERRORS = {
+  ...PASSKEY_ERRORS,
+  ...STEP_UP_ERRORS,
   INVALID_CREDENTIALS: "Invalid credentials.",
   EMAIL_NOT_CONFIRMED: "Please confirm your email address before logging in.",
   ACCOUNT_INACTIVE: "Your account has been deactivated. Please contact support.",
@@ -44,6 +49,10 @@ export class AuthError extends Error {
       retryAfterSeconds?: number;
       /** Per-field validation messages. */
       errors?: Record<string, string[]>;
+      /** Detail appended to the sentence after a colon (e.g. why an attestation failed); never a secret. */
+      reason?: string;
+      /** An OAuth-style `error` code for the body, with the sentence as `error_description`. */
+      oauthError?: string;
     } = {},
   ) {
     super(AUTH_ERRORS[code], { cause: details.cause });

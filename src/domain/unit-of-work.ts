@@ -7,6 +7,8 @@ import type {
   UserStore,
 } from "./ports.js";
 import type { FactorStore } from "./factors/ports.js";
+import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
+import type { StepUpStore } from "./sessions/step-up-ports.js";
 
 /** The stores of the domain's tables; the unit of work binds all of them to one transaction. */
 export interface Stores {
@@ -17,6 +19,9 @@ export interface Stores {
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
   factors: FactorStore;
+  passkeys: PasskeyStore;
+  webauthnChallenges: WebAuthnChallengeStore;
+  stepUp: StepUpStore;
 }
 
 /** The same store interfaces, bound to one open transaction. */

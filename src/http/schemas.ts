@@ -1,5 +1,3 @@
-import { SECOND_FACTORS } from "../domain/factors/registry.js";
-
 /** Request and response schemas. Fastify validates and serialises with them; they also feed /openapi.json. */
 
 export const errorBody = {
@@ -29,7 +27,7 @@ export const mfaChallenge = {
   properties: {
     mfa_required: { type: "boolean", const: true },
     mfa_token: { type: "string", minLength: 64, maxLength: 64 },
-    mfa_methods: { type: "array", items: { type: "string", enum: SECOND_FACTORS.map((f) => f.method) } },
+    mfa_methods: { type: "array", items: { type: "string", enum: ["totp", "backup_code"] } },
   },
   required: ["mfa_required", "mfa_token", "mfa_methods"],
 } as const;

@@ -5,6 +5,9 @@ import { createBackupCodeStore } from "./backup-codes.js";
 import type { DB, Engine } from "./database.js";
 import { createEmailTokenStore } from "./email-tokens.js";
 import { createFactorStore } from "./factors.js";
+import { createPasskeyStore } from "./passkeys.js";
+import { createStepUpStore } from "./step-up.js";
+import { createWebAuthnChallengeStore } from "./webauthn-challenges.js";
 import { createMfaChallengeStore } from "./mfa-challenges.js";
 import { createSecurityEventStore } from "./security-events.js";
 import { createSessionStore } from "./sessions.js";
@@ -20,6 +23,9 @@ export function createStores(db: Kysely<DB>, engine: Engine, random: Random): St
     events: createSecurityEventStore(db, random),
     emailTokens: createEmailTokenStore(db),
     factors: createFactorStore(db, random),
+    passkeys: createPasskeyStore(db),
+    webauthnChallenges: createWebAuthnChallengeStore(db),
+    stepUp: createStepUpStore(db),
   };
 }
 

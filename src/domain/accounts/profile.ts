@@ -6,7 +6,7 @@ import type { ProfilePatch, UserRecord } from "../ports.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
 import { removeSecondFactors } from "../factors/management.js";
-import { hasSecondFactor, loadSubject } from "../factors/registry.js";
+import { isMfaEnabled } from "../factors/challenges.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";
 import { inTransaction } from "../unit-of-work.js";
@@ -26,7 +26,7 @@ export type ProfileView = Pick<
 
 /** GET /api/v1/me. */
 export async function getProfile(deps: DomainDeps, user: UserRecord): Promise<ProfileView> {
-  return viewProfile(user, await hasSecondFactor(deps, await loadSubject(deps, user)));
+  return viewProfile(user, await isMfaEnabled(deps, user));
 }
 
 export function viewProfile(user: UserRecord, mfaEnabled: boolean): ProfileView {
@@ -139,6 +139,7 @@ export async function deleteAccount(
     const now = tx.clock.now();
     await tx.users.markDeleted(auth.user.id, now);
     await removeSecondFactors(tx, auth.user.id);
+    await tx.passkeys.deleteAllForUser(auth.user.id);
     await endSessionsAndLogins(tx, auth.user.id, "account_deleted", now);
     await recordEvent(tx, auth.user, "account_deleted", ctx);
   });

@@ -1,29 +1,37 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { sha256Hex } from "../lib/secret-box.js";
+import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
-import { availableMethods } from "./registry.js";
-import type { MfaSubject } from "./second-factor.js";
+import { availableMethods, hasMfa } from "./registry.js";
+import type { FactorMethod } from "./second-factor.js";
+
+export type MfaMethod = FactorMethod;
 
 export interface MfaChallengeResponse {
   mfa_required: true;
   mfa_token: string;
-  mfa_methods: string[];
+  mfa_methods: MfaMethod[];
 }
+
+/** The methods a user can answer a challenge with right now. */
+export const mfaMethodsOf = (deps: DomainDeps, user: UserRecord): Promise<MfaMethod[]> => availableMethods(deps, user);
+
+/** TOTP or a passkey turns MFA on (Storno's rule). */
+export const isMfaEnabled = (deps: DomainDeps, user: UserRecord): Promise<boolean> => hasMfa(deps, user);
 
 /**
  * Issues a challenge instead of tokens: 64 hex characters (256 random bits), bound to the user,
  * valid MFA_CHALLENGE_TTL seconds, single use. Only its hash is stored. It lists the methods
- * (SECOND_FACTORS) the user can answer it with.
+ * (the factor registry's) the user can answer it with.
  */
 export async function createMfaChallenge(
   deps: DomainDeps,
-  subject: MfaSubject,
+  user: UserRecord,
   ctx: RequestContext,
 ): Promise<MfaChallengeResponse> {
-  const { user } = subject;
-  const methods = await availableMethods(deps, subject);
+  const methods = await mfaMethodsOf(deps, user);
   const now = deps.clock.now();
   const token = deps.random.bytes(32).toString("hex");
   await inTransaction(deps, async (tx) => {

@@ -7,7 +7,7 @@ import type { Authenticated } from "../sessions/authentication.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";
 import { inTransaction, type Stores } from "../unit-of-work.js";
 import { issueBackupCodes } from "./backup-codes/backup-codes.js";
-import { hasSecondFactor, loadSubject } from "./registry.js";
+import { hasMfa } from "./registry.js";
 import { confirmedTotp, TOTP } from "./totp/factor.js";
 
 export interface MfaStatus {
@@ -17,11 +17,10 @@ export interface MfaStatus {
 }
 
 export async function getMfaStatus(deps: DomainDeps, user: UserRecord): Promise<MfaStatus> {
-  const subject = await loadSubject(deps, user);
   return {
-    totpEnabled: confirmedTotp(subject) !== undefined,
+    totpEnabled: confirmedTotp(await deps.factors.listForUser(user.id)) !== undefined,
     backupCodesRemaining: await deps.backupCodes.countUnused(user.id),
-    passkeysCount: subject.factors.filter((f) => f.type === "passkey" && f.state === "confirmed").length,
+    passkeysCount: await deps.passkeys.countForUser(user.id),
   };
 }
 
@@ -33,7 +32,7 @@ export async function disableTotp(
   ctx: RequestContext,
 ): Promise<{ disabled: true }> {
   const { user } = auth;
-  if (!confirmedTotp(await loadSubject(deps, user))) throw new AuthError("MFA_NOT_ENABLED");
+  if (!confirmedTotp(await deps.factors.listForUser(user.id))) throw new AuthError("MFA_NOT_ENABLED");
   await requireRecentAuthentication(deps, auth, { password: input.password });
   await inTransaction(deps, async (tx) => {
     await removeSecondFactors(tx, user.id, TOTP);
@@ -52,7 +51,7 @@ export async function regenerateBackupCodes(
   ctx: RequestContext,
 ): Promise<{ backupCodes: string[] }> {
   const { user } = auth;
-  if (!(await hasSecondFactor(deps, await loadSubject(deps, user)))) throw new AuthError("MFA_NOT_ENABLED");
+  if (!(await hasMfa(deps, user))) throw new AuthError("MFA_NOT_ENABLED");
   await requireRecentAuthentication(deps, auth, { password });
   const backupCodes = await inTransaction(deps, async (tx) => {
     const codes = await issueBackupCodes(tx, user.id);
@@ -69,6 +68,7 @@ export async function regenerateBackupCodes(
 export async function resetMfa(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
   await inTransaction(deps, async (tx) => {
     await removeSecondFactors(tx, user.id);
+    await tx.passkeys.deleteAllForUser(user.id);
     await recordEvent(tx, user, "mfa_reset", ctx);
   });
 }

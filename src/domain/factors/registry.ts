@@ -1,35 +1,66 @@
 import type { DomainDeps } from "../context.js";
+import { AuthError } from "../errors.js";
 import type { UserRecord } from "../ports.js";
-import { backupCodeFactor } from "./backup-codes/factor.js";
-import type { MfaSubject, SecondFactor } from "./second-factor.js";
-import { totpFactor } from "./totp/factor.js";
+import { spendBackupCode } from "./backup-codes/backup-codes.js";
+import { passkeyFactor } from "./passkeys/factor.js";
+import type { FactorInput, FactorMethod, SecondFactor } from "./second-factor.js";
+import { confirmedTotp } from "./totp/factor.js";
+import { acceptTotpCode } from "./totp/totp.js";
 
-/** Every second factor Warden offers, in the order `mfa_methods` lists them. Add new ones here. */
-export const SECOND_FACTORS: readonly SecondFactor[] = [totpFactor, backupCodeFactor];
+const requireCode = (input: FactorInput): void => {
+  if (!input.code?.trim()) throw new AuthError("MFA_CODE_MISSING");
+};
 
-/** Every `type` verify accepts: each method and its aliases. */
-export const FACTOR_TYPES: readonly string[] = SECOND_FACTORS.flatMap((f) => [f.method, ...(f.aliases ?? [])]);
+function totpFactor(deps: DomainDeps): SecondFactor {
+  return {
+    method: "totp",
+    turnsMfaOn: true,
+    isAvailable: async (user) => confirmedTotp(await deps.factors.listForUser(user.id)) !== undefined,
+    assertInput: requireCode,
+    async verify(_challenge, user, input) {
+      const factor = confirmedTotp(await deps.factors.listForUser(user.id));
+      const ok = factor !== undefined && (await acceptTotpCode(deps, factor, input.code!.trim()));
+      return ok ? { ok: true, amr: ["otp"] } : { ok: false };
+    },
+  };
+}
 
-/** The factor a verify request's `type` names (Storno's default: TOTP); undefined when none. */
-export const factorFor = (type: string | undefined): SecondFactor | undefined =>
-  SECOND_FACTORS.find((f) => f.method === (type ?? totpFactor.method) || f.aliases?.includes(type ?? ""));
+function backupCodeFactor(deps: DomainDeps): SecondFactor {
+  return {
+    method: "backup_code",
+    turnsMfaOn: false,
+    isAvailable: async (user) => (await deps.backupCodes.countUnused(user.id)) > 0,
+    assertInput: requireCode,
+    async verify(_challenge, user, input) {
+      return (await spendBackupCode(deps, user.id, input.code!.trim())) ? { ok: true, amr: ["otp"] } : { ok: false };
+    },
+  };
+}
 
-/** The user with every factor row of theirs: one query, however many factors ask about it. */
-export async function loadSubject(deps: Pick<DomainDeps, "factors">, user: UserRecord): Promise<MfaSubject> {
-  return { user, factors: await deps.factors.listForUser(user.id) };
+/**
+ * Every second factor Warden knows, in the order `mfa_methods` lists them. New factors are added
+ * here: one line (and the method's name in FactorMethod). Built from `deps`, so inside a unit of
+ * work (`factorFor(tx, ...)`) every factor writes through the transaction.
+ */
+export function secondFactors(deps: DomainDeps): SecondFactor[] {
+  return [totpFactor(deps), backupCodeFactor(deps), passkeyFactor(deps)];
 }
 
 /** The methods the user can answer a challenge with right now. */
-export async function availableMethods(deps: DomainDeps, subject: MfaSubject): Promise<string[]> {
-  const methods: string[] = [];
-  for (const factor of SECOND_FACTORS) if (await factor.isAvailable(deps, subject)) methods.push(factor.method);
-  return methods;
+export async function availableMethods(deps: DomainDeps, user: UserRecord): Promise<FactorMethod[]> {
+  const factors = secondFactors(deps);
+  const available = await Promise.all(factors.map((f) => f.isAvailable(user)));
+  return factors.filter((_, i) => available[i]).map((f) => f.method);
 }
 
-/** Two-factor is on when a factor that turns it on is available (a fallback such as backup codes does not). */
-export async function hasSecondFactor(deps: DomainDeps, subject: MfaSubject): Promise<boolean> {
-  for (const factor of SECOND_FACTORS) {
-    if (factor.turnsMfaOn && (await factor.isAvailable(deps, subject))) return true;
-  }
+/** MFA is on when the user holds a factor that turns it on (TOTP or a passkey). */
+export async function hasMfa(deps: DomainDeps, user: UserRecord): Promise<boolean> {
+  for (const factor of secondFactors(deps)) if (factor.turnsMfaOn && (await factor.isAvailable(user))) return true;
   return false;
+}
+
+/** Storno's spellings of a method in `type`: `backup` is `backup_code`; absent is `totp`. */
+export function factorFor(deps: DomainDeps, type: string | undefined): SecondFactor | null {
+  const method = type === undefined || type === "" ? "totp" : type === "backup" ? "backup_code" : type;
+  return secondFactors(deps).find((f) => f.method === method) ?? null;
 }

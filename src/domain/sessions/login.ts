@@ -1,8 +1,7 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { AuthError } from "../errors.js";
-import { createMfaChallenge, type MfaChallengeResponse } from "../factors/challenges.js";
-import { hasSecondFactor, loadSubject } from "../factors/registry.js";
+import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
 import { startSession } from "./sessions.js";
@@ -48,8 +47,7 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  const subject = await loadSubject(deps, user);
-  if (await hasSecondFactor(deps, subject)) return createMfaChallenge(deps, subject, ctx);
+  if (await isMfaEnabled(deps, user)) return createMfaChallenge(deps, user, ctx);
   return startSession(deps, user, ctx, {
     amr: ["pwd"],
     within: (tx) => recordEvent(tx, user, "login_success", ctx),

@@ -5,7 +5,6 @@ import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
-import type { AuthMethodReference } from "../factors/second-factor.js";
 import type { SessionClaims } from "./access-tokens.js";
 
 /** An opaque refresh token: 256 random bits, base64url. Only its SHA-256 is stored. */
@@ -19,7 +18,7 @@ export interface OpenedSession {
 }
 
 /** RFC 8176 references of a login: the first factor's, the second's, and `mfa` when there were two. */
-export function amrOf(first: AuthMethodReference[], second: AuthMethodReference[] = []): AuthMethodReference[] {
+export function amrOf(first: string[], second: string[] = []): string[] {
   const all = [...new Set([...first, ...second])];
   return second.length > 0 ? [...all, "mfa"] : all;
 }
@@ -36,9 +35,9 @@ export async function openSession(
   ctx: RequestContext,
   options: {
     /** How the user proved who they are before `within`: ["pwd"] for a password. */
-    amr: AuthMethodReference[];
+    amr: string[];
     /** Writes of the same transaction; what it returns is the second factor's method references. */
-    within?: () => Promise<AuthMethodReference[] | void>;
+    within?: () => Promise<string[] | void>;
     /** What a password changed since it was verified is answered with. */
     refusal?: AuthErrorCode;
   },
@@ -93,7 +92,7 @@ export async function startSession(
   deps: DomainDeps,
   user: UserRecord,
   ctx: RequestContext,
-  options: { amr?: AuthMethodReference[]; within?: (tx: DomainDeps) => Promise<void> } = {},
+  options: { amr?: string[]; within?: (tx: DomainDeps) => Promise<void> } = {},
 ): Promise<TokenPair> {
   const { amr = ["pwd"], within } = options;
   const opened = await inTransaction(deps, (tx) =>

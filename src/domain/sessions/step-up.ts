@@ -1,19 +1,121 @@
-import type { DomainDeps } from "../context.js";
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
+import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
-import { confirmPassword } from "../factors/password/reauthentication.js";
+import { passkeyChallengeOptions } from "../factors/passkeys/factor.js";
+import { availableMethods, factorFor } from "../factors/registry.js";
+import type { FactorInput, FactorMethod, FactorResult } from "../factors/second-factor.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
 import type { Authenticated } from "./authentication.js";
+import { recordAccountFailure } from "./login.js";
+import { confirmPassword } from "../factors/password/reauthentication.js";
+
+/** A step-up challenge lives as long as a login challenge and takes as many answers. */
+export const MAX_STEP_UP_ATTEMPTS = 5;
+/** A verification token buys one sensitive operation within this many seconds. */
+export const VERIFICATION_TOKEN_TTL_SECONDS = 120;
+
+export type StepUpChallengeResponse =
+  { mfa_required: false } | { mfa_required: true; challenge_token: string; methods: FactorMethod[] };
+
+const ownerOf = (auth: Authenticated) => ({ userId: auth.user.id, sessionId: auth.sessionId });
 
 /**
- * Step-up verification tokens: proof of a fresh second factor for one session, minted by the
- * step-up flow. The port is here so sensitive operations can accept them; until that flow exists
- * (helper D1) the implementation refuses every token.
+ * POST /api/v1/mfa/challenge. A user without a second factor has nothing to step up with: the
+ * current password (where the endpoint takes one) or a fresh session then serves.
  */
-export interface StepUpTokens {
-  /** Spends `token` if it is live and was minted for this user and session; true exactly once. */
-  consume(token: string, userId: string, sessionId: string): Promise<boolean>;
+export async function startStepUp(deps: DomainDeps, auth: Authenticated): Promise<StepUpChallengeResponse> {
+  const methods = await availableMethods(deps, auth.user);
+  if (methods.length === 0) return { mfa_required: false };
+  const token = deps.random.bytes(32).toString("hex");
+  const now = deps.clock.now();
+  await deps.stepUp.createChallenge({
+    tokenHash: sha256Hex(token),
+    ...ownerOf(auth),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + deps.config.MFA_CHALLENGE_TTL * 1000),
+  });
+  return { mfa_required: true, challenge_token: token, methods };
 }
 
-export const noStepUpTokens: StepUpTokens = { consume: async () => false };
+/** POST /api/v1/mfa/passkey/options: request options bound to this step-up challenge. */
+export async function stepUpPasskeyOptions(
+  deps: DomainDeps,
+  auth: Authenticated,
+  input: { challengeToken?: string },
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const token = input.challengeToken;
+  if (!token) throw new AuthError("STEP_UP_CHALLENGE_MISSING");
+  const open = await deps.stepUp.findOpenChallenge(
+    sha256Hex(token),
+    ownerOf(auth),
+    deps.clock.now(),
+    MAX_STEP_UP_ATTEMPTS,
+  );
+  if (!open) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+  return passkeyChallengeOptions(deps, { kind: "step_up", token, userId: auth.user.id });
+}
+
+export interface StepUpVerifyInput extends FactorInput {
+  challengeToken?: string;
+  type?: string;
+}
+
+/**
+ * POST /api/v1/mfa/verify: a second factor, answered inside a live session, buys a verification
+ * token for one sensitive operation of that same session within 120 s. Only its hash is stored.
+ */
+export async function verifyStepUp(
+  deps: DomainDeps,
+  auth: Authenticated,
+  input: StepUpVerifyInput,
+  ctx: RequestContext,
+): Promise<{ verification_token: string }> {
+  const token = input.challengeToken;
+  if (!token) throw new AuthError("STEP_UP_CHALLENGE_MISSING");
+  const factor = factorFor(deps, input.type);
+  if (!factor) throw new AuthError("STEP_UP_METHOD_UNAVAILABLE");
+  factor.assertInput(input);
+
+  const tokenHash = sha256Hex(token);
+  // Counted before the answer is checked, as at login: at most five answers per challenge.
+  const attempts = await deps.stepUp.recordAttempt(tokenHash, ownerOf(auth), deps.clock.now(), MAX_STEP_UP_ATTEMPTS);
+  if (attempts === null) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+
+  const { user } = auth;
+  const result: FactorResult = (await factor.isAvailable(user))
+    ? await factor.verify({ kind: "step_up", token, userId: user.id }, user, input)
+    : { ok: false };
+  if (!result.ok) {
+    await recordAccountFailure(deps, user.email);
+    await recordEvent(deps, user, "step_up_failure", ctx, { method: factor.method, attempt: attempts });
+    throw new AuthError("STEP_UP_VERIFICATION_INVALID");
+  }
+  if (!(await deps.stepUp.consumeChallenge(tokenHash, deps.clock.now())))
+    throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+
+  const verificationToken = deps.random.bytes(32).toString("base64url");
+  const now = deps.clock.now();
+  await deps.stepUp.createVerificationToken({
+    tokenHash: sha256Hex(verificationToken),
+    ...ownerOf(auth),
+    method: factor.method,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + VERIFICATION_TOKEN_TTL_SECONDS * 1000),
+  });
+  await recordEvent(deps, user, "step_up_verified", ctx, { method: factor.method, amr: result.amr });
+  return { verification_token: verificationToken };
+}
+
+/** The port the sensitive-operation rule uses to accept a step-up verification token. */
+export interface StepUpTokens {
+  /** Spends the token if it was issued to this user and session and is unused and unexpired; one winner. */
+  consume(token: string, owner: { userId: string; sessionId: string }): Promise<boolean>;
+}
+
+export const stepUpTokens = (deps: Pick<DomainDeps, "stepUp" | "clock">): StepUpTokens => ({
+  consume: (token, owner) => deps.stepUp.consumeVerificationToken(sha256Hex(token), owner, deps.clock.now()),
+});
 
 /** What a request to a sensitive operation may offer beyond a recent login. */
 export interface ReauthProof {
@@ -27,13 +129,14 @@ export interface ReauthProof {
 
 /**
  * The sensitive-operation rule (api-contract-2, "Sessions know how they were authenticated"):
- * passes when the session authenticated within REAUTH_MAX_AGE seconds, or a valid step-up token
- * for this session is given, or the right current password where the endpoint takes one
- * (counted against the per-account password re-check limit). Otherwise 403 mfa_required.
- * A password that is given is always checked: a wrong one is refused even in a fresh session.
+ * passes when the session authenticated (sessions.auth_time: login or MFA, never a refresh)
+ * within REAUTH_MAX_AGE seconds, or a verification token of this user and session is given
+ * (spent here), or the right current password where the endpoint takes one (counted against
+ * the per-account password re-check limit). Otherwise 403 `mfa_required`, and the client steps
+ * up. A password that is given is always checked: a wrong one is refused in a fresh session too.
  */
 export async function requireRecentAuthentication(
-  deps: Pick<DomainDeps, "clock" | "config" | "stepUpTokens" | "limiter" | "hasher">,
+  deps: Pick<DomainDeps, "clock" | "config" | "stepUp" | "limiter" | "hasher">,
   auth: Authenticated,
   proof: ReauthProof = {},
 ): Promise<void> {
@@ -43,10 +146,6 @@ export async function requireRecentAuthentication(
   }
   const ageMs = deps.clock.now().getTime() - auth.session.authTime.getTime();
   if (ageMs <= deps.config.REAUTH_MAX_AGE * 1000) return;
-  if (
-    proof.verificationToken &&
-    (await deps.stepUpTokens.consume(proof.verificationToken, auth.user.id, auth.sessionId))
-  )
-    return;
-  throw new AuthError("MFA_REQUIRED");
+  if (proof.verificationToken && (await stepUpTokens(deps).consume(proof.verificationToken, ownerOf(auth)))) return;
+  throw new AuthError("MFA_REQUIRED", { oauthError: "mfa_required" });
 }

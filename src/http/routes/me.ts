@@ -4,6 +4,7 @@ import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "..
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
+import { isMfaEnabled } from "../../domain/factors/challenges.js";
 import { errorResponses, password } from "../schemas.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
@@ -81,6 +82,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me",
     {
       schema: {
+        operationId: "getMe",
         summary: "The current user",
         tags: ["me"],
         security,
@@ -94,6 +96,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me",
     {
       schema: {
+        operationId: "updateMe",
         summary: "Update the current user; a password change revokes every other session",
         tags: ["me"],
         security,
@@ -108,6 +111,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me",
     {
       schema: {
+        operationId: "deleteMe",
         summary: "Delete the current user's account (needs the password)",
         tags: ["me"],
         security,
@@ -125,6 +129,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/sessions",
     {
       schema: {
+        operationId: "listSessions",
         summary: "The current user's live sessions",
         tags: ["me"],
         security,
@@ -141,6 +146,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/sessions/:id",
     {
       schema: {
+        operationId: "deleteSession",
         summary: "End one of the current user's sessions (the current one too)",
         tags: ["me"],
         security,
@@ -158,6 +164,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/security-events",
     {
       schema: {
+        operationId: "listSecurityEvents",
         summary: "The current user's security events, newest first",
         description: `Pages of \`limit\` events (default 20, at most ${EVENTS_PAGE_MAX}); pass the returned \`next\` as \`before\` for the next page.`,
         tags: ["me"],

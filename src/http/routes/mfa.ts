@@ -1,7 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
-import { FACTOR_TYPES } from "../../domain/factors/registry.js";
 import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
@@ -32,6 +31,8 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
       // `error` in error bodies, as Storno documents for this endpoint.
       config: { rateLimit: "mfa", errorField: true },
       schema: {
+        operationId: "verifyMfa",
+        security: [],
         summary: "Verify an MFA challenge",
         description:
           "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
@@ -43,7 +44,7 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
             mfaToken: { type: "string", maxLength: 256 },
             mfa_token: { type: "string", maxLength: 256 },
             code: { type: "string", maxLength: 64 },
-            type: { type: "string", enum: [...FACTOR_TYPES], default: "totp" },
+            type: { type: "string", enum: ["totp", "backup", "backup_code"], default: "totp" },
           },
         },
         response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },
@@ -59,6 +60,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/status",
     {
       schema: {
+        operationId: "getMfaStatus",
         summary: "Two-factor status",
         tags: ["mfa"],
         security: bearer,
@@ -83,6 +85,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/setup",
     {
       schema: {
+        operationId: "setupTotp",
         summary: "Start TOTP enrolment",
         description:
           "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
@@ -109,6 +112,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/enable",
     {
       schema: {
+        operationId: "enableTotp",
         summary: "Confirm TOTP enrolment",
         description: "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes.",
         tags: ["mfa"],
@@ -141,6 +145,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/disable",
     {
       schema: {
+        operationId: "disableTotp",
         summary: "Turn TOTP off",
         description: "Deletes the secret and every backup code. Needs the account password.",
         tags: ["mfa"],
@@ -159,6 +164,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/backup-codes/regenerate",
     {
       schema: {
+        operationId: "regenerateBackupCodes",
         summary: "Replace the backup codes",
         description: "Returns 10 new codes; every older code stops working at once. Needs the account password.",
         tags: ["mfa"],

@@ -7,7 +7,6 @@ import { requireRecentAuthentication, type ReauthProof } from "../../sessions/st
 import { inTransaction } from "../../unit-of-work.js";
 import { issueBackupCodes } from "../backup-codes/backup-codes.js";
 import { endOtherSessionsIfAsked } from "../management.js";
-import { loadSubject } from "../registry.js";
 import { confirmedTotp, pendingTotp, TOTP } from "./factor.js";
 import { acceptTotpCode, buildOtpauthUri, newTotpSecret, renderQrCode, TOTP_SECRET_PURPOSE } from "./totp.js";
 
@@ -22,13 +21,13 @@ export interface TotpSetup {
  * proves the authenticator holds it. A second setup before that simply replaces it.
  */
 export async function setupTotp(
-  deps: Pick<DomainDeps, "factors" | "random" | "box" | "clock" | "config" | "stepUpTokens" | "limiter" | "hasher">,
+  deps: Pick<DomainDeps, "factors" | "random" | "box" | "clock" | "config" | "stepUp" | "limiter" | "hasher">,
   auth: Authenticated,
   proof: ReauthProof,
 ): Promise<TotpSetup> {
   const { user } = auth;
   await requireRecentAuthentication(deps, auth, proof);
-  if (confirmedTotp(await loadSubject(deps, user))) throw new AuthError("MFA_ALREADY_ENABLED");
+  if (confirmedTotp(await deps.factors.listForUser(user.id))) throw new AuthError("MFA_ALREADY_ENABLED");
   const secret = newTotpSecret(deps.random);
   await deps.factors.savePending(
     { userId: user.id, type: TOTP, secretEnc: deps.box.encrypt(TOTP_SECRET_PURPOSE, secret) },
@@ -51,10 +50,10 @@ export async function enableTotp(
 ): Promise<{ enabled: true; backupCodes: string[] }> {
   const { user } = auth;
   await requireRecentAuthentication(deps, auth, { verificationToken: input.verificationToken });
-  const subject = await loadSubject(deps, user);
-  if (confirmedTotp(subject)) throw new AuthError("MFA_ALREADY_ENABLED");
+  const factors = await deps.factors.listForUser(user.id);
+  if (confirmedTotp(factors)) throw new AuthError("MFA_ALREADY_ENABLED");
   if (!input.code.trim()) throw new AuthError("MFA_CODE_MISSING");
-  const pending = pendingTotp(subject);
+  const pending = pendingTotp(factors);
   if (!pending) throw new AuthError("MFA_SETUP_MISSING");
   const backupCodes = await inTransaction(deps, async (tx) => {
     if (!(await acceptTotpCode(tx, pending, input.code))) throw new AuthError("MFA_ENABLE_CODE_INVALID");
