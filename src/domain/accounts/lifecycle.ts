@@ -113,3 +113,15 @@ export async function activateUser(deps: DomainDeps, user: UserRecord, ctx: Requ
     await recordEvent(tx, user, "account_activated", ctx);
   });
 }
+
+/**
+ * An administrator marks the address confirmed (`warden user confirm`): recorded as a security
+ * event like every other change to the account. False when it already was confirmed.
+ */
+export async function confirmUserEmail(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<boolean> {
+  return inTransaction(deps, async (tx) => {
+    if (!(await tx.users.confirmEmail(user.id, tx.clock.now()))) return false;
+    await recordEvent(tx, user, "email_confirmed", ctx, { by: "admin" });
+    return true;
+  });
+}
