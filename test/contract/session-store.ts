@@ -33,7 +33,17 @@ export function sessionStoreContract(
       const sessionId = crypto.randomUUID();
       const tokenHash = hash();
       await store.createSession(
-        { id: sessionId, userId, createdAt, lastUsedAt, expiresAt: at(endsIn), ip, userAgent: "test-agent" },
+        {
+          id: sessionId,
+          userId,
+          createdAt,
+          lastUsedAt,
+          expiresAt: at(endsIn),
+          ip,
+          userAgent: "test-agent",
+          authTime: createdAt,
+          amr: ["pwd", "otp", "mfa"],
+        },
         { tokenHash, expiresAt: at(tokenTtl) },
       );
       return { sessionId, tokenHash };
@@ -56,6 +66,8 @@ export function sessionStoreContract(
         userAgent: "test-agent",
         revokedAt: null,
         revokedReason: null,
+        authTime: T0,
+        amr: ["pwd", "otp", "mfa"],
       });
       assert.deepEqual(await sessions.findRefreshToken(tokenHash), {
         tokenHash,
@@ -69,6 +81,17 @@ export function sessionStoreContract(
       });
       assert.equal(await sessions.findSession(crypto.randomUUID()), null);
       assert.equal(await sessions.findRefreshToken(hash()), null);
+    });
+
+    test("a session created without amr/authTime was authenticated by password when it was created", async () => {
+      const { sessions, userId } = await fixture();
+      const id = crypto.randomUUID();
+      await sessions.createSession(
+        { id, userId, createdAt: at(5), lastUsedAt: at(5), expiresAt: at(DAY), ip: null, userAgent: null },
+        { tokenHash: hash(), expiresAt: at(DAY) },
+      );
+      const session = await sessions.findSession(id);
+      assert.deepEqual([session?.authTime, session?.amr], [at(5), ["pwd"]]);
     });
 
     test("a session whose token cannot be stored is not created either (one transaction)", async () => {
