@@ -13,6 +13,10 @@ import { meRoutes } from "./http/routes/me.js";
 import { mfaRoutes, mfaVerifyRoutes } from "./http/routes/mfa.js";
 import { tokenRoutes } from "./http/routes/tokens.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
+import { installApiKeyAuthentication } from "./http/plugins/api-key.js";
+import { installMetrics, metricsRoute } from "./http/plugins/metrics.js";
+import { apiTokenRoutes } from "./http/routes/api-tokens.js";
+import { introspectionRoutes } from "./http/routes/introspection.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -27,7 +31,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // `example` annotates request bodies for the OpenAPI document; validation ignores it.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, keywords: ["example"] } },
   });
 
   // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.
@@ -41,7 +46,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
         version: "1.0.0",
         description: "Authentication API compatible with Storno.ro's auth endpoints.",
       },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+          apiKey: { type: "apiKey", in: "header", name: "Authorization", description: "af_... or Bearer af_..." },
+          introspection: { type: "http", scheme: "bearer", description: "INTROSPECTION_SECRET" },
+          metrics: { type: "http", scheme: "bearer", description: "METRICS_TOKEN" },
+        },
+      },
     },
   });
 
@@ -52,8 +64,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  // First of the request hooks: the ones after it run inside the request's observation.
+  installMetrics(app, deps.metrics);
   installOverloadShedding(app, () => deps.hasher.isSaturated());
   installRateLimits(app, deps.limiter, deps.config);
+  installApiKeyAuthentication(app, deps);
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);
@@ -61,11 +76,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database);
+  await introspectionRoutes(app, deps);
+  metricsRoute(app, deps.metrics, deps.config.METRICS_TOKEN);
   await app.register(
     async (v1) => {
       requireBearer(v1, deps);
       meRoutes(v1, deps);
       mfaRoutes(v1, deps);
+      apiTokenRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );

@@ -96,6 +96,20 @@ const schema = z.object({
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   WORKERS: workers.default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  // API keys, introspection and metrics (issue 13; docs/integrators.md, docs/operators.md).
+  /** JSON file: [{value, label, category, roles?}]. Unset: an empty catalogue, so no key can be created. */
+  API_KEY_SCOPES_FILE: z.string().min(1).optional(),
+  /** Requests per key on Warden's own endpoints (GET /api/v1/me), counted across instances. */
+  API_KEY_RATE_LIMIT: rateRule.default({ points: 600, durationSeconds: 60 }),
+  /** Resource servers send it as `Authorization: Bearer ...` to POST /api/auth/introspect. Unset: introspection is off (404). */
+  INTROSPECTION_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .refine((v) => !v.startsWith("af_"), "must not look like an API key (af_...)")
+    .optional(),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export type Env = z.output<typeof schema>;

@@ -23,9 +23,14 @@ import { createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { createUserStore } from "./storage/users.js";
+import type { ApiKeyDeps } from "./domain/api-keys/context.js";
+import { Metrics, observedEventStore } from "./metrics.js";
+import { createApiKeyStore } from "./storage/api-keys.js";
+import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
 
-export interface Deps extends Omit<DomainDeps, "config"> {
+export interface Deps extends Omit<DomainDeps, "config">, Omit<ApiKeyDeps, "config"> {
   config: Config;
+  metrics: Metrics;
   database: Database;
   counters: Counters;
   log: Logger;
@@ -48,6 +53,8 @@ export interface BuildOptions {
   prepare?: boolean;
   /** Mail retry timing; tests shorten it. */
   mailRetry?: RetryPolicy;
+  /** Add Node's process metrics (CPU, memory, event loop) to /metrics: the server does, tests need not. */
+  processMetrics?: boolean;
 }
 
 /**
@@ -84,10 +91,17 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
-  const database = openDatabase(config.DATABASE_URL);
+  const metrics = new Metrics({ processMetrics: options.processMetrics });
+  const apiKeyScopes = loadScopeCatalogue(config.API_KEY_SCOPES_FILE);
+  const database = openDatabase(config.DATABASE_URL, { onError: () => metrics.databaseErrors.inc() });
   try {
     if (options.prepare !== false) await migrateToLatest(database.db);
-    const counters = await createCounters(counterBackendFor(config, database));
+    const counters = await createCounters(counterBackendFor(config, database), {
+      onRedisError(error) {
+        metrics.redisErrors.inc();
+        log.error({ err: error }, "redis error");
+      },
+    });
     const box = new SecretBox(resolveSecret(config, log));
     const keys = new SigningKeys(
       createSigningKeyStore(database.db, database.engine),
@@ -97,7 +111,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const events = createSecurityEventStore(database.db, random);
+    const events = observedEventStore(createSecurityEventStore(database.db, random), metrics);
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),
       brand: { productName: config.PRODUCT_NAME, appUrl: config.APP_URL },
@@ -116,7 +130,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       params: options.argon2,
       concurrency: hashSlots,
       maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS,
+      onWait: (ms) => metrics.hashWait.observe(ms / 1000),
     });
+    metrics.watch({ hashQueueDepth: () => hasher.gate.queued, mailQueueDepth: () => mailer.pending });
     const deps: Deps = {
       config,
       clock,
@@ -132,6 +148,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       backupCodes: createBackupCodeStore(database.db, random),
       events,
       emailTokens: createEmailTokenStore(database.db),
+      apiKeys: createApiKeyStore(database.db),
+      apiKeyScopes,
+      metrics,
       mailer,
       database,
       counters,

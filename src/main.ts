@@ -23,7 +23,8 @@ async function serve(config: Config): Promise<void> {
   const { buildApp } = await import("./app.js");
   const { buildDeps } = await import("./deps.js");
   const log = createLogger(config.LOG_LEVEL);
-  const deps = await buildDeps(config, log);
+  const deps = await buildDeps(config, log, { processMetrics: true });
+  if (cluster.isWorker) deps.metrics.joinCluster();
   deps.keys.startAutoReload(KEY_RELOAD_MS, (error) => log.error({ err: error }, "signing key reload failed"));
   const app = await buildApp(deps);
   await app.listen({ port: config.PORT, host: config.HOST });
@@ -50,6 +51,8 @@ async function serve(config: Config): Promise<void> {
  */
 async function primary(config: Config): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
+  // /metrics on any worker reports the whole group: the primary sums every worker's registry.
+  (await import("./metrics.js")).serveClusterMetrics();
   const first = cluster.fork();
   await new Promise<void>((resolve, reject) => {
     const failed = (code: number | null) =>

@@ -1,5 +1,10 @@
+import { API_KEY_ERRORS } from "./api-keys/errors.js";
+import { ADMIN_ERRORS } from "./admin/errors.js";
+
 /** Stable error codes and the sentence a client reads. HTTP statuses live in http/errors.ts. */
 export const AUTH_ERRORS = {
+  ...API_KEY_ERRORS,
+  ...ADMIN_ERRORS,
   INVALID_CREDENTIALS: "Invalid credentials.",
   EMAIL_NOT_CONFIRMED: "Please confirm your email address before logging in.",
   ACCOUNT_INACTIVE: "Your account has been deactivated. Please contact support.",
@@ -42,9 +47,13 @@ export class AuthError extends Error {
       retryAfterSeconds?: number;
       /** Per-field validation messages. */
       errors?: Record<string, string[]>;
+      /** A sentence naming the offending value, replacing the code's generic one. */
+      message?: string;
+      /** The body's `error` field, when the contract gives one that differs from the message. */
+      error?: string;
     } = {},
   ) {
-    super(AUTH_ERRORS[code], { cause: details.cause });
+    super(details.message ?? AUTH_ERRORS[code], { cause: details.cause });
     this.name = "AuthError";
   }
 }

@@ -30,6 +30,8 @@ export class HashGate {
     private readonly concurrency: number,
     private readonly maxWaitMs: number,
     initialEstimateMs: number,
+    /** Told how long each admitted job waited for its slot (0 when one was free). */
+    private readonly onWait: (ms: number) => void = () => {},
   ) {
     this.averageMs = initialEstimateMs;
   }
@@ -49,13 +51,15 @@ export class HashGate {
   }
 
   async run<T>(job: () => Promise<T>): Promise<T> {
+    const enqueuedAt = performance.now();
     if (this.running >= this.concurrency) {
       if (this.waiting.length >= this.maxQueue) throw overloaded();
-      await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse, enqueuedAt: performance.now() }));
+      await new Promise<void>((start, refuse) => this.waiting.push({ start, refuse, enqueuedAt }));
     } else {
       this.running++;
     }
     const started = performance.now();
+    this.onWait(started - enqueuedAt);
     try {
       return await job();
     } finally {
@@ -115,6 +119,7 @@ export async function createPasswordHasher(options: {
   params?: Argon2Params;
   concurrency?: number;
   maxWaitMs?: number;
+  onWait?: (ms: number) => void;
 }): Promise<PasswordHasher & { gate: HashGate }> {
   const params = options.params ?? OWASP_ARGON2ID;
   const argonOptions = { algorithm: argon2.Algorithm.Argon2id, ...params };
@@ -124,6 +129,7 @@ export async function createPasswordHasher(options: {
     options.concurrency ?? os.availableParallelism(),
     options.maxWaitMs ?? 1000,
     Math.max(1, performance.now() - started),
+    options.onWait,
   );
 
   return {

@@ -1,8 +1,12 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { AUTH_ERRORS, AuthError, type AuthErrorCode } from "../domain/errors.js";
+import { ADMIN_STATUS } from "./admin/status.js";
+import { API_KEY_STATUS } from "./plugins/api-key-status.js";
 
 /** The one table: domain error code -> HTTP status. */
 export const STATUS = {
+  ...API_KEY_STATUS,
+  ...ADMIN_STATUS,
   INVALID_CREDENTIALS: 401,
   EMAIL_NOT_CONFIRMED: 403,
   ACCOUNT_INACTIVE: 403,
@@ -41,6 +45,7 @@ export interface ErrorBody {
   message: string;
   errors?: Record<string, string[]>;
   error?: string;
+  error_description?: string;
   requestId?: string;
 }
 
@@ -49,10 +54,12 @@ export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyRep
   if (error.details.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.details.retryAfterSeconds));
   if (BEARER_ERRORS.has(error.code)) reply.header("www-authenticate", `Bearer error="invalid_token"`);
-  const body: ErrorBody = { code: status, message: AUTH_ERRORS[error.code] };
+  const body: ErrorBody = { code: status, message: error.message };
   if (error.details.errors) body.errors = error.details.errors;
   // Clients written for Storno's MFA endpoints read `error`; routes that need it ask for it.
   if (reply.request.routeOptions.config?.errorField) body.error = body.message;
+  if (error.details.error) body.error = error.details.error;
+  if (error.code === "MFA_REQUIRED") body.error_description = body.message;
   return reply.code(status).send(body);
 }
 

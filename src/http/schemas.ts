@@ -7,6 +7,7 @@ export const errorBody = {
     message: { type: "string" },
     errors: { type: "object", additionalProperties: { type: "array", items: { type: "string" } } },
     error: { type: "string" },
+    error_description: { type: "string" },
     requestId: { type: "string" },
   },
   required: ["code", "message"],

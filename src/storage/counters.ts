@@ -29,7 +29,10 @@ export interface Counters extends CounterStore {
  * Atomic counters on rate-limiter-flexible's stores. One limiter per TTL, since the library
  * fixes the duration per instance; all of them share one table or key space.
  */
-export async function createCounters(backend: CounterBackend): Promise<Counters> {
+export async function createCounters(
+  backend: CounterBackend,
+  options: { onRedisError?: (error: Error) => void } = {},
+): Promise<Counters> {
   if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
   let redis: Redis | undefined;
   let tableReady: Promise<void> | undefined;
@@ -41,7 +44,11 @@ export async function createCounters(backend: CounterBackend): Promise<Counters>
       case "memory":
         return new RateLimiterMemory(base);
       case "redis":
-        redis ??= new Redis(backend.url, { enableOfflineQueue: true, maxRetriesPerRequest: 2 });
+        if (!redis) {
+          redis = new Redis(backend.url, { enableOfflineQueue: true, maxRetriesPerRequest: 2 });
+          // Without a listener ioredis prints "Unhandled error event" to stderr, outside the JSON log.
+          redis.on("error", (error: Error) => options.onRedisError?.(error));
+        }
         return new RateLimiterRedis({ ...base, storeClient: redis });
       case "postgres": {
         // The first limiter creates the table; the rest reuse it.

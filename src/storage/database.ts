@@ -2,7 +2,15 @@ import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from "kysely";
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type LogEvent,
+} from "kysely";
 
 /** Times are stored as integer milliseconds since the epoch on both engines; flags as nullable times. */
 export interface UsersTable {
@@ -170,7 +178,16 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
+export function openDatabase(
+  url: string,
+  options: { poolSize?: number; onError?: (error: unknown) => void } = {},
+): Database {
+  // Kysely reports every failed query here (metrics count them; the caller still gets the error).
+  const log = options.onError
+    ? (event: LogEvent) => {
+        if (event.level === "error") options.onError!(event.error);
+      }
+    : undefined;
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
     if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -179,13 +196,13 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
-    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }), log });
     return { db, engine: "sqlite", sqlite, close: () => db.destroy() };
   }
   const pgPool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types: pgTypes });
   // An idle client that loses its server must not crash the process; the next query reports it.
-  pgPool.on("error", () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  pgPool.on("error", (error) => options.onError?.(error));
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }), log });
   return { db, engine: "postgres", pgPool, close: () => db.destroy() };
 }
 

@@ -1,4 +1,5 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { apiKeysMigration } from "./api-keys.js";
 
 /**
  * Migrations in order. Append new ones; never edit one that has shipped.
@@ -122,6 +123,7 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0400_api_keys": apiKeysMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

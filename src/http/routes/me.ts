@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
+import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
+import { revokeAllApiKeys } from "../../domain/api-keys/management.js";
 import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
@@ -76,18 +78,21 @@ const securityEvent = {
 const security = [{ bearer: [] }];
 
 /** Registered inside the /api/v1 scope, after requireBearer: `request.auth` is always set here. */
-export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
+export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps, "apiKeys">): void {
   v1.get(
     "/me",
     {
+      config: { acceptsApiKey: true },
       schema: {
         summary: "The current user",
+        description:
+          "Also answers to an API key (`Authorization: af_...` or `Bearer af_...`), the only Warden endpoint that does.",
         tags: ["me"],
         security,
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile(request.auth.user),
+    async (request) => viewProfile((request.apiKey ?? request.auth).user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
@@ -117,6 +122,8 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     },
     async (request, reply) => {
       await deleteAccount(deps, request.auth, request.body.password, requestContext(request));
+      // Deleting the account kills its API keys (deactivation and password resets do not).
+      await revokeAllApiKeys(deps, request.auth.user.id, "account_deleted", requestContext(request));
       return reply.code(204).send();
     },
   );
