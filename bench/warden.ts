@@ -48,7 +48,7 @@ async function seedUsers(env: Record<string, string>, emails: string[]): Promise
 }
 
 /**
- * Starts Warden as an operator would: `node --import tsx src/main.ts` on a real port, configured
+ * Starts Warden as an operator would: `node dist/main.js` on a real port, configured
  * only through its environment. TRUST_PROXY lets the harness spread load over client addresses;
  * every rate limit keeps its default.
  */
@@ -82,7 +82,7 @@ export async function startWardenTarget(options: {
 
   const workers = options.workers === "auto" ? os.availableParallelism() : Number(options.workers);
   const server = await startServer({
-    args: ["--import", "tsx", path.join(ROOT, "src/main.ts")],
+    args: [path.join(ROOT, "dist/main.js")],
     cwd: ROOT,
     env,
     port: await freePort(),

@@ -48,6 +48,11 @@ const workers = z.string().transform((value, ctx) => {
   return n;
 });
 
+/** An http(s) base URL, kept without its trailing slash so `${base}/path` is always right. */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
+  .transform((v) => v.replace(/\/+$/, ""));
+
 const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
   message: "expected sqlite:<path> or postgres://...",
 });
@@ -67,8 +72,12 @@ const schema = z.object({
     .default("warden"),
   DATA_DIR: z.string().min(1).default("./data"),
   TRUST_PROXY: trustProxy.default(false),
-  APP_URL: z.url().default("http://localhost:3000"),
-  /** The `iss` claim; defaults to APP_URL. */
+  // Browser apps (issue 12): Warden's own address apart from the app's.
+  /** Warden's own base URL: `iss`, `jwks_uri`, the hosted pages, the WebAuthn RP ID. Default http://localhost:<PORT>. */
+  PUBLIC_URL: httpUrl.optional(),
+  /** Base of the links in mails. Default PUBLIC_URL, so mail links open Warden's own pages. */
+  APP_URL: httpUrl.optional(),
+  /** The `iss` claim; defaults to PUBLIC_URL. */
   JWT_ISSUER: z.string().min(1).optional(),
   WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SMTP_URL: z
@@ -114,7 +123,11 @@ const schema = z.object({
 
 export type Env = z.output<typeof schema>;
 
-export interface Config extends Env {
+export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
+  /** Resolved: PUBLIC_URL or http://localhost:<PORT>, no trailing slash. */
+  PUBLIC_URL: string;
+  /** Resolved: APP_URL or PUBLIC_URL, no trailing slash. */
+  APP_URL: string;
   issuer: string;
   databaseKind: "sqlite" | "postgres";
 }
@@ -138,9 +151,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
   }
   const value = parsed.data;
+  const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
   return {
     ...value,
-    issuer: value.JWT_ISSUER ?? value.APP_URL.replace(/\/+$/, ""),
+    PUBLIC_URL: publicUrl,
+    APP_URL: value.APP_URL ?? publicUrl,
+    issuer: value.JWT_ISSUER ?? publicUrl,
     databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
   };
 }

@@ -24,6 +24,10 @@ if (missing.length > 0) {
   console.warn(`test/run: ${message} (set them to run every test; CI does)`);
 }
 
+// Tests that spawn the server or the CLI run the build, as an operator does: compile it first.
+const build = spawnSync(process.execPath, [path.join(root, "../scripts/build.mjs")], { stdio: "inherit" });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
 const filter = process.argv.slice(2);
 const selected = filter.length ? files.filter((f) => filter.some((part) => f.includes(part))) : files;
 const result = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...selected], {

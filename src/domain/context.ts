@@ -19,6 +19,9 @@ import type { SigningKeys } from "./sessions/signing-keys.js";
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
   issuer: string;
+  /** Warden's own base URL (no trailing slash): its pages, and the WebAuthn relying party. */
+  PUBLIC_URL: string;
+  /** Base of the links in mails (no trailing slash). */
   APP_URL: string;
   ACCESS_TOKEN_TTL: number;
   REFRESH_TOKEN_TTL: number;

@@ -77,7 +77,7 @@ for (const { engine, skip } of engines) {
 
 test("WORKERS=2: when the first worker cannot start, the primary exits with an error instead of restarting it forever", async () => {
   const started = startServer({
-    args: ["--import", "tsx", "src/main.ts"],
+    args: ["dist/main.js"],
     env: {
       WORKERS: "2",
       DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere",

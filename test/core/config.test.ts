@@ -14,6 +14,7 @@ const bad: Record<string, string> = {
   REDIS_URL: "http://localhost:6379",
   TRUST_PROXY: "my-load-balancer",
   APP_URL: "not a url",
+  PUBLIC_URL: "ftp://warden.example",
   WARDEN_SECRET: "too-short",
   ACCESS_TOKEN_TTL: "-5",
   REFRESH_TOKEN_TTL: "1.5",
@@ -35,6 +36,7 @@ test("defaults: the contract's table", () => {
   assert.equal(config.databaseKind, "sqlite");
   assert.equal(config.REDIS_URL, undefined);
   assert.equal(config.TRUST_PROXY, false);
+  assert.equal(config.PUBLIC_URL, "http://localhost:3000");
   assert.equal(config.APP_URL, "http://localhost:3000");
   assert.equal(config.issuer, "http://localhost:3000");
   assert.equal(config.ACCESS_TOKEN_TTL, 3600);
@@ -59,6 +61,18 @@ test("values are parsed: postgres URL, TRUST_PROXY forms, rate rules, booleans",
   assert.equal(config.REQUIRE_EMAIL_CONFIRMATION, false);
   assert.equal(loadConfig({ TRUST_PROXY: "true" }).TRUST_PROXY, true);
   assert.equal(loadConfig({ TRUST_PROXY: "2" }).TRUST_PROXY, 2);
+});
+
+test("PUBLIC_URL is Warden's own address; APP_URL (mail links) defaults to it; JWT_ISSUER overrides iss", () => {
+  assert.equal(loadConfig({ PORT: "8080" }).PUBLIC_URL, "http://localhost:8080", "the default follows PORT");
+  const own = loadConfig({ PUBLIC_URL: "https://auth.example.com/" });
+  assert.equal(own.PUBLIC_URL, "https://auth.example.com", "no trailing slash");
+  assert.equal(own.APP_URL, "https://auth.example.com");
+  assert.equal(own.issuer, "https://auth.example.com");
+  const split = loadConfig({ PUBLIC_URL: "https://auth.example.com", APP_URL: "https://app.example.com" });
+  assert.equal(split.APP_URL, "https://app.example.com");
+  assert.equal(split.issuer, "https://auth.example.com", "the app's address never becomes the issuer");
+  assert.equal(loadConfig({ PUBLIC_URL: "https://auth.example.com", JWT_ISSUER: "urn:warden" }).issuer, "urn:warden");
 });
 
 for (const [name, value] of Object.entries(bad)) {
@@ -86,7 +100,7 @@ test("several bad variables: one problem each", () => {
 test("the server refuses to start: exit code 78 and one stderr line per bad variable", async () => {
   const scratch = scratchEnv();
   try {
-    const r = await run(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    const r = await run(process.execPath, ["dist/main.js"], {
       env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" },
     });
     assert.equal(r.code, 78);

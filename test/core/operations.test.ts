@@ -50,34 +50,65 @@ for (const { engine, skip } of engines) {
   );
 }
 
-test("the server starts on its own, answers, and exits 0 on SIGTERM", async () => {
+/** Starts the real server with `command args`, waits for /healthz, and returns the child and its output. */
+async function startServerProcess(command: string, args: string[], env: Record<string, string>) {
+  const port = await freePort();
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port), LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { text: "" };
+  child.stdout.on("data", (chunk) => (output.text += chunk));
+  child.stderr.on("data", (chunk) => (output.text += chunk));
+  const exited = once(child, "exit");
+  let healthy = false;
+  for (let i = 0; i < 150 && !healthy && child.exitCode === null; i++) {
+    healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(healthy, `the server came up: ${output.text}`);
+  return { child, port, output, exited };
+}
+
+const isListening = (port: number) =>
+  fetch(`http://127.0.0.1:${port}/healthz`).then(
+    () => true,
+    () => false,
+  );
+
+test("node dist/main.js starts on its own, answers, and exits 0 on SIGTERM", async () => {
   const scratch = scratchEnv();
   try {
-    const port = await freePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH!, ...scratch.env, PORT: String(port), LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
-    const exited = once(child, "exit");
-    let healthy = false;
-    for (let i = 0; i < 150 && !healthy && child.exitCode === null; i++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    assert.ok(healthy, `the server came up: ${output}`);
+    const { child, port, output, exited } = await startServerProcess(process.execPath, ["dist/main.js"], scratch.env);
     const jwks = await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json();
     assert.equal(jwks.keys.length, 1, "a signing key was created on first start");
     child.kill("SIGTERM");
     const [code] = await exited;
-    assert.equal(code, 0, output);
-    assert.match(output, /shutting down/);
+    assert.equal(code, 0, output.text);
+    assert.match(output.text, /shutting down/);
+    assert.equal(await isListening(port), false, "nothing serves the port any more");
+  } finally {
+    scratch.cleanup();
+  }
+});
+
+test("SIGTERM to `npm start` reaches the server: it shuts down instead of running on orphaned", async () => {
+  const scratch = scratchEnv();
+  try {
+    const { child, port, output, exited } = await startServerProcess("npm", ["start", "--silent"], scratch.env);
+    child.kill("SIGTERM");
+    await exited;
+    let listening = true;
+    for (let i = 0; i < 50 && listening; i++) {
+      listening = await isListening(port);
+      if (listening) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(listening, false, `the server stopped with npm: ${output.text}`);
+    assert.match(output.text, /shutting down/);
   } finally {
     scratch.cleanup();
   }

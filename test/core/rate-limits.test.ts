@@ -37,14 +37,16 @@ describe("SlidingWindowLimiter", () => {
     );
     assert.equal(decisions[5]!.limit, 5);
     assert.equal(decisions[5]!.windowSeconds, 60);
-    assert.equal(decisions[5]!.resetSeconds, 60);
-    // The previous window still weighs: one more fits once 5 * (1 - f) + 1 <= 5, i.e. 12 s into the next window.
-    assert.equal(decisions[5]!.retryAfterSeconds, 72);
-    assert.equal(decisions[6]!.retryAfterSeconds, 72, "the refused 6th did not make the wait longer");
-    clock.advance(71);
+    // A full window weighs (5 - 1) / 5 once it is the previous one: one more fits as it ends,
+    // never later than one window (it was 72 s on a 5/60 s limit).
+    assert.equal(decisions[5]!.retryAfterSeconds, 60);
+    assert.equal(decisions[5]!.resetSeconds, 60, "ratelimit-reset agrees with Retry-After");
+    assert.equal(decisions[6]!.retryAfterSeconds, 60, "the refused 6th did not make the wait longer");
+    clock.advance(59);
     assert.equal((await limiter.hit("login", RULE, "ip")).allowed, false);
     clock.advance(1);
     assert.equal((await limiter.hit("login", RULE, "ip")).allowed, true);
+    assert.equal((await limiter.hit("login", RULE, "ip")).allowed, false, "only one: the previous window still weighs");
     assert.equal((await limiter.hit("login", RULE, "other-ip")).allowed, true, "keys count apart");
   });
 
@@ -53,9 +55,11 @@ describe("SlidingWindowLimiter", () => {
     const limiter = new SlidingWindowLimiter(await createCounters({ kind: "memory", prefix: "unit2" }), clock);
     for (let i = 0; i < 5; i++) assert.equal((await limiter.hit("login", RULE, "ip")).allowed, true);
     clock.advance(15); // 10:01:05, a fixed window would have reset
+    // 5 * (1 - f) * 4/5 = 3.67 still counts: one more fits, a second does not.
+    assert.equal((await limiter.hit("login", RULE, "ip")).allowed, true);
     const next = await limiter.hit("login", RULE, "ip");
     assert.equal(next.allowed, false);
-    assert.equal(next.retryAfterSeconds, 7, "5 * (1 - f) + 1 <= 5 once f = 0.2, at 10:01:12");
+    assert.equal(next.retryAfterSeconds, 10, "5 * (1 - f) * 4/5 + 1 + 1 <= 5 once f = 0.25, at 10:01:15");
   });
 
   test("check counts nothing; record counts without asking", async () => {
@@ -70,12 +74,12 @@ describe("SlidingWindowLimiter", () => {
   });
 
   test("secondsUntilAllowed", () => {
-    // Empty previous window, full current one at its start: wait for the next window plus what still overlaps.
-    assert.equal(secondsUntilAllowed(5, 0, 5, 0, 60_000), 72);
-    // Full previous window, nothing in this one, 30 s in: room appears at f = 0.2, already past.
+    // Empty previous window, full current one at its start: the next window, never later.
+    assert.equal(secondsUntilAllowed(5, 0, 5, 0, 60_000), 60);
+    // Full previous window, nothing in this one, 30 s in: it weighs 5 * 0.5 * 4/5 = 2, room already.
     assert.equal(secondsUntilAllowed(5, 5, 0, 0.5, 60_000), 1);
-    // Previous 10, current 0, at the start: 10 * (1 - f) <= 4 at f = 0.6.
-    assert.equal(secondsUntilAllowed(5, 10, 0, 0, 60_000), 36);
+    // Previous 10 (counted without asking), current 0, at the start: 10 * (1 - f) * 4/5 <= 4 at f = 0.5.
+    assert.equal(secondsUntilAllowed(5, 10, 0, 0, 60_000), 30);
     // Never below one second.
     assert.equal(secondsUntilAllowed(5, 0, 0, 0.999, 60_000), 1);
   });

@@ -57,7 +57,8 @@ export async function startWarden(options: StartOptions = {}): Promise<Warden> {
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
     WARDEN_SECRET: "test-secret-0123456789-0123456789-abcdef",
-    APP_URL: "http://warden.test",
+    // Issuer, jwks_uri and, through APP_URL's default, mail links.
+    PUBLIC_URL: "http://warden.test",
     LOG_LEVEL: "info",
     // Each instance counts apart unless a test shares a prefix on purpose (two instances, one Redis).
     COUNTER_PREFIX: `t${process.pid}x${Math.random().toString(36).slice(2, 10)}`,

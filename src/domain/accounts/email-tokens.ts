@@ -4,17 +4,24 @@ import { mailFor } from "./notices.js";
 import type { EmailTokenPurpose, UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 
-/** Tokens sent by mail are 256 random bits, base64url: exactly 43 characters. */
-export const EMAIL_TOKEN_PATTERN = "^[A-Za-z0-9_-]{43}$";
+/**
+ * Warden's tokens are 256 random bits, base64url: 43 characters. The format check is only there
+ * to refuse garbage without a lookup: any token-looking string (base64url or hex, such as the
+ * 64 hex characters of a link mailed by another system) is looked up and, when unknown,
+ * answered 401 "invalid" like a spent one, not 400.
+ */
+export const EMAIL_TOKEN_PATTERN = "^[A-Za-z0-9_-]{16,256}$";
 
 interface PurposeRules {
   ttlHours: number;
   /** Page of the client app the link opens; it posts the token back to the API. */
   path: string;
   mail: "confirm_email" | "reset_password";
-  /** Per-address cap on these mails, counted on every request so nobody can mail-bomb a user. */
-  capName: string;
-  cap: RateRule;
+  /**
+   * Per-address caps on these mails, counted on every request so nobody can mail-bomb a user.
+   * A mail goes out only when every cap allows it.
+   */
+  caps: Array<{ name: string; rule: RateRule }>;
 }
 
 export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
@@ -22,15 +29,18 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
     ttlHours: 24,
     path: "/confirm-email",
     mail: "confirm_email",
-    capName: "mail-confirm",
-    cap: { points: 1, durationSeconds: 300 },
+    // One mail a minute: a user who did not get the first mail may ask again after 60 s
+    // (registration counts as the first); at most 5 an hour however they are spread.
+    caps: [
+      { name: "mail-confirm", rule: { points: 1, durationSeconds: 60 } },
+      { name: "mail-confirm-hour", rule: { points: 5, durationSeconds: 3600 } },
+    ],
   },
   reset: {
     ttlHours: 1,
     path: "/reset-password",
     mail: "reset_password",
-    capName: "mail-reset",
-    cap: { points: 3, durationSeconds: 3600 },
+    caps: [{ name: "mail-reset", rule: { points: 3, durationSeconds: 3600 } }],
   },
 };
 
@@ -75,6 +85,20 @@ export async function mailTokenLinkIfDue(
 ): Promise<void> {
   const rules = EMAIL_TOKEN_RULES[purpose];
   const user = await deps.users.findByEmail(email);
-  const cap = await deps.limiter.hit(rules.capName, rules.cap, email);
-  if (user && !user.deletedAt && isDue(user) && cap.allowed) mailTokenLink(deps, user, purpose, ctx);
+  // Stops at the first cap that refuses, so a refused minute does not use up the hour.
+  let allowed = true;
+  for (const cap of rules.caps) {
+    allowed = (await deps.limiter.hit(cap.name, cap.rule, email)).allowed;
+    if (!allowed) break;
+  }
+  if (user && !user.deletedAt && isDue(user) && allowed) mailTokenLink(deps, user, purpose, ctx);
+}
+
+/** Counts a mail sent without asking (registration's own confirmation mail) against every cap of `purpose`. */
+export async function countMailAgainstCaps(
+  deps: Pick<DomainDeps, "limiter">,
+  email: string,
+  purpose: EmailTokenPurpose,
+): Promise<void> {
+  for (const cap of EMAIL_TOKEN_RULES[purpose].caps) await deps.limiter.record(cap.name, cap.rule, email);
 }

@@ -1,7 +1,7 @@
 import { isValidEmail } from "./lifecycle.js";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
-import { EMAIL_TOKEN_RULES, mailTokenLink } from "./email-tokens.js";
+import { countMailAgainstCaps, mailTokenLink } from "./email-tokens.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
 import { recordEvent } from "../security/events.js";
@@ -70,9 +70,8 @@ export async function register(
   await recordEvent(deps, user, "user_registered", ctx, { confirmationRequired: mustConfirm });
   if (!mustConfirm) return startSession(deps, user, ctx);
 
-  // Counts against the per-address cap, so an immediate resend-confirmation sends no second mail.
-  const rules = EMAIL_TOKEN_RULES.confirm;
-  await deps.limiter.record(rules.capName, rules.cap, email);
+  // Counts against the per-address caps, so a resend within the minute sends no second mail.
+  await countMailAgainstCaps(deps, email, "confirm");
   mailTokenLink(deps, user, "confirm", ctx);
   return { message: REGISTERED_MESSAGE, email };
 }

@@ -20,6 +20,13 @@ export interface RateDecision {
  * Sliding-window counter: the estimate is the previous window's count, weighted by how much
  * of it still overlaps the sliding window, plus the current window's count. Counts live in a
  * shared CounterStore, so every process of a cluster sees the same numbers.
+ *
+ * The previous window weighs at most (limit - 1) / limit of its count. With the plain overlap
+ * weight, a client refused after a full window (5 of 5) had to wait into the next window until
+ * 5 * (1 - f) + 1 <= 5, i.e. up to 72 s on a 5/60 s limit; with this weight a full previous
+ * window leaves room for one request as soon as it ends, so Retry-After never exceeds the
+ * window (for counts made by `hit`, which never passes the limit). A limit of 1 becomes a fixed
+ * window.
  */
 export class SlidingWindowLimiter {
   constructor(
@@ -34,7 +41,7 @@ export class SlidingWindowLimiter {
       this.counters.increment(w.key(name, key, 0), 1, w.ttl),
       this.counters.get(w.key(name, key, -1), w.ttl),
     ]);
-    const estimate = previous * (1 - w.elapsed) + current;
+    const estimate = previous * previousWeight(rule.points, w.elapsed) + current;
     if (estimate <= rule.points) return this.decision(rule, w, previous, current, true);
     await this.counters.increment(w.key(name, key, 0), -1, w.ttl);
     return this.decision(rule, w, previous, current - 1, false);
@@ -47,7 +54,7 @@ export class SlidingWindowLimiter {
       this.counters.get(w.key(name, key, 0), w.ttl),
       this.counters.get(w.key(name, key, -1), w.ttl),
     ]);
-    const allowed = previous * (1 - w.elapsed) + current + 1 <= rule.points;
+    const allowed = previous * previousWeight(rule.points, w.elapsed) + current + 1 <= rule.points;
     return this.decision(rule, w, previous, current, allowed);
   }
 
@@ -77,21 +84,28 @@ export class SlidingWindowLimiter {
     current: number,
     allowed: boolean,
   ): RateDecision {
-    const estimate = previous * (1 - w.elapsed) + current;
+    const estimate = previous * previousWeight(rule.points, w.elapsed) + current;
+    const retryAfterSeconds = allowed ? 0 : secondsUntilAllowed(rule.points, previous, current, w.elapsed, w.windowMs);
     return {
       allowed,
       limit: rule.points,
       remaining: Math.max(0, Math.floor(rule.points - estimate - (allowed ? 0 : 1))),
-      resetSeconds: Math.max(1, Math.ceil(((1 - w.elapsed) * w.windowMs) / 1000)),
-      retryAfterSeconds: allowed ? 0 : secondsUntilAllowed(rule.points, previous, current, w.elapsed, w.windowMs),
+      // A refused client is told one time, in both headers: when its next request fits.
+      resetSeconds: allowed ? Math.max(1, Math.ceil(((1 - w.elapsed) * w.windowMs) / 1000)) : retryAfterSeconds,
+      retryAfterSeconds,
       windowSeconds: rule.durationSeconds,
     };
   }
 }
 
+/** How much of the previous window's count still weighs `elapsed` (0..1) into the current one. */
+export function previousWeight(limit: number, elapsed: number): number {
+  return ((1 - elapsed) * (limit - 1)) / limit;
+}
+
 /**
- * Earliest time at which one more request fits, if no other arrives:
- * prev * (1 - f) + cur + 1 <= limit within this window, else cur * (1 - g) + 1 <= limit in the next.
+ * Earliest time at which one more request fits, if no other arrives: within this window once
+ * prev * weight(f) + cur + 1 <= limit, else in the next once cur * weight(g) + 1 <= limit.
  */
 export function secondsUntilAllowed(
   limit: number,
@@ -102,12 +116,15 @@ export function secondsUntilAllowed(
 ): number {
   let waitMs: number;
   const room = limit - 1 - current;
-  if (room >= 0 && previous > 0 && 1 - room / previous < 1) {
-    const f = 1 - room / previous;
+  const full = (limit - 1) / limit;
+  if (room >= 0) {
+    // prev * (1 - f) * full <= room
+    const f = previous * full > room ? 1 - room / (previous * full) : 0;
     waitMs = Math.max(0, f - elapsed) * windowMs;
   } else {
-    const g = current > 0 ? Math.max(0, 1 - (limit - 1) / current) : 0;
+    const g = current * full > limit - 1 ? 1 - (limit - 1) / (current * full) : 0;
     waitMs = (1 - elapsed) * windowMs + g * windowMs;
   }
-  return Math.max(1, Math.ceil(waitMs / 1000));
+  // The epsilon keeps float noise (10000.000001 ms) from adding a whole second.
+  return Math.max(1, Math.ceil(waitMs / 1000 - 1e-9));
 }

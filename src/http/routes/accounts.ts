@@ -29,6 +29,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register", hashesPassword: true },
       schema: {
+        operationId: "register",
+        security: [],
         summary: "Create an account",
         description:
           "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
@@ -67,6 +69,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register" },
       schema: {
+        operationId: "confirmEmail",
+        security: [],
         summary: "Confirm an email address with the token from the confirmation mail",
         tags: ["accounts"],
         body: { type: "object", properties: { token: emailToken }, required: ["token"] },
@@ -81,6 +85,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "register" },
       schema: {
+        operationId: "resendConfirmation",
+        security: [],
         summary: "Send the confirmation mail again",
         description: "Always the same answer, whether or not the address has an unconfirmed account.",
         tags: ["accounts"],
@@ -96,6 +102,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "password-reset" },
       schema: {
+        operationId: "forgotPassword",
+        security: [],
         summary: "Mail a password reset link",
         description: "Always the same answer, whether or not the address has an account.",
         tags: ["accounts"],
@@ -111,6 +119,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "password-reset", hashesPassword: true },
       schema: {
+        operationId: "resetPassword",
+        security: [],
         summary: "Choose a new password with the token from the reset mail",
         description: "Every session of the user is revoked and a notice is mailed.",
         tags: ["accounts"],

@@ -52,7 +52,7 @@ const createBody = {
     verification_token: { type: "string", maxLength: 512 },
     verificationToken: { type: "string", maxLength: 512 },
   },
-  example: { name: "CI deploys", scopes: ["invoices:read"], expiresAt: "2027-01-01T00:00:00Z" },
+  examples: [{ name: "CI deploys", scopes: ["invoices:read"], expiresAt: "2027-01-01T00:00:00Z" }],
 } as const;
 
 const patchBody = {
@@ -61,7 +61,7 @@ const patchBody = {
     name: { type: "string", maxLength: NAME_MAX_LENGTH },
     scopes: { type: "array", items: { type: "string", maxLength: 100 }, maxItems: 100 },
   },
-  example: { name: "CI deploys (staging)" },
+  examples: [{ name: "CI deploys (staging)" }],
 } as const;
 
 const idParams = {

@@ -10,6 +10,8 @@ export function authRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "login", hashesPassword: true },
       schema: {
+        operationId: "login",
+        security: [],
         summary: "Log in with email and password",
         description:
           "Returns an access and a refresh token, or an MFA challenge when the user has two-factor authentication on.",

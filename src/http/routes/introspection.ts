@@ -58,7 +58,7 @@ export async function introspectionRoutes(
               token_type_hint: { type: "string", maxLength: 64 },
             },
             required: ["token"],
-            example: { token: "af_0123456789abcdef0123456789abcdef0123456789abcdef01234567d2b1c0a9" },
+            examples: [{ token: "af_0123456789abcdef0123456789abcdef0123456789abcdef01234567d2b1c0a9" }],
           },
           response: { 200: answer, ...errorResponses(400, 401, 404) },
         },

@@ -84,6 +84,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     {
       config: { acceptsApiKey: true },
       schema: {
+        operationId: "getMe",
         summary: "The current user",
         description:
           "Also answers to an API key (`Authorization: af_...` or `Bearer af_...`), the only Warden endpoint that does.",
@@ -99,6 +100,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     "/me",
     {
       schema: {
+        operationId: "updateMe",
         summary: "Update the current user; a password change revokes every other session",
         tags: ["me"],
         security,
@@ -113,6 +115,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     "/me",
     {
       schema: {
+        operationId: "deleteMe",
         summary: "Delete the current user's account (needs the password)",
         tags: ["me"],
         security,
@@ -132,6 +135,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     "/me/sessions",
     {
       schema: {
+        operationId: "listSessions",
         summary: "The current user's live sessions",
         tags: ["me"],
         security,
@@ -148,6 +152,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     "/me/sessions/:id",
     {
       schema: {
+        operationId: "deleteSession",
         summary: "End one of the current user's sessions (the current one too)",
         tags: ["me"],
         security,
@@ -165,6 +170,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     "/me/security-events",
     {
       schema: {
+        operationId: "listSecurityEvents",
         summary: "The current user's security events, newest first",
         description: `Pages of \`limit\` events (default 20, at most ${EVENTS_PAGE_MAX}); pass the returned \`next\` as \`before\` for the next page.`,
         tags: ["me"],

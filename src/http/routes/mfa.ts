@@ -29,6 +29,8 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
       // `error` in error bodies, as Storno documents for this endpoint.
       config: { rateLimit: "mfa", errorField: true },
       schema: {
+        operationId: "verifyMfa",
+        security: [],
         summary: "Verify an MFA challenge",
         description:
           "Answers the challenge from POST /api/auth with a TOTP or backup code. Five wrong codes end the challenge.",
@@ -56,6 +58,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/status",
     {
       schema: {
+        operationId: "getMfaStatus",
         summary: "Two-factor status",
         tags: ["mfa"],
         security: bearer,
@@ -80,6 +83,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/setup",
     {
       schema: {
+        operationId: "setupTotp",
         summary: "Start TOTP enrolment",
         description:
           "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
@@ -106,6 +110,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/enable",
     {
       schema: {
+        operationId: "enableTotp",
         summary: "Confirm TOTP enrolment",
         description: "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes.",
         tags: ["mfa"],
@@ -128,6 +133,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/totp/disable",
     {
       schema: {
+        operationId: "disableTotp",
         summary: "Turn TOTP off",
         description: "Deletes the secret and every backup code. Needs the account password.",
         tags: ["mfa"],
@@ -146,6 +152,7 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     "/me/mfa/backup-codes/regenerate",
     {
       schema: {
+        operationId: "regenerateBackupCodes",
         summary: "Replace the backup codes",
         description: "Returns 10 new codes; every older code stops working at once. Needs the account password.",
         tags: ["mfa"],

@@ -24,6 +24,8 @@ export function tokenRoutes(app: FastifyInstance, deps: DomainDeps): void {
       {
         config: { rateLimit: "refresh" },
         schema: {
+          operationId: "refreshToken",
+          security: [],
           summary: "Exchange a refresh token for a new access and refresh token",
           description:
             "The refresh token is single use. Repeating it within REFRESH_REUSE_GRACE seconds returns the same successor; " +
@@ -43,6 +45,8 @@ export function tokenRoutes(app: FastifyInstance, deps: DomainDeps): void {
     {
       config: { rateLimit: "refresh" },
       schema: {
+        operationId: "logout",
+        security: [],
         summary: "Log out: revoke the session the refresh token belongs to",
         tags: ["auth"],
         body: refreshTokenBody,

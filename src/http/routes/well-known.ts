@@ -15,12 +15,15 @@ const jwk = {
 } as const;
 
 export function wellKnownRoutes(app: FastifyInstance, deps: DomainDeps): void {
-  const base = deps.config.APP_URL.replace(/\/+$/, "");
+  // The keys live on Warden itself, not on the app that mail links point at.
+  const base = deps.config.PUBLIC_URL;
 
   app.get(
     "/.well-known/jwks.json",
     {
       schema: {
+        operationId: "getJwks",
+        security: [],
         summary: "Public keys that verify Warden's access tokens",
         tags: ["discovery"],
         // The schema lists only public members, so a private one could never be serialised.
@@ -36,7 +39,14 @@ export function wellKnownRoutes(app: FastifyInstance, deps: DomainDeps): void {
 
   app.get(
     "/.well-known/openid-configuration",
-    { schema: { summary: "Discovery document: issuer and where the keys are", tags: ["discovery"] } },
+    {
+      schema: {
+        operationId: "getOpenidConfiguration",
+        security: [],
+        summary: "Discovery document: issuer and where the keys are",
+        tags: ["discovery"],
+      },
+    },
     async () => ({
       issuer: deps.config.issuer,
       jwks_uri: `${base}/.well-known/jwks.json`,

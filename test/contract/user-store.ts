@@ -1,11 +1,8 @@
-/** UserStore contract, on SQLite and PostgreSQL. */
+/** UserStore contract: accounts, password-hash compare-and-set, confirmation, TOTP state and steps. */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import type { NewUser, UserStore } from "../../src/domain/ports.js";
-import { systemRandom } from "../../src/deps.js";
-import { createUserStore } from "../../src/storage/users.js";
-import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { engines } from "../helpers/engines.js";
+import { lazily, type StoreHarness } from "./harness.js";
 
 const NOW = new Date("2026-01-15T10:00:00Z");
 const LATER = new Date("2026-01-15T11:00:00Z");
@@ -19,17 +16,18 @@ const newUser = (over: Partial<NewUser> = {}): NewUser => ({
   ...over,
 });
 
-for (const { engine, skip } of engines) {
-  describe(`UserStore on ${engine.name}`, { skip }, () => {
-    let t: TestDatabase;
-    let users: UserStore;
-    before(async () => {
-      t = await openTestDatabase(engine);
-      users = createUserStore(t.database.db, systemRandom);
-    });
-    after(async () => t?.close());
+export function userStoreContract(
+  name: string,
+  make: () => Promise<StoreHarness<UserStore>>,
+  options: { skip?: string } = {},
+) {
+  describe(name, { skip: options.skip }, () => {
+    const harness = lazily(make);
+    after(harness.close);
+    const open = async () => (await harness.open()).store;
 
     test("create returns the record; findById and findByEmail read it back with every field", async () => {
+      const users = await open();
       const created = await users.create(
         newUser({ email: "read@example.com", firstName: "Ann", lastName: "Lee", locale: "ro", emailConfirmedAt: null }),
         NOW,
@@ -51,31 +49,35 @@ for (const { engine, skip } of engines) {
     });
 
     test("times round-trip as the same milliseconds", async () => {
+      const users = await open();
       const at = new Date(1_767_225_600_123);
       const u = await users.create(newUser({ emailConfirmedAt: at, deactivatedAt: at }), at);
       const back = await users.findById(u!.id);
       assert.equal(back!.emailConfirmedAt!.getTime(), 1_767_225_600_123);
       assert.equal(back!.deactivatedAt!.getTime(), 1_767_225_600_123);
-      assert.equal(typeof back!.createdAt.getTime(), "number");
+      assert.equal(back!.createdAt.getTime(), 1_767_225_600_123);
     });
 
     test("a taken email returns null", async () => {
+      const users = await open();
       const first = await users.create(newUser({ email: "taken@example.com" }), NOW);
       assert.ok(first);
       assert.equal(await users.create(newUser({ email: "taken@example.com" }), NOW), null);
     });
 
     test("concurrent creates of one email from two connections: exactly one wins", async () => {
-      const other = createUserStore(t.openAnother().db, systemRandom);
+      const h = await harness.open();
+      const other = h.another();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          (i % 2 ? other : users).create(newUser({ email: "race@example.com" }), NOW),
+          (i % 2 ? other : h.store).create(newUser({ email: "race@example.com" }), NOW),
         ),
       );
       assert.equal(results.filter(Boolean).length, 1);
     });
 
     test("replacePasswordHash only while the hash is still the expected one", async () => {
+      const users = await open();
       const u = (await users.create(newUser(), NOW))!;
       assert.equal(await users.replacePasswordHash(u.id, "$2y$13$stale", "new-1", LATER), false);
       assert.equal(await users.replacePasswordHash(u.id, u.passwordHash, "new-1", LATER), true);
@@ -86,6 +88,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("setPasswordHash, setDeactivated, touchLastConnected, updateProfile", async () => {
+      const users = await open();
       const u = (await users.create(newUser(), NOW))!;
       await users.setPasswordHash(u.id, "replaced", LATER);
       await users.setDeactivated(u.id, LATER, LATER);
@@ -109,6 +112,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("confirmEmail sets the time once; the second call says it already was", async () => {
+      const users = await open();
       const u = (await users.create(newUser({ emailConfirmedAt: null }), NOW))!;
       assert.equal(await users.confirmEmail(u.id, LATER), true);
       assert.equal(await users.confirmEmail(u.id, new Date(LATER.getTime() + 1000)), false);
@@ -116,6 +120,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("markDeleted erases personal data and frees the email", async () => {
+      const users = await open();
       const u = (await users.create(newUser({ email: "gone@example.com", firstName: "Gone" }), NOW))!;
       await users.markDeleted(u.id, LATER);
       assert.equal(await users.findByEmail("gone@example.com"), null);
@@ -127,6 +132,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("TOTP: pending secret, enable once and only with the secret the code was checked against, disable", async () => {
+      const users = await open();
       const u = (await users.create(newUser(), NOW))!;
       assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), false, "nothing pending");
       await users.setTotpPendingSecret(u.id, "sealed-secret", NOW);
@@ -146,7 +152,20 @@ for (const { engine, skip } of engines) {
       assert.equal(back.totpEnabledAt, null);
     });
 
+    test("concurrent enableTotp of one pending secret from two connections: exactly one true", async () => {
+      const h = await harness.open();
+      const u = (await h.store.create(newUser(), NOW))!;
+      await h.store.setTotpPendingSecret(u.id, "raced-secret", NOW);
+      const other = h.another();
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? other : h.store).enableTotp(u.id, "raced-secret", LATER)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal((await h.store.findById(u.id))!.totpSecretEnc, "raced-secret");
+    });
+
     test("advanceTotpStep accepts only newer steps", async () => {
+      const users = await open();
       const u = (await users.create(newUser(), NOW))!;
       assert.equal(await users.advanceTotpStep(u.id, 100), true);
       assert.equal(await users.advanceTotpStep(u.id, 100), false);
@@ -156,14 +175,16 @@ for (const { engine, skip } of engines) {
     });
 
     test("advanceTotpStep with concurrent callers from two connections: exactly one true per step", async () => {
-      const u = (await users.create(newUser(), NOW))!;
-      const other = createUserStore(t.openAnother().db, systemRandom);
+      const h = await harness.open();
+      const u = (await h.store.create(newUser(), NOW))!;
+      const other = h.another();
       for (const step of [5000, 5001, 5002]) {
         const results = await Promise.all(
-          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : users).advanceTotpStep(u.id, step)),
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : h.store).advanceTotpStep(u.id, step)),
         );
         assert.equal(results.filter(Boolean).length, 1, `step ${step}`);
       }
+      assert.equal((await h.store.findById(u.id))!.totpLastStep, 5002);
     });
   });
 }

@@ -1,14 +1,9 @@
-/** SigningKeyStore contract, on SQLite and PostgreSQL. */
+/** SigningKeyStore contract: the first key made once, rotation, and pruning of retired keys. */
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { Worker } from "node:worker_threads";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import type { SigningKeyRecord, SigningKeyStore } from "../../src/domain/ports.js";
-import { createSigningKeyStore } from "../../src/storage/signing-keys.js";
-import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
-import { engines } from "../helpers/engines.js";
+import { lazily, T0 } from "./harness.js";
 
-const T0 = new Date("2026-01-15T10:00:00Z");
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const key = (kid: string, createdAt = T0): SigningKeyRecord => ({
   kid,
@@ -18,54 +13,41 @@ const key = (kid: string, createdAt = T0): SigningKeyRecord => ({
   retiredAt: null,
 });
 
-const RACER = new URL("./fixtures/signing-key-race.ts", import.meta.url).href;
-const BOOT = new URL("./fixtures/tsx-worker.mjs", import.meta.url);
-
-/** Threads with their own connections to the database at `url`, ready to race. */
-async function startRacers(url: string, count: number) {
-  const workers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const worker = new Worker(BOOT, { workerData: { file: RACER, url } });
-      await once(worker, "message"); // "ready"
-      return worker;
-    }),
-  );
-  return {
-    /** Sends `op` to every racer at once; returns what each answered. */
-    race: (op: "first" | "rotate", at: Date) =>
-      Promise.all(
-        workers.map(async (worker, i) => {
-          const answer = once(worker, "message");
-          worker.postMessage({ op, kid: `${op}-${i}`, at: at.getTime() });
-          return String((await answer)[0]);
-        }),
-      ),
-    close: () =>
-      Promise.all(
-        workers.map(async (worker) => {
-          worker.postMessage({ op: "close" });
-          await once(worker, "exit");
-        }),
-      ),
-  };
+/** Other processes holding the same store, ready to race: each racer `i` uses kid `${op}-${i}`. */
+export interface SigningKeyRacers {
+  /** Runs `op` in every racer at once; returns what each `insertFirst` answered ("true" for a rotate). */
+  race(op: "first" | "rotate", at: Date): Promise<string[]>;
+  close(): Promise<unknown>;
 }
 
-for (const { engine, skip } of engines) {
-  describe(`SigningKeyStore on ${engine.name}`, { skip }, () => {
-    let t: TestDatabase;
-    let store: SigningKeyStore;
-    let racers: Awaited<ReturnType<typeof startRacers>>;
-    before(async () => {
-      t = await openTestDatabase(engine);
-      store = createSigningKeyStore(t.database.db, t.database.engine);
-      racers = await startRacers(t.url, 3);
-    });
+export interface SigningKeyHarness {
+  store: SigningKeyStore;
+  /** `count` racers on their own connections (threads: key rotation is a transaction). */
+  racers(count: number): Promise<SigningKeyRacers>;
+  close(): Promise<void>;
+}
+
+/** The suite's tests build on each other (first key, rotation, pruning), in order, on one store. */
+export function signingKeyStoreContract(
+  name: string,
+  make: () => Promise<SigningKeyHarness>,
+  options: { skip?: string } = {},
+) {
+  describe(name, { skip: options.skip }, () => {
+    let racers: SigningKeyRacers | undefined;
+    const harness = lazily(make);
     after(async () => {
       await racers?.close();
-      await t?.close();
+      await harness.close();
     });
+    const open = async () => {
+      const h = await harness.open();
+      racers ??= await h.racers(3);
+      return { store: h.store, racers };
+    };
 
     test("insertFirst from three connections at once: exactly one key", async () => {
+      const { store, racers } = await open();
       const results = await racers.race("first", T0);
       assert.deepEqual([...results].sort(), ["false", "false", "true"]);
       const keys = await store.list();
@@ -74,6 +56,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("list returns the record as stored", async () => {
+      const { store } = await open();
       const [only] = await store.list();
       assert.ok(only);
       assert.equal(only.retiredAt, null);
@@ -83,6 +66,7 @@ for (const { engine, skip } of engines) {
     });
 
     test("rotate retires the signer and adds the new key; list is oldest first", async () => {
+      const { store } = await open();
       const [first] = await store.list();
       await store.rotate(key("second", at(10)), at(10));
       const keys = await store.list();
@@ -95,12 +79,15 @@ for (const { engine, skip } of engines) {
     });
 
     test("concurrent rotations from three connections leave exactly one unretired key", async () => {
+      const { store, racers } = await open();
       await racers.race("rotate", at(20));
-      const live = (await store.list()).filter((k) => k.retiredAt === null);
-      assert.equal(live.length, 1);
+      const keys = await store.list();
+      assert.equal(keys.length, 5, "every rotation added its key");
+      assert.equal(keys.filter((k) => k.retiredAt === null).length, 1);
     });
 
     test("deleteRetiredBefore removes only keys retired before the cutoff, never the signer", async () => {
+      const { store } = await open();
       const deleted = await store.deleteRetiredBefore(at(15));
       assert.equal(deleted, 1, "only the key retired at minute 10");
       assert.ok(

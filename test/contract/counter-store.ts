@@ -1,0 +1,51 @@
+/** CounterStore contract: the shared counts behind every rate limit. */
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import type { CounterStore } from "../../src/domain/ports.js";
+import { lazily, type StoreHarness } from "./harness.js";
+
+export function counterStoreContract(
+  name: string,
+  make: () => Promise<StoreHarness<CounterStore>>,
+  options: { skip?: string } = {},
+) {
+  describe(name, { skip: options.skip }, () => {
+    const harness = lazily(make);
+    after(harness.close);
+    const open = async () => (await harness.open()).store;
+
+    test("an absent counter reads 0; increment returns the new value; get reads it", async () => {
+      const a = await open();
+      assert.equal(await a.get("absent", 60), 0);
+      assert.equal(await a.increment("k1", 1, 60), 1);
+      assert.equal(await a.increment("k1", 2, 60), 3);
+      assert.equal(await a.get("k1", 60), 3);
+    });
+
+    test("a negative amount takes back", async () => {
+      const a = await open();
+      await a.increment("k2", 3, 60);
+      assert.equal(await a.increment("k2", -1, 60), 2);
+      assert.equal(await a.get("k2", 60), 2);
+    });
+
+    test("counters are apart by key", async () => {
+      const a = await open();
+      await a.increment("k3", 1, 60);
+      assert.equal(await a.get("k3-other", 60), 0);
+    });
+
+    test("two handles see one count, and concurrent increments sum exactly", async () => {
+      const h = await harness.open();
+      const [a, b] = [h.store, h.another()];
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).increment("race", 1, 60)));
+      assert.equal(await a.get("race", 60), 40);
+      assert.equal(await b.get("race", 60), 40);
+      assert.deepEqual(
+        [...results].sort((x, y) => x - y),
+        Array.from({ length: 40 }, (_, i) => i + 1),
+        "every caller saw a distinct value",
+      );
+    });
+  });
+}
