@@ -82,7 +82,8 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: stri
         summary: "Prometheus metrics of the whole process group",
         description: "Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>`.",
         tags: ["operations"],
-        security: token ? [{ metrics: [] }] : [],
+        // Optional: the token is asked for only when METRICS_TOKEN is set.
+        security: [{}, { metrics: [] }],
         response: {
           200: { type: "string", description: "Prometheus text exposition format 0.0.4" },
           ...errorResponses(401),

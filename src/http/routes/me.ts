@@ -89,7 +89,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
         description:
           "Also answers to an API key (`Authorization: af_...` or `Bearer af_...`), the only Warden endpoint that does.",
         tags: ["me"],
-        security,
+        security: [...security, { apiKey: [] }],
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
