@@ -20,6 +20,7 @@ import { installApiKeyAuthentication } from "./http/plugins/api-key.js";
 import { installMetrics, metricsRoute } from "./http/plugins/metrics.js";
 import { apiTokenRoutes } from "./http/routes/api-tokens.js";
 import { introspectionRoutes } from "./http/routes/introspection.js";
+import { adminRoutes } from "./http/admin/routes.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -83,6 +84,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     },
     { prefix: "/api/v1" },
   );
+  await adminRoutes(app, deps);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.ready();

@@ -27,10 +27,15 @@ import type { ApiKeyDeps } from "./domain/api-keys/context.js";
 import { Metrics, observedEventStore } from "./metrics.js";
 import { createApiKeyStore } from "./storage/api-keys.js";
 import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
+import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
+import { createSecurityEventSearch } from "./storage/security-event-search.js";
+import { createUserDirectory } from "./storage/user-directory.js";
 
 export interface Deps extends Omit<DomainDeps, "config">, Omit<ApiKeyDeps, "config"> {
   config: Config;
   metrics: Metrics;
+  userDirectory: UserDirectory;
+  eventSearch: SecurityEventSearch;
   database: Database;
   counters: Counters;
   log: Logger;
@@ -133,6 +138,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       onWait: (ms) => metrics.hashWait.observe(ms / 1000),
     });
     metrics.watch({ hashQueueDepth: () => hasher.gate.queued, mailQueueDepth: () => mailer.pending });
+    const users = createUserStore(database.db, random);
     const deps: Deps = {
       config,
       clock,
@@ -142,13 +148,15 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       keys,
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
-      users: createUserStore(database.db, random),
+      users,
       sessions: createSessionStore(database.db, database.engine),
       mfaChallenges: createMfaChallengeStore(database.db),
       backupCodes: createBackupCodeStore(database.db, random),
       events,
       emailTokens: createEmailTokenStore(database.db),
       apiKeys: createApiKeyStore(database.db),
+      userDirectory: createUserDirectory(database.db, users),
+      eventSearch: createSecurityEventSearch(database.db),
       apiKeyScopes,
       metrics,
       mailer,
