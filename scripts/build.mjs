@@ -23,7 +23,9 @@ try {
     console.log("warden build: TypeScript is not installed (production install); keeping the existing dist/");
     process.exit(0);
   }
-  console.error("warden build: dist/ is missing and TypeScript is not installed: run `npm ci && npm run build` first, then prune dev dependencies");
+  console.error(
+    "warden build: dist/ is missing and TypeScript is not installed: run `npm ci && npm run build` first, then prune dev dependencies",
+  );
   process.exit(1);
 }
 

@@ -52,6 +52,31 @@ const workers = z.string().transform((value, ctx) => {
 const httpUrl = z
   .url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" })
   .transform((v) => v.replace(/\/+$/, ""));
+/** A comma list of origins (`https://app.example.com`), each normalised to scheme://host[:port]. */
+const originList = z.string().transform((value, ctx): string[] => {
+  const origins: string[] = [];
+  for (const entry of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const origin = originOf(entry);
+    if (!origin) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not an http(s) origin` });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return origins;
+});
+
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.origin : null;
+  } catch {
+    return null;
+  }
+}
 
 const databaseUrl = z.string().refine((v) => /^(sqlite:|postgres(ql)?:\/\/)/.test(v), {
   message: "expected sqlite:<path> or postgres://...",
@@ -106,6 +131,21 @@ const schema = z.object({
   WORKERS: workers.default(1),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
+  // Passkeys (WebAuthn) and step-up verification (issue 11, docs/passkeys.md, docs/step-up.md).
+  /** Relying-party ID: a registrable domain; defaults to the host of PUBLIC_URL (APP_URL until PUBLIC_URL exists). */
+  WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[a-z0-9.-]+$/i, "expected a host name such as example.com")
+    .optional(),
+  /** Shown by the authenticator; defaults to PRODUCT_NAME. */
+  WEBAUTHN_RP_NAME: z.string().min(1).optional(),
+  /** Comma list of origins a ceremony may come from; defaults to the origins of PUBLIC_URL, APP_URL and CORS_ORIGINS. */
+  WEBAUTHN_ORIGINS: originList.optional(),
+  /** Seconds a session counts as fresh for sensitive operations (passkey add/delete until the shared rule lands). */
+  REAUTH_MAX_AGE: positiveSeconds.default(600),
+  /** Per IP: passkey login and its options (and Google/Apple sign-in), one shared bucket. */
+  OAUTH_LOGIN_RATE_LIMIT: rateRule.default({ points: 10, durationSeconds: 60 }),
+
   // API keys, introspection and metrics (issue 13; docs/integrators.md, docs/operators.md).
   /** JSON file: [{value, label, category, roles?}]. Unset: an empty catalogue, so no key can be created. */
   API_KEY_SCOPES_FILE: z.string().min(1).optional(),
@@ -130,6 +170,8 @@ export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
   APP_URL: string;
   issuer: string;
   databaseKind: "sqlite" | "postgres";
+  /** The relying party passkeys are bound to: from configuration only, never from a request. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 export class ConfigError extends Error {
@@ -158,5 +200,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     APP_URL: value.APP_URL ?? publicUrl,
     issuer: value.JWT_ISSUER ?? publicUrl,
     databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
+    webauthn: relyingParty(value, publicUrl, value.APP_URL ?? publicUrl),
+  };
+}
+
+/**
+ * WebAuthn's relying party: from configuration only. CORS_ORIGINS is read when the schema has it
+ * (the browser capability adds it).
+ */
+function relyingParty(value: Env, publicUrl: string, appUrl: string): Config["webauthn"] {
+  const shared = value as Env & { CORS_ORIGINS?: string | string[] };
+  const cors = typeof shared.CORS_ORIGINS === "string" ? shared.CORS_ORIGINS.split(",") : (shared.CORS_ORIGINS ?? []);
+  const defaults = [publicUrl, appUrl, ...cors].map((url) => originOf(url.trim())).filter((o) => o !== null);
+  return {
+    rpId: (value.WEBAUTHN_RP_ID ?? new URL(publicUrl).hostname).toLowerCase(),
+    rpName: value.WEBAUTHN_RP_NAME ?? value.PRODUCT_NAME,
+    origins: [...new Set(value.WEBAUTHN_ORIGINS ?? defaults)],
   };
 }

@@ -30,6 +30,9 @@ import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
 import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
 import { createSecurityEventSearch } from "./storage/security-event-search.js";
 import { createUserDirectory } from "./storage/user-directory.js";
+import { createPasskeyStore } from "./storage/passkeys.js";
+import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
+import { createStepUpStore } from "./storage/step-up.js";
 
 export interface Deps extends Omit<DomainDeps, "config">, Omit<ApiKeyDeps, "config"> {
   config: Config;
@@ -160,6 +163,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       apiKeyScopes,
       metrics,
       mailer,
+      passkeys: createPasskeyStore(database.db),
+      webauthnChallenges: createWebAuthnChallengeStore(database.db),
+      stepUp: createStepUpStore(database.db),
       database,
       counters,
       log,

@@ -15,6 +15,8 @@ import type {
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
+import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
+import type { StepUpStore } from "./sessions/step-up-ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
@@ -33,6 +35,10 @@ export interface DomainConfig {
   REQUIRE_EMAIL_CONFIRMATION: boolean;
   LOGIN_RATE_LIMIT: RateRule;
   ACCOUNT_FAILURE_LIMIT: RateRule;
+  /** Seconds a session counts as fresh for sensitive operations. */
+  REAUTH_MAX_AGE: number;
+  /** The WebAuthn relying party, from configuration only. */
+  webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
 /** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
@@ -52,6 +58,9 @@ export interface DomainDeps {
   events: SecurityEventStore;
   emailTokens: EmailTokenStore;
   mailer: Mailer;
+  passkeys: PasskeyStore;
+  webauthnChallenges: WebAuthnChallengeStore;
+  stepUp: StepUpStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

@@ -1,10 +1,14 @@
 import { API_KEY_ERRORS } from "./api-keys/errors.js";
 import { ADMIN_ERRORS } from "./admin/errors.js";
+import { PASSKEY_ERRORS } from "./factors/passkeys/errors.js";
+import { STEP_UP_ERRORS } from "./sessions/step-up-errors.js";
 
 /** Stable error codes and the sentence a client reads. HTTP statuses live in http/errors.ts. */
 export const AUTH_ERRORS = {
   ...API_KEY_ERRORS,
   ...ADMIN_ERRORS,
+  ...PASSKEY_ERRORS,
+  ...STEP_UP_ERRORS,
   INVALID_CREDENTIALS: "Invalid credentials.",
   EMAIL_NOT_CONFIRMED: "Please confirm your email address before logging in.",
   ACCOUNT_INACTIVE: "Your account has been deactivated. Please contact support.",
@@ -47,6 +51,10 @@ export class AuthError extends Error {
       retryAfterSeconds?: number;
       /** Per-field validation messages. */
       errors?: Record<string, string[]>;
+      /** Detail appended to the sentence after a colon (e.g. why an attestation failed); never a secret. */
+      reason?: string;
+      /** An OAuth-style `error` code for the body, with the sentence as `error_description`. */
+      oauthError?: string;
       /** A sentence naming the offending value, replacing the code's generic one. */
       message?: string;
       /** The body's `error` field, when the contract gives one that differs from the message. */

@@ -35,6 +35,21 @@ export const STATUS = {
   EMAIL_TOKEN_INVALID: 401,
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,
+  PASSKEY_CHALLENGE_INVALID: 400,
+  PASSKEY_RESPONSE_INVALID: 400,
+  PASSKEY_ATTESTATION_FAILED: 400,
+  PASSKEY_ALREADY_REGISTERED: 409,
+  PASSKEY_SESSION_MISSING: 400,
+  PASSKEY_ASSERTION_FAILED: 401,
+  PASSKEY_NOT_FOUND: 404,
+  PASSKEY_NONE_AVAILABLE: 400,
+  MFA_CREDENTIAL_MISSING: 400,
+  STEP_UP_CHALLENGE_MISSING: 400,
+  STEP_UP_CHALLENGE_INVALID: 401,
+  STEP_UP_VERIFICATION_INVALID: 401,
+  STEP_UP_TOO_MANY_ATTEMPTS: 429,
+  STEP_UP_METHOD_UNAVAILABLE: 400,
+  MFA_REQUIRED: 403,
 } as const satisfies Record<AuthErrorCode, number>;
 
 /** Bearer failures carry the challenge header (RFC 6750). */
@@ -54,12 +69,20 @@ export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyRep
   if (error.details.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.details.retryAfterSeconds));
   if (BEARER_ERRORS.has(error.code)) reply.header("www-authenticate", `Bearer error="invalid_token"`);
-  const body: ErrorBody = { code: status, message: error.message };
+  const sentence = AUTH_ERRORS[error.code];
+  const message =
+    error.details.message ??
+    (error.details.reason ? `${sentence.replace(/\.$/, "")}: ${error.details.reason}` : sentence);
+  const body: ErrorBody = { code: status, message };
   if (error.details.errors) body.errors = error.details.errors;
+  if (error.details.oauthError) {
+    body.error = error.details.oauthError;
+    body.error_description = message;
+    return reply.code(status).send(body);
+  }
   // Clients written for Storno's MFA endpoints read `error`; routes that need it ask for it.
   if (reply.request.routeOptions.config?.errorField) body.error = body.message;
   if (error.details.error) body.error = error.details.error;
-  if (error.code === "MFA_REQUIRED") body.error_description = body.message;
   return reply.code(status).send(body);
 }
 

@@ -1,24 +1,21 @@
 import type { FastifyRequest } from "fastify";
 import type { DomainDeps } from "../domain/context.js";
-import { AuthError } from "../domain/errors.js";
+import { requireRecentAuthentication } from "../domain/sessions/step-up.js";
 
-/**
- * Interim seconds a session counts as fresh: helper A's REAUTH_MAX_AGE (contract default 600)
- * replaces this when the shared sensitive-operation rule lands on main.
- */
-const FRESH_SESSION_SECONDS = 600;
+/** The step-up verification token, wherever the contract lets a client put it. */
+function verificationTokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers["x-verification-token"];
+  if (typeof header === "string" && header) return header;
+  const body = request.body as { verification_token?: unknown; verificationToken?: unknown } | undefined;
+  const token = body?.verification_token ?? body?.verificationToken;
+  return typeof token === "string" && token ? token : undefined;
+}
 
 /**
  * The one place API-key creation/rotation and every admin endpoint ask "may this request do
- * something sensitive?". Until the shared rule (fresh `auth_time` or a step-up token) lands,
- * a session counts as fresh while it was opened (by a login) within FRESH_SESSION_SECONDS:
- * refreshing does not make a session fresh, only authenticating again does.
+ * something sensitive?": a session authenticated within REAUTH_MAX_AGE, or a step-up
+ * verification token of this user and session (spent here); else 403 `mfa_required`.
  */
-export async function assertSensitiveAllowed(
-  deps: Pick<DomainDeps, "sessions" | "clock">,
-  request: FastifyRequest,
-): Promise<void> {
-  const session = await deps.sessions.findSession(request.auth.sessionId);
-  const ageSeconds = session ? (deps.clock.now().getTime() - session.createdAt.getTime()) / 1000 : Infinity;
-  if (ageSeconds > FRESH_SESSION_SECONDS) throw new AuthError("MFA_REQUIRED", { error: "mfa_required" });
+export async function assertSensitiveAllowed(deps: DomainDeps, request: FastifyRequest): Promise<void> {
+  await requireRecentAuthentication(deps, request.auth, verificationTokenOf(request));
 }

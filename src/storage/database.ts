@@ -105,6 +105,52 @@ export interface SecurityEventsTable {
   created_at: number;
 }
 
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  counter: number;
+  /** JSON array of transport hints. */
+  transports: string;
+  device_type: string;
+  /** 0 or 1. */
+  backed_up: number;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface WebauthnChallengesTable {
+  challenge_hash: string;
+  ceremony: string;
+  user_id: string | null;
+  binding_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface StepUpChallengesTable {
+  token_hash: string;
+  user_id: string;
+  session_id: string;
+  created_at: number;
+  expires_at: number;
+  failed_attempts: number;
+  consumed_at: number | null;
+}
+
+export interface VerificationTokensTable {
+  token_hash: string;
+  user_id: string;
+  session_id: string;
+  method: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   signing_keys: SigningKeysTable;
@@ -114,6 +160,10 @@ export interface DB {
   backup_codes: BackupCodesTable;
   email_tokens: EmailTokensTable;
   security_events: SecurityEventsTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  step_up_challenges: StepUpChallengesTable;
+  verification_tokens: VerificationTokensTable;
 }
 
 export type Engine = "sqlite" | "postgres";

@@ -123,6 +123,67 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** Passkeys, their single-use WebAuthn challenges, step-up challenges and verification tokens (issue 11). */
+  "0200_passkeys_step_up": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("passkeys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        // base64url of the raw credential ID; unique across users, so one authenticator key has one owner.
+        .addColumn("credential_id", "text", (c) => c.notNull().unique())
+        .addColumn("public_key", "text", (c) => c.notNull())
+        .addColumn("counter", "bigint", (c) => c.notNull())
+        .addColumn("transports", "text", (c) => c.notNull())
+        .addColumn("device_type", "text", (c) => c.notNull())
+        .addColumn("backed_up", "integer", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("passkeys_user_id").on("passkeys").column("user_id").execute();
+
+      await db.schema
+        .createTable("webauthn_challenges")
+        .addColumn("challenge_hash", "text", (c) => c.primaryKey())
+        .addColumn("ceremony", "text", (c) => c.notNull())
+        .addColumn("user_id", "text", (c) => c.references("users.id").onDelete("cascade"))
+        .addColumn("binding_hash", "text")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("consumed_at", "bigint")
+        .execute();
+      await db.schema
+        .createIndex("webauthn_challenges_expires_at")
+        .on("webauthn_challenges")
+        .column("expires_at")
+        .execute();
+
+      await db.schema
+        .createTable("step_up_challenges")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("session_id", "text", (c) => c.notNull().references("sessions.id").onDelete("cascade"))
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("failed_attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("consumed_at", "bigint")
+        .execute();
+      await db.schema.createIndex("step_up_challenges_user_id").on("step_up_challenges").column("user_id").execute();
+
+      await db.schema
+        .createTable("verification_tokens")
+        .addColumn("token_hash", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("session_id", "text", (c) => c.notNull().references("sessions.id").onDelete("cascade"))
+        .addColumn("method", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("verification_tokens_user_id").on("verification_tokens").column("user_id").execute();
+    },
+  },
   "0400_api_keys": apiKeysMigration,
 };
 

@@ -6,6 +6,7 @@ import type { ProfilePatch, UserRecord } from "../ports.js";
 import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
+import { isMfaEnabled } from "../factors/challenges.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
 export type ProfileView = Pick<
@@ -20,7 +21,8 @@ export type ProfileView = Pick<
   updatedAt: string;
 };
 
-export function viewProfile(user: UserRecord): ProfileView {
+/** `mfaEnabled` is the factor registry's answer (TOTP or a passkey); see isMfaEnabled. */
+export function viewProfile(user: UserRecord, mfaEnabled = user.totpEnabledAt !== null): ProfileView {
   return {
     id: user.id,
     email: user.email,
@@ -32,7 +34,7 @@ export function viewProfile(user: UserRecord): ProfileView {
     roles: user.roles,
     active: user.deactivatedAt === null && user.deletedAt === null,
     emailVerified: user.emailConfirmedAt !== null,
-    mfaEnabled: user.totpEnabledAt !== null,
+    mfaEnabled,
     lastConnectedAt: user.lastConnectedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
@@ -106,7 +108,7 @@ export async function updateProfile(
   }
   if (Object.keys(patch).length > 0) await deps.users.updateProfile(user.id, patch, deps.clock.now());
   const updated = await deps.users.findById(user.id);
-  return viewProfile(updated!);
+  return viewProfile(updated!, await isMfaEnabled(deps, updated!));
 }
 
 /** DELETE /api/v1/me: needs the password; erases personal data and ends every session and challenge. */
@@ -119,6 +121,7 @@ export async function deleteAccount(
   await confirmPassword(deps, auth.user, password, "password");
   const now = deps.clock.now();
   await deps.users.markDeleted(auth.user.id, now);
+  await deps.passkeys.deleteAllForUser(auth.user.id);
   await deps.sessions.revokeUserSessions(auth.user.id, "account_deleted", now);
   await deps.mfaChallenges.revokeForUser(auth.user.id, now);
   await recordEvent(deps, auth.user, "account_deleted", ctx);

@@ -1,8 +1,10 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
+import { availableMethods, hasMfa } from "./registry.js";
+import type { FactorMethod } from "./second-factor.js";
 
-export type MfaMethod = "totp" | "backup_code";
+export type MfaMethod = FactorMethod;
 
 export interface MfaChallengeResponse {
   mfa_required: true;
@@ -11,14 +13,10 @@ export interface MfaChallengeResponse {
 }
 
 /** The methods a user can answer a challenge with right now. */
-export async function mfaMethodsOf(deps: Pick<DomainDeps, "backupCodes">, user: UserRecord): Promise<MfaMethod[]> {
-  const methods: MfaMethod[] = [];
-  if (user.totpEnabledAt) methods.push("totp");
-  if ((await deps.backupCodes.countUnused(user.id)) > 0) methods.push("backup_code");
-  return methods;
-}
+export const mfaMethodsOf = (deps: DomainDeps, user: UserRecord): Promise<MfaMethod[]> => availableMethods(deps, user);
 
-export const isMfaEnabled = (user: UserRecord): boolean => user.totpEnabledAt !== null;
+/** TOTP or a passkey turns MFA on (Storno's rule). */
+export const isMfaEnabled = (deps: DomainDeps, user: UserRecord): Promise<boolean> => hasMfa(deps, user);
 
 /**
  * Issues a challenge instead of tokens: 64 hex characters (256 random bits), bound to the user,

@@ -17,7 +17,6 @@ export interface TotpSetup {
 export interface MfaStatus {
   totpEnabled: boolean;
   backupCodesRemaining: number;
-  /** Warden has no passkeys yet; the field is there for Storno's clients. */
   passkeysCount: number;
 }
 
@@ -25,7 +24,7 @@ export async function getMfaStatus(deps: DomainDeps, user: UserRecord): Promise<
   return {
     totpEnabled: user.totpEnabledAt !== null,
     backupCodesRemaining: await deps.backupCodes.countUnused(user.id),
-    passkeysCount: 0,
+    passkeysCount: await deps.passkeys.countForUser(user.id),
   };
 }
 
@@ -103,6 +102,7 @@ export async function regenerateBackupCodes(
  */
 export async function resetMfa(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
   await removeSecondFactors(deps, user.id);
+  await deps.passkeys.deleteAllForUser(user.id);
   await recordEvent(deps, user, "mfa_reset", ctx);
 }
 

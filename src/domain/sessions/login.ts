@@ -47,7 +47,7 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  if (isMfaEnabled(user)) {
+  if (await isMfaEnabled(deps, user)) {
     await recordEvent(deps, user, "mfa_challenge_issued", ctx);
     return createMfaChallenge(deps, user, ctx);
   }

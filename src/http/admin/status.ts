@@ -4,7 +4,5 @@ import type { ADMIN_ERRORS } from "../../domain/admin/errors.js";
 export const ADMIN_STATUS = {
   ADMIN_REQUIRED: 403,
   USER_NOT_FOUND: 404,
-  SIGNING_KEY_NOT_FOUND: 404,
   METRICS_TOKEN_INVALID: 401,
-  MFA_REQUIRED: 403,
 } as const satisfies Record<keyof typeof ADMIN_ERRORS, number>;

@@ -6,6 +6,7 @@ import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from ".
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
+import { isMfaEnabled } from "../../domain/factors/challenges.js";
 import { errorResponses, password } from "../schemas.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
@@ -93,7 +94,10 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile((request.apiKey ?? request.auth).user),
+    async (request) => {
+      const { user } = request.apiKey ?? request.auth;
+      return viewProfile(user, await isMfaEnabled(deps, user));
+    },
   );
 
   v1.patch<{ Body: ProfileUpdate }>(

@@ -1,0 +1,134 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
+import type { DomainDeps, RequestContext } from "../context.js";
+import { AuthError } from "../errors.js";
+import { passkeyChallengeOptions } from "../factors/passkeys/factor.js";
+import { availableMethods, factorFor } from "../factors/registry.js";
+import type { FactorInput, FactorMethod, FactorResult } from "../factors/second-factor.js";
+import { sha256Hex } from "../lib/secret-box.js";
+import { recordEvent } from "../security/events.js";
+import type { Authenticated } from "./authentication.js";
+import { recordAccountFailure } from "./login.js";
+
+/** A step-up challenge lives as long as a login challenge and takes as many answers. */
+export const MAX_STEP_UP_ATTEMPTS = 5;
+/** A verification token buys one sensitive operation within this many seconds. */
+export const VERIFICATION_TOKEN_TTL_SECONDS = 120;
+
+export type StepUpChallengeResponse =
+  { mfa_required: false } | { mfa_required: true; challenge_token: string; methods: FactorMethod[] };
+
+const ownerOf = (auth: Authenticated) => ({ userId: auth.user.id, sessionId: auth.sessionId });
+
+/**
+ * POST /api/v1/mfa/challenge. A user without a second factor has nothing to step up with: the
+ * current password (where the endpoint takes one) or a fresh session then serves.
+ */
+export async function startStepUp(deps: DomainDeps, auth: Authenticated): Promise<StepUpChallengeResponse> {
+  const methods = await availableMethods(deps, auth.user);
+  if (methods.length === 0) return { mfa_required: false };
+  const token = deps.random.bytes(32).toString("hex");
+  const now = deps.clock.now();
+  await deps.stepUp.createChallenge({
+    tokenHash: sha256Hex(token),
+    ...ownerOf(auth),
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + deps.config.MFA_CHALLENGE_TTL * 1000),
+  });
+  return { mfa_required: true, challenge_token: token, methods };
+}
+
+/** POST /api/v1/mfa/passkey/options: request options bound to this step-up challenge. */
+export async function stepUpPasskeyOptions(
+  deps: DomainDeps,
+  auth: Authenticated,
+  input: { challengeToken?: string },
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  const token = input.challengeToken;
+  if (!token) throw new AuthError("STEP_UP_CHALLENGE_MISSING");
+  const open = await deps.stepUp.findOpenChallenge(
+    sha256Hex(token),
+    ownerOf(auth),
+    deps.clock.now(),
+    MAX_STEP_UP_ATTEMPTS,
+  );
+  if (!open) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+  return passkeyChallengeOptions(deps, { kind: "step_up", token, userId: auth.user.id });
+}
+
+export interface StepUpVerifyInput extends FactorInput {
+  challengeToken?: string;
+  type?: string;
+}
+
+/**
+ * POST /api/v1/mfa/verify: a second factor, answered inside a live session, buys a verification
+ * token for one sensitive operation of that same session within 120 s. Only its hash is stored.
+ */
+export async function verifyStepUp(
+  deps: DomainDeps,
+  auth: Authenticated,
+  input: StepUpVerifyInput,
+  ctx: RequestContext,
+): Promise<{ verification_token: string }> {
+  const token = input.challengeToken;
+  if (!token) throw new AuthError("STEP_UP_CHALLENGE_MISSING");
+  const factor = factorFor(deps, input.type);
+  if (!factor) throw new AuthError("STEP_UP_METHOD_UNAVAILABLE");
+  factor.assertInput(input);
+
+  const tokenHash = sha256Hex(token);
+  // Counted before the answer is checked, as at login: at most five answers per challenge.
+  const attempts = await deps.stepUp.recordAttempt(tokenHash, ownerOf(auth), deps.clock.now(), MAX_STEP_UP_ATTEMPTS);
+  if (attempts === null) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+
+  const { user } = auth;
+  const result: FactorResult = (await factor.isAvailable(user))
+    ? await factor.verify({ kind: "step_up", token, userId: user.id }, user, input)
+    : { ok: false };
+  if (!result.ok) {
+    await recordAccountFailure(deps, user.email);
+    await recordEvent(deps, user, "step_up_failure", ctx, { method: factor.method, attempt: attempts });
+    throw new AuthError("STEP_UP_VERIFICATION_INVALID");
+  }
+  if (!(await deps.stepUp.consumeChallenge(tokenHash, deps.clock.now())))
+    throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+
+  const verificationToken = deps.random.bytes(32).toString("base64url");
+  const now = deps.clock.now();
+  await deps.stepUp.createVerificationToken({
+    tokenHash: sha256Hex(verificationToken),
+    ...ownerOf(auth),
+    method: factor.method,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + VERIFICATION_TOKEN_TTL_SECONDS * 1000),
+  });
+  await recordEvent(deps, user, "step_up_verified", ctx, { method: factor.method, amr: result.amr });
+  return { verification_token: verificationToken };
+}
+
+/** The port the sensitive-operation rule uses to accept a step-up verification token. */
+export interface StepUpTokens {
+  /** Spends the token if it was issued to this user and session and is unused and unexpired; one winner. */
+  consume(token: string, owner: { userId: string; sessionId: string }): Promise<boolean>;
+}
+
+export const stepUpTokens = (deps: Pick<DomainDeps, "stepUp" | "clock">): StepUpTokens => ({
+  consume: (token, owner) => deps.stepUp.consumeVerificationToken(sha256Hex(token), owner, deps.clock.now()),
+});
+
+/**
+ * The sensitive-operation rule: the session authenticated within REAUTH_MAX_AGE seconds, or the
+ * request carries a verification token of this user and session (spent here). Otherwise 403
+ * `mfa_required`, and the client steps up.
+ */
+export async function requireRecentAuthentication(
+  deps: DomainDeps,
+  auth: Authenticated,
+  verificationToken: string | undefined,
+): Promise<void> {
+  const session = await deps.sessions.findSession(auth.sessionId);
+  const authenticatedAt = session?.createdAt.getTime() ?? 0;
+  if (deps.clock.now().getTime() - authenticatedAt <= deps.config.REAUTH_MAX_AGE * 1000) return;
+  if (verificationToken && (await stepUpTokens(deps).consume(verificationToken, ownerOf(auth)))) return;
+  throw new AuthError("MFA_REQUIRED", { oauthError: "mfa_required" });
+}

@@ -1,0 +1,105 @@
+import type { Kysely, Selectable } from "kysely";
+import type { PasskeyRecord, PasskeyStore } from "../domain/factors/passkeys/ports.js";
+import { toDate, type DB, type PasskeysTable } from "./database.js";
+
+const toRecord = (row: Selectable<PasskeysTable>): PasskeyRecord => ({
+  id: row.id,
+  userId: row.user_id,
+  credentialId: row.credential_id,
+  publicKey: row.public_key,
+  counter: Number(row.counter),
+  transports: JSON.parse(row.transports) as string[],
+  deviceType: row.device_type === "multiDevice" ? "multiDevice" : "singleDevice",
+  isBackedUp: Number(row.backed_up) === 1,
+  name: row.name,
+  createdAt: new Date(Number(row.created_at)),
+  lastUsedAt: toDate(row.last_used_at === null ? null : Number(row.last_used_at)),
+});
+
+/** Unique violations on both engines: SQLite's constraint code, PostgreSQL's SQLSTATE 23505. */
+const isUniqueViolation = (error: unknown): boolean => {
+  const e = error as { code?: string };
+  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+};
+
+export function createPasskeyStore(db: Kysely<DB>): PasskeyStore {
+  return {
+    async insert(p) {
+      try {
+        await db
+          .insertInto("passkeys")
+          .values({
+            id: p.id,
+            user_id: p.userId,
+            credential_id: p.credentialId,
+            public_key: p.publicKey,
+            counter: p.counter,
+            transports: JSON.stringify(p.transports),
+            device_type: p.deviceType,
+            backed_up: p.isBackedUp ? 1 : 0,
+            name: p.name,
+            created_at: p.createdAt.getTime(),
+            last_used_at: p.lastUsedAt?.getTime() ?? null,
+          })
+          .execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+
+    async listForUser(userId) {
+      const rows = await db
+        .selectFrom("passkeys")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async countForUser(userId) {
+      const row = await db
+        .selectFrom("passkeys")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    async findByCredentialId(credentialId) {
+      const row = await db
+        .selectFrom("passkeys")
+        .selectAll()
+        .where("credential_id", "=", credentialId)
+        .executeTakeFirst();
+      return row ? toRecord(row) : null;
+    },
+
+    async recordUse(id, expectedCounter, update, now) {
+      const result = await db
+        .updateTable("passkeys")
+        .set({ counter: update.counter, backed_up: update.isBackedUp ? 1 : 0, last_used_at: now.getTime() })
+        .where("id", "=", id)
+        .where("counter", "=", expectedCounter)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
+    async delete(userId, id) {
+      const result = await db
+        .deleteFrom("passkeys")
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) === 1;
+    },
+
+    async deleteAllForUser(userId) {
+      const result = await db.deleteFrom("passkeys").where("user_id", "=", userId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
