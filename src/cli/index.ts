@@ -6,6 +6,11 @@ import { resetMfa } from "../domain/factors/management.js";
 import { buildDeps, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { readImportFile } from "./import-file.js";
+import fs from "node:fs";
+import type { Actor } from "../domain/admin/context.js";
+import type { UserStatus } from "../domain/admin/ports.js";
+import { deleteUser, findUserByEmail, revokeUserSessions, searchUsers, showUser } from "../domain/admin/users.js";
+import { AuthError } from "../domain/errors.js";
 
 const USAGE = `usage: warden <command>
 
@@ -15,14 +20,51 @@ const USAGE = `usage: warden <command>
   user confirm --email E        mark the email address as confirmed
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles])
+  user list [--email PREFIX] [--status active|inactive|unconfirmed|deleted] [--limit N]
+  user show --email E
+  user delete --email E         erase personal data; sessions, challenges and API keys end
+  sessions revoke --email E     end every session of the user
   keys rotate                   make a new signing key the signer
   keys list
   migrate                       bring the database schema up to date
 
-Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
+  --version                     print Warden's version
 
-/** A failure the user can act on: printed as one line, exit code 1. */
+Configuration comes from the same environment variables as the server (DATABASE_URL, ...).
+Exit codes: 0 done, 1 failed (e.g. no such user), 2 usage error (e.g. a required option missing), 78 bad configuration.`;
+
+/** The command line itself is wrong (a required option missing): one line, exit code 2. */
 class UsageError extends Error {}
+/** A failure the user can act on (no such user...): one line, exit code 1. */
+class CommandError extends Error {}
+
+/** A missing required option is a usage error, found before anything is opened. */
+function required(options: Options, ...names: string[]): void {
+  const missing = names.filter((name) => typeof options[name] !== "string");
+  if (missing.length > 0)
+    throw new UsageError(`${missing.map((n) => `--${n}`).join(" and ")} ${missing.length > 1 ? "are" : "is"} required`);
+}
+
+/** `--role admin` and `--role ROLE_ADMIN` are the same role: Symfony's ROLE_ names are what tokens carry. */
+export const normaliseRole = (role: string): string => {
+  const upper = role.trim().toUpperCase().replace(/-/g, "_");
+  return upper.startsWith("ROLE_") ? upper : `ROLE_${upper}`;
+};
+
+/** The CLI as the actor of admin actions: security events say the shell on the server did it. */
+const CLI_ACTOR: Actor = { id: null, email: null, ip: null, userAgent: "warden-cli" };
+
+const STATUSES = ["active", "inactive", "unconfirmed", "deleted"];
+
+async function userByEmail(deps: Deps, email: string) {
+  try {
+    return await findUserByEmail(deps, email);
+  } catch (error) {
+    if (error instanceof AuthError && error.code === "USER_NOT_FOUND")
+      throw new CommandError(`no user with email ${email}`);
+    throw error;
+  }
+}
 
 type Options = Record<string, string | boolean | string[] | undefined>;
 
@@ -40,57 +82,93 @@ async function withDeps<T>(run: (deps: Deps) => Promise<T>): Promise<T> {
 }
 
 async function findUser(deps: Deps, options: Options) {
-  if (typeof options.email !== "string") throw new UsageError("--email is required");
-  const user = await deps.users.findByEmail(normaliseEmail(options.email));
-  if (!user || user.deletedAt) throw new UsageError(`no user with email ${options.email}`);
+  const user = await deps.users.findByEmail(normaliseEmail(options.email as string));
+  if (!user || user.deletedAt) throw new CommandError(`no user with email ${options.email}`);
   return user;
 }
 
+/** Commands that need `--email`: checked before the database is opened. */
+const withUser =
+  (run: (deps: Deps, options: Options) => Promise<string>) =>
+  (options: Options): Promise<string> => {
+    required(options, "email");
+    return withDeps((deps) => run(deps, options));
+  };
+
 const commands: Record<string, (options: Options) => Promise<string>> = {
-  "user create": (o) =>
-    withDeps(async (deps) => {
-      if (typeof o.email !== "string" || typeof o.password !== "string")
-        throw new UsageError("--email and --password are required");
+  "user create": (o) => {
+    required(o, "email", "password");
+    return withDeps(async (deps) => {
       const user = await createUser(deps, {
-        email: o.email,
-        password: o.password,
+        email: o.email as string,
+        password: o.password as string,
         confirmed: !o.unconfirmed,
         active: !o.inactive,
-        roles: (o.role as string[] | undefined) ?? [],
+        roles: ((o.role as string[] | undefined) ?? []).map(normaliseRole),
       });
       return `created user ${user.email} (${user.id})`;
-    }),
-  "user deactivate": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await deactivateUser(deps, user, CLI);
-      return `deactivated ${user.email}; every session revoked`;
-    }),
-  "user activate": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await activateUser(deps, user, CLI);
-      return `activated ${user.email}`;
-    }),
-  "user confirm": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
-      return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
-    }),
-  "user mfa-reset": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await resetMfa(deps, user, CLI);
-      return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
-    }),
-  "user import": (o) =>
-    withDeps(async (deps) => {
-      if (typeof o.file !== "string") throw new UsageError("--file is required");
-      const report = await importUsers(deps, readImportFile(o.file));
+    });
+  },
+  "user deactivate": withUser(async (deps, o) => {
+    const user = await findUser(deps, o);
+    await deactivateUser(deps, user, CLI);
+    return `deactivated ${user.email}; every session revoked`;
+  }),
+  "user activate": withUser(async (deps, o) => {
+    const user = await findUser(deps, o);
+    await activateUser(deps, user, CLI);
+    return `activated ${user.email}`;
+  }),
+  "user confirm": withUser(async (deps, o) => {
+    const user = await findUser(deps, o);
+    const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
+    return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
+  }),
+  "user mfa-reset": withUser(async (deps, o) => {
+    const user = await findUser(deps, o);
+    await resetMfa(deps, user, CLI);
+    return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
+  }),
+  "user import": (o) => {
+    required(o, "file");
+    return withDeps(async (deps) => {
+      const report = await importUsers(deps, readImportFile(o.file as string));
       const lines = report.skipped.map((s) => `  row ${s.row} (${s.email || "no email"}): ${s.reason}`);
       return [`imported ${report.imported} user(s), skipped ${report.skipped.length}`, ...lines].join("\n");
-    }),
+    });
+  },
+  "user list": (o) => {
+    if (o.status !== undefined && !STATUSES.includes(o.status as string))
+      throw new UsageError(`--status must be one of ${STATUSES.join(", ")}`);
+    if (o.limit !== undefined && !/^[1-9][0-9]{0,3}$/.test(o.limit as string))
+      throw new UsageError("--limit must be a whole number from 1 to 9999");
+    return withDeps(async (deps) => {
+      const page = await searchUsers(deps, CLI_ACTOR, {
+        email: o.email as string | undefined,
+        status: o.status as UserStatus | undefined,
+        limit: o.limit ? Number(o.limit) : 200,
+      });
+      const lines = page.data.map(
+        (u) => `${u.email}  ${u.id}  ${u.status}  ${u.roles.join(",")}  created ${u.createdAt}`,
+      );
+      if (page.next) lines.push("(more: narrow the search with --email or raise --limit)");
+      return lines.length ? lines.join("\n") : "no users";
+    });
+  },
+  "user show": withUser(async (deps, o) => {
+    const user = await userByEmail(deps, o.email as string);
+    return JSON.stringify(await showUser(deps, CLI_ACTOR, user.id), null, 2);
+  }),
+  "user delete": withUser(async (deps, o) => {
+    const user = await userByEmail(deps, o.email as string);
+    await deleteUser(deps, CLI_ACTOR, user.id);
+    return `deleted ${user.email}; personal data erased, every session and API key ended`;
+  }),
+  "sessions revoke": withUser(async (deps, o) => {
+    const user = await userByEmail(deps, o.email as string);
+    const { revoked } = await revokeUserSessions(deps, CLI_ACTOR, user.id);
+    return `revoked ${revoked} session(s) of ${user.email}`;
+  }),
   "keys rotate": () =>
     withDeps(async (deps) => {
       const kid = await deps.keys.rotate();
@@ -118,6 +196,9 @@ function parseCommandLine(argv: string[]) {
       password: { type: "string" },
       file: { type: "string" },
       role: { type: "string", multiple: true },
+      status: { type: "string" },
+      limit: { type: "string" },
+      version: { type: "boolean" },
       unconfirmed: { type: "boolean" },
       inactive: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -142,6 +223,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (values.version) {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    console.log(`warden ${pkg.version}`);
+    return 0;
+  }
   if (!command) {
     console.error(positionals.length ? `warden: unknown command "${positionals.join(" ")}"\n\n${USAGE}` : USAGE);
     return 2;
@@ -154,7 +242,11 @@ export async function main(argv: string[]): Promise<number> {
       for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
       return 78;
     }
-    if (error instanceof UsageError || error instanceof AccountError) {
+    if (error instanceof UsageError) {
+      console.error(`warden: ${error.message} (see warden --help)`);
+      return 2;
+    }
+    if (error instanceof CommandError || error instanceof AccountError) {
       console.error(`warden: ${error.message}`);
       return 1;
     }

@@ -114,8 +114,8 @@ describe("warden CLI", () => {
     ]);
     assert.equal(duplicate.code, 1);
     assert.equal(duplicate.stderr, "warden: a user with email alice@example.com already exists\n");
-    assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, "warden: --email and --password are required\n");
+    assert.equal(missing.code, 2, "a missing required option is a usage error");
+    assert.equal(missing.stderr, "warden: --password is required (see warden --help)\n");
     assert.equal(deactivated.code, 0, deactivated.stderr);
     assert.match(deactivated.stdout, /^deactivated alice@example\.com/);
     assert.equal(activated.code, 0, activated.stderr);
