@@ -96,7 +96,7 @@ type Message = { type: "token"; token: string } | { type: "ask" } | { type: "sig
 
 type Listener = (event: AuthEvent, session: Session | null) => void;
 
-/** A token this close to its `exp` is treated as expired (clock skew, request time). */
+/** A token this close to its `exp` is treated as expired (clock skew, request time): 5 s, or a tenth of a short token's life. */
 const EXPIRY_MARGIN_MS = 5_000;
 
 export function decodeClaims(token: string): AccessClaims | null {
@@ -399,7 +399,9 @@ export class WardenClient {
   }
 
   private isFresh(claims: AccessClaims | null): boolean {
-    return !!claims && claims.exp * 1000 - EXPIRY_MARGIN_MS > Date.now();
+    if (!claims) return false;
+    const lifetimeMs = (claims.exp - (claims.iat ?? claims.exp - 3600)) * 1000;
+    return claims.exp * 1000 - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10) > Date.now();
   }
 
   private emit(event: AuthEvent): void {
