@@ -47,7 +47,13 @@ document.body.dataset.ready = "yes";
 </script></body></html>`;
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://x");
-    if (url.pathname === "/") {
+    if (url.pathname === "/spa.html") {
+      // The README's example as printed, pointed at this test's Warden.
+      const example = fs.readFileSync(path.join(ROOT, "docs/examples/spa.html"), "utf8");
+      response
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end(example.replace("http://127.0.0.1:3000", url.searchParams.get("warden") ?? ""));
+    } else if (url.pathname === "/") {
       response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
     } else if (url.pathname === "/warden.js") {
       response.writeHead(200, { "content-type": "text/javascript" }).end(fs.readFileSync(SDK));
@@ -386,6 +392,31 @@ test("register, confirm, login with the TOTP step, getUser and logout through th
     assert.equal(await a.evaluate(() => (window as any).warden.getUser()), null);
     assert.equal(await b.evaluate(() => (window as any).warden.session), null, "tab B is signed out too");
     assert.equal(await b.evaluate(() => (window as any).warden.getUser()), null, "and the cookie is gone");
+    assert.deepEqual(
+      problems.filter((p) => !/status of 40[01]/.test(p)),
+      [],
+    );
+  } finally {
+    await context.close();
+  }
+});
+
+test("the ten-line example in docs/examples/spa.html signs in and a second tab shows the user too", async () => {
+  const email = "example.page@example.com";
+  await env.w.createUser(email, PASSWORD);
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems = watchForErrors(page);
+    await page.goto(`${env.app.origin}/spa.html?${new URLSearchParams({ warden: env.base })}`);
+    await page.locator("#out").filter({ hasText: "null" }).waitFor();
+    await page.locator("input[name=email]").fill(email);
+    await page.locator("input[name=password]").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#out").filter({ hasText: email }).waitFor();
+    const second = await context.newPage();
+    await second.goto(`${env.app.origin}/spa.html?${new URLSearchParams({ warden: env.base })}`);
+    await second.locator("#out").filter({ hasText: email }).waitFor();
     assert.deepEqual(
       problems.filter((p) => !/status of 40[01]/.test(p)),
       [],
