@@ -2,7 +2,8 @@
 /**
  * `npm run build` (and npm's `prepare`, so `npm install` builds): compiles src/ to dist/ with tsc
  * and copies the files that are not TypeScript (page templates, CSS, images) beside them, so
- * `node dist/main.js` runs without a compiler in the process.
+ * `node dist/main.js` runs without a compiler in the process. Then the browser SDK (sdk/ to
+ * sdk/dist/warden.js and .d.ts), so every test run uses a fresh build of it.
  *
  * Under `npm ci --omit=dev` there is no TypeScript: an existing dist/ is kept (build it before
  * pruning dev dependencies); without one the install fails, naming the fix.
@@ -41,3 +42,7 @@ for (const file of fs.readdirSync(src, { recursive: true, encoding: "utf8" })) {
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.copyFileSync(from, to);
 }
+
+fs.rmSync(path.join(root, "sdk/dist"), { recursive: true, force: true });
+const sdk = spawnSync(process.execPath, [tsc, "-p", path.join(root, "sdk/tsconfig.json")], { stdio: "inherit" });
+if (sdk.status !== 0) process.exit(sdk.status ?? 1);

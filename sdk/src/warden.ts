@@ -1,0 +1,457 @@
+/**
+ * Warden's browser client: sign-in flows, an authenticated `fetch`, and an access token that
+ * stays fresh across every tab of the app without logging any of them out.
+ *
+ * - The refresh token lives only in Warden's HttpOnly cookie (every call to Warden is
+ *   `credentials: "include"`); the access token lives only in this object's memory.
+ * - One tab refreshes at a time (Web Locks, with a timeout so a tab that dies holding the lock
+ *   cannot block the others; single-flight inside the tab where Web Locks is missing), and hands
+ *   the new access token to the other tabs over BroadcastChannel. A tab that gets the lock after
+ *   waiting first checks whether another tab refreshed meanwhile and takes that token instead of
+ *   spending the rotated cookie again. Warden's REFRESH_REUSE_GRACE window covers what slips through.
+ *
+ * No runtime dependencies; see docs/sdk.md.
+ */
+
+export interface WardenClientOptions {
+  /** Warden's base URL, e.g. `https://auth.example.com` (its CORS_ORIGINS must list the app's origin). */
+  baseUrl: string;
+  /** Refresh shortly before the access token's `exp` (default true). Without it, a 401 still triggers one refresh. */
+  autoRefresh?: boolean;
+  /** How long a tab waits for another tab's refresh before refreshing on its own (default 10 000 ms). */
+  lockTimeoutMs?: number;
+  /** How long a refresh request may take before it is abandoned (default 15 000 ms). */
+  refreshTimeoutMs?: number;
+  /** How long to wait for another tab to answer "who has a fresh token?" (default 300 ms). */
+  askTimeoutMs?: number;
+  /** Name of the lock, the channel and the storage key; apps with two Wardens on one origin set it apart. */
+  name?: string;
+}
+
+export interface TokenPair {
+  mfaRequired: false;
+  accessToken: string;
+}
+
+export interface MfaChallenge {
+  mfaRequired: true;
+  mfaToken: string;
+  /** What the user may answer with: `totp`, `backup_code`. */
+  methods: string[];
+}
+
+export type LoginResult = TokenPair | MfaChallenge;
+
+export type AuthEvent = "SIGNED_IN" | "TOKEN_REFRESHED" | "SIGNED_OUT";
+
+export interface Session {
+  accessToken: string;
+  /** The access token's claims (`sub`, `sid`, `exp`, ...), decoded, not verified (the server verifies). */
+  claims: AccessClaims;
+}
+
+export interface AccessClaims {
+  sub: string;
+  sid?: string;
+  exp: number;
+  iat?: number;
+  [claim: string]: unknown;
+}
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  firstName?: string | null;
+  lastName?: string | null;
+  locale?: string | null;
+}
+
+/** What the client did, for tests and diagnostics. */
+export interface RefreshStats {
+  /** Refresh requests this tab sent to Warden. */
+  requests: number;
+  /** Times this tab took a token another tab had just refreshed instead of calling Warden. */
+  adopted: number;
+  /** Times this tab gave up waiting for the lock and refreshed without it. */
+  lockTimeouts: number;
+}
+
+/** An error answer from Warden: the contract's `{code, message[, errors][, error]}` and the HTTP status. */
+export class WardenError extends Error {
+  readonly status: number;
+  readonly code: number;
+  readonly errors?: Record<string, unknown>;
+  readonly body: unknown;
+  constructor(status: number, body: any) {
+    super(typeof body?.message === "string" ? body.message : `Warden answered ${status}`);
+    this.name = "WardenError";
+    this.status = status;
+    this.code = typeof body?.code === "number" ? body.code : status;
+    this.errors = body?.errors;
+    this.body = body;
+  }
+}
+
+type Message = { type: "token"; token: string } | { type: "ask" } | { type: "signed-out" };
+
+type Listener = (event: AuthEvent, session: Session | null) => void;
+
+/** A token this close to its `exp` is treated as expired (clock skew, request time): 5 s, or a tenth of a short token's life. */
+const EXPIRY_MARGIN_MS = 5_000;
+
+export function decodeClaims(token: string): AccessClaims | null {
+  try {
+    const part = token.split(".")[1];
+    if (!part) return null;
+    const base64 = part
+      .replace(/-/g, "+")
+      .replace(/_/g, "/")
+      .padEnd(Math.ceil(part.length / 4) * 4, "=");
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof claims?.exp === "number" ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
+export class WardenClient {
+  readonly baseUrl: string;
+  readonly stats: RefreshStats = { requests: 0, adopted: 0, lockTimeouts: 0 };
+  private token: string | null = null;
+  private claims: AccessClaims | null = null;
+  private refreshing: Promise<string | null> | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private listeners = new Set<Listener>();
+  private channel: BroadcastChannel | null = null;
+  private waiters = new Set<(token: string) => void>();
+  /** The newest refresh this tab knows of (ms since epoch), compared with the shared storage mark. */
+  private knownRefreshAt = 0;
+  private readonly options: Required<Omit<WardenClientOptions, "baseUrl">>;
+
+  constructor(options: WardenClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.options = {
+      autoRefresh: options.autoRefresh ?? true,
+      lockTimeoutMs: options.lockTimeoutMs ?? 10_000,
+      refreshTimeoutMs: options.refreshTimeoutMs ?? 15_000,
+      askTimeoutMs: options.askTimeoutMs ?? 300,
+      name: options.name ?? "warden",
+    };
+    if (typeof BroadcastChannel !== "undefined") {
+      this.channel = new BroadcastChannel(`${this.options.name}-auth`);
+      this.channel.onmessage = (event: MessageEvent<Message>) => this.onMessage(event.data);
+    }
+  }
+
+  // ---- Sign-in flows -------------------------------------------------------------------------
+
+  /** Email and password: signed in, or the second step to answer with `verifyMfa`. */
+  async login(email: string, password: string): Promise<LoginResult> {
+    const body = await this.call("/api/auth", { email, password });
+    if (body.mfa_required) return { mfaRequired: true, mfaToken: body.mfa_token, methods: body.mfa_methods };
+    this.signedIn(body.token);
+    return { mfaRequired: false, accessToken: body.token };
+  }
+
+  /** Answers the challenge of `login` with a TOTP code (default) or a backup code (`"backup_code"`). */
+  async verifyMfa(mfaToken: string, code: string, type: "totp" | "backup_code" = "totp"): Promise<TokenPair> {
+    const body = await this.call("/api/auth/mfa/verify", { mfaToken, code, type });
+    this.signedIn(body.token);
+    return { mfaRequired: false, accessToken: body.token };
+  }
+
+  /** Creates an account. With email confirmation on (the default) nobody is signed in yet: `{message, email}`. */
+  async register(input: RegisterInput): Promise<{ message: string; email: string } | TokenPair> {
+    const body = await this.call("/api/auth/register", input);
+    if (typeof body.token === "string") {
+      this.signedIn(body.token);
+      return { mfaRequired: false, accessToken: body.token };
+    }
+    return { message: body.message, email: body.email };
+  }
+
+  confirmEmail(token: string): Promise<{ message: string }> {
+    return this.call("/api/auth/confirm-email", { token });
+  }
+
+  forgotPassword(email: string): Promise<{ message: string }> {
+    return this.call("/api/auth/forgot-password", { email });
+  }
+
+  /** Sets a new password from the mail's token; Warden ends every session of the user. */
+  resetPassword(token: string, password: string): Promise<{ message: string }> {
+    return this.call("/api/auth/reset-password", { token, password });
+  }
+
+  /** The signed-in user (`GET /api/v1/me`), or null when nobody is. */
+  async getUser(): Promise<Record<string, unknown> | null> {
+    const response = await this.fetch("/api/v1/me");
+    if (response.status === 401) return null;
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new WardenError(response.status, body);
+    return body;
+  }
+
+  /** Ends the session at Warden (the cookie goes with it) and in every tab. */
+  async logout(): Promise<void> {
+    try {
+      await fetch(`${this.baseUrl}/api/auth/logout`, { method: "POST", credentials: "include" });
+    } finally {
+      this.post({ type: "signed-out" });
+      this.signedOut();
+    }
+  }
+
+  // ---- Tokens ----------------------------------------------------------------------------------
+
+  /** The current session, without any network call. */
+  get session(): Session | null {
+    return this.token && this.claims ? { accessToken: this.token, claims: this.claims } : null;
+  }
+
+  /** A usable access token: the one in memory, or a refreshed one (from another tab or Warden); null when signed out. */
+  async getAccessToken(): Promise<string | null> {
+    if (this.token && this.isFresh(this.claims)) return this.token;
+    return this.refresh();
+  }
+
+  /**
+   * `fetch` with `Authorization: Bearer <access token>`. A 401 refreshes once (unless another tab
+   * or call already did) and retries once. Paths starting with `/` are resolved against `baseUrl`.
+   */
+  async fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    const url = typeof input === "string" && input.startsWith("/") ? `${this.baseUrl}${input}` : input;
+    const send = (token: string | null) => {
+      const request = new Request(url instanceof Request ? url.clone() : url, init);
+      if (token) request.headers.set("Authorization", `Bearer ${token}`);
+      return fetch(request);
+    };
+    const token = await this.getAccessToken();
+    const response = await send(token);
+    if (response.status !== 401 || !token) return response;
+    const fresh = await this.refresh(token);
+    return fresh ? send(fresh) : response;
+  }
+
+  /** Called with every change: signed in, token refreshed (here or in another tab), signed out. Returns an unsubscribe. */
+  onAuthStateChange(callback: Listener): () => void {
+    this.listeners.add(callback);
+    return () => this.listeners.delete(callback);
+  }
+
+  /**
+   * A new access token: one per tab at a time (later callers share it), one tab at a time across
+   * the origin. `failed` is a token the server just refused; a different fresh one in memory means
+   * another call or tab already refreshed, so it is returned without a request.
+   */
+  refresh(failed?: string): Promise<string | null> {
+    if (failed && this.token && this.token !== failed && this.isFresh(this.claims)) return Promise.resolve(this.token);
+    if (!this.refreshing) {
+      const before = this.token;
+      this.refreshing = this.refreshAcrossTabs(before).finally(() => {
+        this.refreshing = null;
+      });
+    }
+    return this.refreshing;
+  }
+
+  /** Stops timers and the channel (tests, or an app tearing the client down). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.channel?.close();
+    this.channel = null;
+  }
+
+  // ---- Internals -------------------------------------------------------------------------------
+
+  private async refreshAcrossTabs(before: string | null): Promise<string | null> {
+    const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    if (!locks) return this.refreshNow();
+    try {
+      return await locks.request(
+        `${this.options.name}-refresh`,
+        { signal: AbortSignal.timeout(this.options.lockTimeoutMs) },
+        async () => (await this.tokenFromOtherTab(before)) ?? this.refreshNow(),
+      );
+    } catch (error) {
+      if ((error as Error)?.name !== "TimeoutError" && (error as Error)?.name !== "AbortError") throw error;
+      // The lock holder is stuck (its request hangs, or it is frozen): refresh anyway; the grace window covers it.
+      this.stats.lockTimeouts++;
+      if (this.token && this.token !== before && this.isFresh(this.claims)) return this.token;
+      return this.refreshNow();
+    }
+  }
+
+  /**
+   * Inside the lock: did another tab refresh while this one waited? Its broadcast may already be
+   * here (a different fresh token in memory); else the storage mark says a refresh happened that
+   * this tab has not seen (or this tab has no token at all), and the other tabs are asked for it.
+   */
+  private async tokenFromOtherTab(before: string | null): Promise<string | null> {
+    if (this.token && this.token !== before && this.isFresh(this.claims)) {
+      this.stats.adopted++;
+      return this.token;
+    }
+    if (!this.channel) return null;
+    if (this.token !== null && this.readRefreshMark() <= this.knownRefreshAt) return null;
+    const token = await new Promise<string | null>((resolve) => {
+      const timeout = setTimeout(() => {
+        this.waiters.delete(done);
+        resolve(null);
+      }, this.options.askTimeoutMs);
+      const done = (token: string) => {
+        clearTimeout(timeout);
+        this.waiters.delete(done);
+        resolve(token);
+      };
+      this.waiters.add(done);
+      this.post({ type: "ask" });
+    });
+    if (token) this.stats.adopted++;
+    return token;
+  }
+
+  /** POST /api/auth/token/refresh with the cookie. Null when there is no valid session (signed out). */
+  private async refreshNow(): Promise<string | null> {
+    this.stats.requests++;
+    const response = await fetch(`${this.baseUrl}/api/auth/token/refresh`, {
+      method: "POST",
+      credentials: "include",
+      signal: AbortSignal.timeout(this.options.refreshTimeoutMs),
+    });
+    const body = await response.json().catch(() => null);
+    if (response.ok && typeof body?.token === "string") {
+      const at = Date.now();
+      this.knownRefreshAt = at;
+      this.writeRefreshMark(at);
+      this.setToken(body.token, "TOKEN_REFRESHED");
+      this.post({ type: "token", token: body.token });
+      return body.token;
+    }
+    // No cookie, or a refresh token that is expired, revoked or reused: nobody is signed in any more.
+    if (response.status === 400 || response.status === 401) {
+      if (this.token) {
+        this.post({ type: "signed-out" });
+        this.signedOut();
+      }
+      return null;
+    }
+    throw new WardenError(response.status, body);
+  }
+
+  private onMessage(message: Message): void {
+    if (message.type === "ask") {
+      if (this.token && this.isFresh(this.claims)) this.post({ type: "token", token: this.token });
+    } else if (message.type === "token") {
+      const claims = decodeClaims(message.token);
+      if (!claims || !this.isFresh(claims)) return;
+      // Take it if it is newer than ours (or we have none); either way it answers a waiting ask.
+      if (
+        !this.claims ||
+        claims.exp > this.claims.exp ||
+        (claims.exp === this.claims.exp && !this.isFresh(this.claims))
+      ) {
+        this.knownRefreshAt = Math.max(this.knownRefreshAt, this.readRefreshMark());
+        this.setToken(message.token, this.token ? "TOKEN_REFRESHED" : "SIGNED_IN");
+      }
+      for (const waiter of [...this.waiters]) waiter(this.token ?? message.token);
+    } else if (message.type === "signed-out") {
+      if (this.token) this.signedOut();
+    }
+  }
+
+  private signedIn(token: string): void {
+    const at = Date.now();
+    this.knownRefreshAt = at;
+    this.writeRefreshMark(at);
+    this.setToken(token, "SIGNED_IN");
+    this.post({ type: "token", token });
+  }
+
+  private signedOut(): void {
+    clearTimeout(this.timer);
+    const had = this.token !== null;
+    this.token = null;
+    this.claims = null;
+    if (had) this.emit("SIGNED_OUT");
+  }
+
+  private setToken(token: string, event: AuthEvent): void {
+    this.token = token;
+    this.claims = decodeClaims(token);
+    this.schedule();
+    this.emit(event);
+  }
+
+  /** Refresh a little before `exp`: a quarter of the token's life, at most a minute, plus jitter so tabs do not collide. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    if (!this.options.autoRefresh || !this.claims) return;
+    const lifetimeMs = (this.claims.exp - (this.claims.iat ?? this.claims.exp - 3600)) * 1000;
+    const leewayMs = Math.min(60_000, lifetimeMs / 4);
+    const jitterMs = Math.random() * Math.min(1_000, leewayMs / 4);
+    const delay = Math.max(0, this.claims.exp * 1000 - leewayMs - Date.now() + jitterMs);
+    const token = this.token;
+    this.timer = setTimeout(() => {
+      if (token && this.token === token) this.refresh(token).catch(() => undefined);
+    }, delay);
+  }
+
+  private isFresh(claims: AccessClaims | null): boolean {
+    if (!claims) return false;
+    const lifetimeMs = (claims.exp - (claims.iat ?? claims.exp - 3600)) * 1000;
+    return claims.exp * 1000 - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 10) > Date.now();
+  }
+
+  private emit(event: AuthEvent): void {
+    const session = this.session;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event, session);
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  private post(message: Message): void {
+    this.channel?.postMessage(message);
+  }
+
+  private readRefreshMark(): number {
+    try {
+      return Number(localStorage.getItem(`${this.options.name}-refreshed-at`)) || 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private writeRefreshMark(at: number): void {
+    try {
+      localStorage.setItem(`${this.options.name}-refreshed-at`, String(at));
+    } catch {
+      // Storage disabled: tabs still share tokens over the channel, they just ask less often.
+    }
+  }
+
+  /** POST JSON to Warden with the cookie; the parsed body, or a WardenError. */
+  private async call(path: string, payload: unknown): Promise<any> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method: "POST",
+      credentials: "include",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new WardenError(response.status, body);
+    return body;
+  }
+}
+
+/** The client for one Warden; create one per page and share it. */
+export function createWardenClient(options: WardenClientOptions): WardenClient {
+  return new WardenClient(options);
+}

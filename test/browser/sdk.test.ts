@@ -1,0 +1,427 @@
+/**
+ * The browser SDK (sdk/dist/warden.js, built fresh by test/run.ts) in real Chromium, on a page
+ * served from a second origin, against a real Warden with CORS_ORIGINS set to that origin and
+ * access tokens that live six seconds. Refreshes are counted where they land: Warden's own
+ * request log ("incoming request" lines for /api/auth/token/refresh).
+ *
+ * SQLite only: what is under test is the browser side (locks, channel, cookie, CORS); the
+ * refresh endpoint and its grace window run on both engines in test/sessions and test/contract.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { Secret, TOTP } from "otpauth";
+import type { Browser, BrowserContext, Page, Route } from "playwright-core";
+import { startWardenWithSmtp } from "../accounts/helpers.js";
+import type { TestSmtp } from "../accounts/smtp.js";
+import { sqliteEngine } from "../helpers/engines.js";
+import { login, PASSWORD } from "../helpers/login.js";
+import { freePort, ROOT } from "../helpers/process.js";
+import { withBearer, type Warden } from "../helpers/warden.js";
+import { launchChromium, watchForErrors } from "./chromium.js";
+
+const SDK = path.join(ROOT, "sdk/dist/warden.js");
+const TTL_SECONDS = 6;
+
+/**
+ * The app on its own origin: one HTML page that creates a client from its query string
+ * (`?warden=<base>&autoRefresh=0&lockTimeoutMs=...`) and exposes it as `window.warden`, and the SDK.
+ */
+async function startAppOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
+  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>App</title></head><body>
+<h1>App</h1>
+<script type="module">
+import { createWardenClient, WardenError } from "/warden.js";
+const q = new URLSearchParams(location.search);
+window.WardenError = WardenError;
+window.events = [];
+window.warden = createWardenClient({
+  baseUrl: q.get("warden"),
+  autoRefresh: q.get("autoRefresh") !== "0",
+  lockTimeoutMs: Number(q.get("lockTimeoutMs") ?? 10000),
+});
+window.warden.onAuthStateChange((event) => window.events.push(event));
+document.body.dataset.ready = "yes";
+</script></body></html>`;
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://x");
+    if (url.pathname === "/spa.html") {
+      // The README's example as printed, pointed at this test's Warden.
+      const example = fs.readFileSync(path.join(ROOT, "docs/examples/spa.html"), "utf8");
+      response
+        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
+        .end(example.replace("http://127.0.0.1:3000", url.searchParams.get("warden") ?? ""));
+    } else if (url.pathname === "/") {
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
+    } else if (url.pathname === "/warden.js") {
+      response.writeHead(200, { "content-type": "text/javascript" }).end(fs.readFileSync(SDK));
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * The network between the browser and Warden: passes everything through, except that it can hold
+ * the response to the next refresh (Warden has answered it and rotated the cookie; the browser
+ * has not heard yet), as a slow network does.
+ */
+async function startProxy(target: string) {
+  let stall: { reached(): void; gate: Promise<void> } | null = null;
+  const releases: Array<() => void> = [];
+  const server = http.createServer((request, response) => {
+    response.on("error", () => undefined);
+    const hold = request.method === "POST" && request.url === "/api/auth/token/refresh" ? stall : null;
+    if (hold) stall = null;
+    const upstream = http.request(
+      `${target}${request.url}`,
+      { method: request.method, headers: request.headers },
+      async (answer) => {
+        if (hold) {
+          hold.reached();
+          await hold.gate;
+        }
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on("error", () => response.destroy());
+    request.pipe(upstream);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    stallNextRefresh() {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      releases.push(release);
+      stall = { reached, gate };
+      return { reached: reachedPromise, release };
+    },
+    close() {
+      releases.splice(0).forEach((release) => release());
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Refresh requests that reached Warden, from its request log. */
+const refreshesAtServer = (w: Warden): number =>
+  w.logLines
+    .flatMap((line) => line.split("\n"))
+    .filter((line) => line.includes('"incoming request"'))
+    .map((line) => JSON.parse(line))
+    .filter((entry) => entry.req?.url === "/api/auth/token/refresh" || entry.req?.url === "/api/auth/refresh").length;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Env {
+  w: Warden;
+  smtp: TestSmtp;
+  base: string;
+  app: { origin: string; close(): Promise<void> };
+  browser: Browser;
+  /** Holds the next refresh request inside Warden (after it is logged) until `release()`. */
+  stallNextRefresh(): { reached: Promise<void>; release(): void };
+  close(): Promise<void>;
+}
+
+async function startEnv(): Promise<Env> {
+  const app = await startAppOrigin();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { w, smtp, close } = await startWardenWithSmtp({
+    engine: sqliteEngine,
+    env: { PUBLIC_URL: base, CORS_ORIGINS: app.origin, ACCESS_TOKEN_TTL: String(TTL_SECONDS) },
+  });
+  await w.app.listen({ port, host: "127.0.0.1" });
+  const proxy = await startProxy(`http://127.0.0.1:${port}`);
+  const browser = await launchChromium();
+  return {
+    w,
+    smtp,
+    base: proxy.origin,
+    app,
+    browser,
+    stallNextRefresh: proxy.stallNextRefresh,
+    async close() {
+      await browser.close();
+      await proxy.close();
+      await close();
+      await app.close();
+    },
+  };
+}
+
+let env: Env;
+before(async () => {
+  env = await startEnv();
+});
+after(async () => {
+  await env?.close();
+});
+
+/** A tab of the app, its client ready. */
+async function openTab(context: BrowserContext, query: Record<string, string> = {}): Promise<Page> {
+  const page = await context.newPage();
+  const params = new URLSearchParams({ warden: env.base, ...query });
+  await page.goto(`${env.app.origin}/?${params}`);
+  await page.locator("body[data-ready=yes]").waitFor({ state: "attached" });
+  return page;
+}
+
+/** Four authenticated calls at once in a tab: the statuses, as the app sees them. */
+const fourCalls = (page: Page) =>
+  page.evaluate(() =>
+    Promise.all([1, 2, 3, 4].map(() => (window as any).warden.fetch("/api/v1/me").then((r: Response) => r.status))),
+  );
+
+const accessExp = (page: Page): Promise<number> => page.evaluate(() => (window as any).warden.session?.claims.exp);
+const accessToken = (page: Page): Promise<string | undefined> =>
+  page.evaluate(() => (window as any).warden.session?.accessToken);
+const stats = (page: Page) => page.evaluate(() => ({ ...(window as any).warden.stats }));
+
+/** Waits (real time) until Warden's clock is past the access token's `exp`. */
+async function untilExpired(exp: number): Promise<void> {
+  const wait = exp * 1000 + 300 - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+
+async function signIn(page: Page, email: string): Promise<void> {
+  const result = await page.evaluate(([email, password]) => (window as any).warden.login(email, password), [
+    email,
+    PASSWORD,
+  ] as const);
+  assert.equal(result.mfaRequired, false);
+}
+
+test("two tabs, an expired access token, four calls at once in each: one refresh reaches Warden and every call is answered 200", async () => {
+  const email = "two.tabs@example.com";
+  await env.w.createUser(email, PASSWORD);
+  const context = await env.browser.newContext();
+  try {
+    const a = await openTab(context, { autoRefresh: "0" });
+    const b = await openTab(context, { autoRefresh: "0" });
+    const problems = [...watchForErrors(a), ...watchForErrors(b)];
+    await signIn(a, email);
+
+    // The second tab has no token of its own: it gets the first tab's over the channel, not by refreshing.
+    const startCount = refreshesAtServer(env.w);
+    const user = await b.evaluate(() => (window as any).warden.getUser());
+    assert.equal(user.email, email);
+    assert.equal(refreshesAtServer(env.w), startCount, "tab B took tab A's token without a refresh");
+    assert.equal(await accessToken(b), await accessToken(a));
+
+    for (let round = 1; round <= 2; round++) {
+      const before = refreshesAtServer(env.w);
+      const old = await accessToken(a);
+      await untilExpired(await accessExp(a));
+      const [statusesA, statusesB] = await Promise.all([fourCalls(a), fourCalls(b)]);
+      assert.deepEqual(statusesA, [200, 200, 200, 200], `round ${round}: tab A`);
+      assert.deepEqual(statusesB, [200, 200, 200, 200], `round ${round}: tab B`);
+      assert.equal(refreshesAtServer(env.w) - before, 1, `round ${round}: exactly one refresh reached Warden`);
+      assert.notEqual(await accessToken(a), old);
+      assert.equal(await accessToken(a), await accessToken(b), `round ${round}: both tabs hold the new token`);
+    }
+    const [sa, sb] = [await stats(a), await stats(b)];
+    assert.equal(sa.requests + sb.requests, 2, JSON.stringify({ sa, sb }));
+    assert.equal(sa.lockTimeouts + sb.lockTimeouts, 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("automatic refresh before exp in two tabs: one refresh per expiry, no call ever sees a 401", async () => {
+  const email = "auto.refresh@example.com";
+  await env.w.createUser(email, PASSWORD);
+  const context = await env.browser.newContext();
+  try {
+    const a = await openTab(context);
+    const b = await openTab(context);
+    await signIn(a, email);
+    assert.equal((await b.evaluate(() => (window as any).warden.getUser())).email, email);
+    const before = refreshesAtServer(env.w);
+    const first = await accessExp(a);
+    // Each token is replaced a little before its exp, by one tab, for both: wait for two replacements in B.
+    const refreshedInB = () =>
+      b.evaluate(() => (window as any).events.filter((e: string) => e === "TOKEN_REFRESHED").length);
+    for (let i = 0; i < 40 && (await refreshedInB()) < 2; i++) await sleep(500);
+    assert.equal(await refreshedInB(), 2);
+    assert.ok(
+      Date.now() < first * 1000 + TTL_SECONDS * 1000,
+      "the second refresh came before the second token expired",
+    );
+    assert.equal(refreshesAtServer(env.w) - before, 2, "one refresh per expiry");
+    assert.equal(await accessToken(a), await accessToken(b));
+    assert.deepEqual(await fourCalls(a), [200, 200, 200, 200]);
+    assert.deepEqual(await fourCalls(b), [200, 200, 200, 200]);
+    assert.equal(refreshesAtServer(env.w) - before, 2, "the calls needed no further refresh");
+    const events = await b.evaluate(() => (window as any).events);
+    assert.deepEqual(events, ["SIGNED_IN", "TOKEN_REFRESHED", "TOKEN_REFRESHED"]);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a tab closed while it holds the refresh lock does not block the other tab", async () => {
+  const email = "closed.tab@example.com";
+  await env.w.createUser(email, PASSWORD);
+  const context = await env.browser.newContext();
+  try {
+    // A long lock timeout: tab B must get the lock because A's went away, not because it gave up waiting.
+    const query = { autoRefresh: "0", lockTimeoutMs: "60000" };
+    const a = await openTab(context, query);
+    const b = await openTab(context, query);
+    await signIn(a, email);
+    assert.equal((await b.evaluate(() => (window as any).warden.getUser())).email, email);
+    const before = refreshesAtServer(env.w);
+
+    // Tab A's refresh reaches Warden, which rotates the token, but the answer is slow to come back;
+    // meanwhile A holds the lock.
+    const stalled = env.stallNextRefresh();
+    await untilExpired(await accessExp(a));
+    await a.evaluate(() => {
+      (window as any).pending = (window as any).warden.fetch("/api/v1/me");
+    });
+    await stalled.reached;
+    const held = await a.evaluate(() => navigator.locks.query());
+    assert.equal(held.held?.length, 1, "tab A holds the refresh lock");
+
+    const callsB = fourCalls(b);
+    // Tab B is queued behind A's lock.
+    for (let i = 0; i < 50; i++) {
+      const state = await b.evaluate(() => navigator.locks.query());
+      if (state.pending?.length) break;
+      await sleep(100);
+    }
+    assert.equal((await b.evaluate(() => navigator.locks.query())).pending?.length, 1, "tab B waits for the lock");
+
+    await a.close();
+    assert.deepEqual(await callsB, [200, 200, 200, 200]);
+    const sb = await stats(b);
+    assert.equal(sb.lockTimeouts, 0, "tab B got the lock when A closed, it did not time out");
+    assert.equal(sb.requests, 1, "tab B refreshed once");
+    assert.equal(refreshesAtServer(env.w) - before, 2, "A's refresh (answered too late) and B's");
+
+    // A never got its answer, so B refreshed with the cookie A had already spent: the grace window
+    // answered B with A's successor instead of revoking the session. B's next refresh still works.
+    stalled.release();
+    await untilExpired(await accessExp(b));
+    assert.deepEqual(await fourCalls(b), [200, 200, 200, 200]);
+    assert.equal((await stats(b)).requests, 2);
+  } finally {
+    await context.close();
+  }
+});
+
+test("register, confirm, login with the TOTP step, getUser and logout through the SDK", async () => {
+  const email = "sdk.mfa@example.com";
+  const context = await env.browser.newContext();
+  try {
+    const a = await openTab(context, { autoRefresh: "0" });
+    const b = await openTab(context, { autoRefresh: "0" });
+    const problems = watchForErrors(a);
+
+    const registered = await a.evaluate(
+      ([email, password]) => (window as any).warden.register({ email, password, firstName: "Ana" }),
+      [email, PASSWORD] as const,
+    );
+    assert.equal(registered.email, email);
+    let token: string | undefined;
+    for (let i = 0; i < 5 && !token; i++) {
+      const mail = await env.smtp.nextMail(email);
+      token = /confirm-email\?token=([A-Za-z0-9_-]{43})/.exec(mail.decoded)?.[1];
+    }
+    assert.ok(token, "a confirmation link in the mail");
+    await a.evaluate((token) => (window as any).warden.confirmEmail(token), token);
+
+    // TOTP on, through the API as the account page would do it.
+    const { token: bearer } = await login(env.w, email);
+    const setup = await withBearer(env.w, bearer, { method: "POST", url: "/api/v1/me/mfa/totp/setup" });
+    const secret = Secret.fromBase32(setup.body.secret);
+    const enable = await withBearer(env.w, bearer, {
+      method: "POST",
+      url: "/api/v1/me/mfa/totp/enable",
+      payload: { code: TOTP.generate({ secret }) },
+    });
+    assert.equal(enable.status, 200, enable.raw);
+
+    const challenge = await a.evaluate(([email, password]) => (window as any).warden.login(email, password), [
+      email,
+      PASSWORD,
+    ] as const);
+    assert.equal(challenge.mfaRequired, true);
+    assert.deepEqual(challenge.methods, ["totp", "backup_code"]);
+    assert.equal(await accessToken(a), undefined, "no token before the second step");
+
+    const wrong = await a.evaluate(async (mfaToken) => {
+      try {
+        await (window as any).warden.verifyMfa(mfaToken, "000000");
+        return null;
+      } catch (error: any) {
+        return { name: error.name, status: error.status, message: error.message };
+      }
+    }, challenge.mfaToken);
+    assert.equal(wrong?.name, "WardenError");
+    assert.equal(wrong?.status, 401);
+
+    // The enabling code's step is spent: the authenticator's next code.
+    const code = TOTP.generate({ secret, timestamp: Date.now() + 30_000 });
+    const verified = await a.evaluate(([mfaToken, code]) => (window as any).warden.verifyMfa(mfaToken, code), [
+      challenge.mfaToken,
+      code,
+    ] as const);
+    assert.equal(verified.mfaRequired, false);
+    assert.equal((await a.evaluate(() => (window as any).warden.getUser())).email, email);
+    assert.deepEqual(await b.evaluate(() => (window as any).events), ["SIGNED_IN"], "tab B heard of the sign-in");
+
+    await a.evaluate(() => (window as any).warden.logout());
+    assert.equal(await a.evaluate(() => (window as any).warden.getUser()), null);
+    assert.equal(await b.evaluate(() => (window as any).warden.session), null, "tab B is signed out too");
+    assert.equal(await b.evaluate(() => (window as any).warden.getUser()), null, "and the cookie is gone");
+    assert.deepEqual(
+      problems.filter((p) => !/status of 40[01]/.test(p)),
+      [],
+    );
+  } finally {
+    await context.close();
+  }
+});
+
+test("the ten-line example in docs/examples/spa.html signs in and a second tab shows the user too", async () => {
+  const email = "example.page@example.com";
+  await env.w.createUser(email, PASSWORD);
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems = watchForErrors(page);
+    await page.goto(`${env.app.origin}/spa.html?${new URLSearchParams({ warden: env.base })}`);
+    await page.locator("#out").filter({ hasText: "null" }).waitFor();
+    await page.locator("input[name=email]").fill(email);
+    await page.locator("input[name=password]").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#out").filter({ hasText: email }).waitFor();
+    const second = await context.newPage();
+    await second.goto(`${env.app.origin}/spa.html?${new URLSearchParams({ warden: env.base })}`);
+    await second.locator("#out").filter({ hasText: email }).waitFor();
+    assert.deepEqual(
+      problems.filter((p) => !/status of 40[01]/.test(p)),
+      [],
+    );
+  } finally {
+    await context.close();
+  }
+});
