@@ -103,7 +103,7 @@ test("the server refuses to start: exit code 78 and one stderr line per bad vari
     const r = await run(process.execPath, ["dist/main.js"], {
       env: { ...scratch.env, PORT: "abc", LOGIN_RATE_LIMIT: "lots" },
     });
-    assert.equal(r.code, 78);
+    assert.equal(r.code, 78, `exit code and stderr: ${r.stderr}`);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 2, r.stderr);
     assert.match(r.stderr, /^warden: invalid configuration: PORT: /m);
