@@ -364,7 +364,7 @@ test("register, confirm, login with the TOTP step, getUser and logout through th
       PASSWORD,
     ] as const);
     assert.equal(challenge.mfaRequired, true);
-    assert.deepEqual(challenge.methods, ["totp", "backup_code"]);
+    assert.deepEqual(challenge.methods, ["totp", "backup_code", "email_otp"]);
     assert.equal(await accessToken(a), undefined, "no token before the second step");
 
     const wrong = await a.evaluate(async (mfaToken) => {

@@ -285,7 +285,7 @@ for (const { engine, skip } of engines) {
           methods: hidden("methods"),
           redirect_to: "",
         };
-        assert.equal(base.methods, "totp,backup_code");
+        assert.equal(base.methods, "totp,backup_code,email_otp");
 
         const wrong = await browser.post("/login/mfa", { ...base, type: "totp", code: "000000" });
         assert.equal(wrong.statusCode, 401);

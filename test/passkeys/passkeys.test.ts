@@ -84,7 +84,7 @@ for (const { engine, skip } of engines) {
         await userWithPasskey(w, "bert@example.com", device);
         const mfaToken = await challenge(w, "bert@example.com");
         const login = await postJson(w.app, "/api/auth", { email: "bert@example.com", password: PASSWORD });
-        assert.deepEqual(login.body.mfa_methods, ["passkey"]);
+        assert.deepEqual(login.body.mfa_methods, ["passkey", "email_otp"]);
 
         const missing = await postJson(w.app, "/api/auth/mfa/passkey/options", {});
         assert.equal(missing.status, 400);

@@ -44,7 +44,7 @@ for (const { engine, skip } of engines) {
         const challenge = await stepUpChallenge(w, token);
         assert.equal(challenge.mfa_required, true);
         assert.match(challenge.challenge_token, /^[0-9a-f]{64}$/);
-        assert.deepEqual(challenge.methods, ["totp", "backup_code"]);
+        assert.deepEqual(challenge.methods, ["totp", "backup_code", "email_otp"]);
 
         assert.equal(
           (await stepUpVerify(w, token, { type: "totp", code: "123456" })).body.message,
@@ -153,7 +153,7 @@ for (const { engine, skip } of engines) {
         const { token, passkey } = await userWithPasskey(w, "wes@example.com", device);
         clock.advance(REAUTH_MAX_AGE + 1);
         const challenge = await stepUpChallenge(w, token);
-        assert.deepEqual(challenge.methods, ["passkey"]);
+        assert.deepEqual(challenge.methods, ["passkey", "email_otp"]);
         const missing = await bearer(w, "POST", "/api/v1/mfa/passkey/options", token, {});
         assert.equal(missing.status, 400);
         assert.equal(missing.body.message, "Missing challengeToken.");
