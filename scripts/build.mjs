@@ -3,18 +3,25 @@
  * `npm run build` (and npm's `prepare`, so `npm install` builds): compiles src/ to dist/ with tsc
  * and copies the files that are not TypeScript (page templates, CSS, images) beside them, so
  * `node dist/main.js` runs without a compiler in the process. Then the browser SDK (sdk/ to
- * sdk/dist/warden.js and .d.ts), so every test run uses a fresh build of it.
+ * sdk/dist/warden.js and .d.ts).
+ *
+ * A build whose inputs (src/, sdk/src/, the tsconfig files, package.json) are unchanged since the
+ * last one is skipped: `npx warden` installs the project into npx's cache and so runs `prepare`
+ * again, and test/run.ts builds before every run. A real build compiles into a scratch folder and
+ * swaps it in, so a server or CLI started meanwhile never finds dist/ missing or half-written.
  *
  * Under `npm ci --omit=dev` there is no TypeScript: an existing dist/ is kept (build it before
  * pruning dev dependencies); without one the install fails, naming the fix.
  */
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 
 const root = path.resolve(import.meta.dirname, "..");
 const require = createRequire(import.meta.url);
+const STAMP = ".build-inputs";
 
 let tsc;
 try {
@@ -30,19 +37,71 @@ try {
   process.exit(1);
 }
 
-fs.rmSync(path.join(root, "dist"), { recursive: true, force: true });
-const result = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
-if (result.status !== 0) process.exit(result.status ?? 1);
+const inputs = fingerprint([
+  "src",
+  "sdk/src",
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "sdk/tsconfig.json",
+  "package.json",
+]);
+const built = (dir) => {
+  try {
+    return fs.readFileSync(path.join(root, dir, STAMP), "utf8") === inputs;
+  } catch {
+    return false;
+  }
+};
+if (built("dist") && built("sdk/dist")) process.exit(0);
 
-const src = path.join(root, "src");
-for (const file of fs.readdirSync(src, { recursive: true, encoding: "utf8" })) {
-  const from = path.join(src, file);
-  if (file.endsWith(".ts") || fs.statSync(from).isDirectory()) continue;
-  const to = path.join(root, "dist", file);
-  fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.copyFileSync(from, to);
+compile("dist", "tsconfig.build.json", (out) => {
+  const src = path.join(root, "src");
+  for (const file of fs.readdirSync(src, { recursive: true, encoding: "utf8" })) {
+    const from = path.join(src, file);
+    if (file.endsWith(".ts") || fs.statSync(from).isDirectory()) continue;
+    const to = path.join(out, file);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    fs.copyFileSync(from, to);
+  }
+});
+compile("sdk/dist", "sdk/tsconfig.json", () => {});
+
+/** tsc into `<target>.building-<pid>`, then rename over `target`, the stamp written last. */
+function compile(target, project, finish) {
+  const final = path.join(root, target);
+  const scratch = `${final}.building-${process.pid}`;
+  fs.rmSync(scratch, { recursive: true, force: true });
+  const result = spawnSync(process.execPath, [tsc, "-p", path.join(root, project), "--outDir", scratch], {
+    stdio: "inherit",
+  });
+  if (result.status !== 0) {
+    fs.rmSync(scratch, { recursive: true, force: true });
+    process.exit(result.status ?? 1);
+  }
+  finish(scratch);
+  fs.writeFileSync(path.join(scratch, STAMP), inputs);
+  const old = `${final}.old-${process.pid}`;
+  if (fs.existsSync(final)) fs.renameSync(final, old);
+  fs.renameSync(scratch, final);
+  fs.rmSync(old, { recursive: true, force: true });
 }
 
-fs.rmSync(path.join(root, "sdk/dist"), { recursive: true, force: true });
-const sdk = spawnSync(process.execPath, [tsc, "-p", path.join(root, "sdk/tsconfig.json")], { stdio: "inherit" });
-if (sdk.status !== 0) process.exit(sdk.status ?? 1);
+/** SHA-256 over the relative path and content of every file under `entries`, in a stable order. */
+function fingerprint(entries) {
+  const hash = crypto.createHash("sha256");
+  const files = entries.flatMap((entry) => {
+    const full = path.join(root, entry);
+    if (!fs.existsSync(full)) return [];
+    if (!fs.statSync(full).isDirectory()) return [entry];
+    return fs
+      .readdirSync(full, { recursive: true, encoding: "utf8" })
+      .map((file) => path.join(entry, file))
+      .filter((file) => fs.statSync(path.join(root, file)).isFile());
+  });
+  for (const file of files.sort())
+    hash
+      .update(`${file}\0`)
+      .update(fs.readFileSync(path.join(root, file)))
+      .update("\0");
+  return hash.digest("hex");
+}

@@ -25,7 +25,11 @@ describe("warden CLI", () => {
       warden("keys", "list", "--bogus"),
       warden("user", "create", "--email"),
       // `npx warden` runs the project's own bin (package.json "bin"); --no-install so it never asks the registry.
-      run("npx", ["--no-install", "warden", "--help"], { env: scratch.env }),
+      // npx links the project into its cache (running `prepare`, a no-op on an up-to-date build): a cache of
+      // our own keeps the user's ~/.npm out of it.
+      run("npx", ["--no-install", "warden", "--help"], {
+        env: { ...scratch.env, npm_config_cache: path.join(scratch.dir, "npm-cache") },
+      }),
     ]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: warden <command>/);
