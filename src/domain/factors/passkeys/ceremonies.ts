@@ -106,7 +106,9 @@ export async function verifyAssertion(
 ): Promise<VerifiedAssertion> {
   let info;
   try {
-    const result = await (await webauthn()).verifyAuthenticationResponse({
+    const result = await (
+      await webauthn()
+    ).verifyAuthenticationResponse({
       response: credential as AuthenticationResponseJSON,
       expectedChallenge,
       expectedOrigin: deps.config.webauthn.origins,

@@ -72,7 +72,9 @@ export async function registerPasskey(
 
   let info;
   try {
-    const result = await (await webauthn()).verifyRegistrationResponse({
+    const result = await (
+      await webauthn()
+    ).verifyRegistrationResponse({
       response: credential,
       expectedChallenge: challenge,
       expectedOrigin: deps.config.webauthn.origins,
