@@ -1,9 +1,5 @@
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { webauthn } from "./webauthn.js";
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { recordEvent } from "../../security/events.js";
@@ -48,7 +44,7 @@ export async function registrationOptions(
   const { user } = auth;
   const existing = await deps.passkeys.listForUser(user.id);
   const displayName = [user.firstName, user.lastName].filter(Boolean).join(" ") || user.email;
-  return generateRegistrationOptions({
+  return (await webauthn()).generateRegistrationOptions({
     rpName: deps.config.webauthn.rpName,
     rpID: deps.config.webauthn.rpId,
     userName: user.email,
@@ -77,7 +73,9 @@ export async function registerPasskey(
 
   let info;
   try {
-    const result = await verifyRegistrationResponse({
+    const result = await (
+      await webauthn()
+    ).verifyRegistrationResponse({
       response: credential,
       expectedChallenge: challenge,
       expectedOrigin: deps.config.webauthn.origins,

@@ -1,5 +1,5 @@
 import { Secret, TOTP } from "otpauth";
-import QRCode from "qrcode";
+import { lazy } from "../../lib/lazy.js";
 import type { DomainDeps } from "../../context.js";
 import type { Random } from "../../ports.js";
 import type { FactorRecord } from "../ports.js";
@@ -69,9 +69,11 @@ export function buildOtpauthUri(issuer: string, account: string, secretBase32: s
   return `otpauth://totp/${label}?secret=${secretBase32}&issuer=${encodeURIComponent(issuer)}`;
 }
 
+const qrcode = lazy(() => import("qrcode"));
+
 /** The URI as a 300x300 PNG data URI, for apps that scan rather than type. */
-export const renderQrCode = (uri: string): Promise<string> =>
-  QRCode.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
+export const renderQrCode = async (uri: string): Promise<string> =>
+  (await qrcode()).default.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
 
 /**
  * Checks `code` against the factor's encrypted secret and, when it matches, records its time step
