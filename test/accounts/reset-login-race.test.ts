@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { test } from "node:test";
 import { sha256Hex } from "../../src/domain/lib/secret-box.js";
-import { engines } from "../helpers/engines.js";
+import { engines, type EngineUnderTest } from "../helpers/engines.js";
 import { startWarden, withBearer, type Warden } from "../helpers/warden.js";
 import { post } from "./helpers.js";
 
@@ -39,16 +39,30 @@ async function assertNothingLive(w: Warden, userId: string, answers: Array<{ sta
   assert.deepEqual(await w.deps.sessions.listLiveSessions(userId, now, new Date(0)), []);
 }
 
+/** A Warden with the racing user and a reset link for them; closed after `run`. */
+async function withRacer(
+  engine: EngineUnderTest,
+  run: (w: Warden, userId: string, resetToken: string) => Promise<void>,
+): Promise<void> {
+  const w = await startWarden({ engine, ...PATIENT });
+  try {
+    const user = await w.createUser(EMAIL, OLD);
+    await run(w, user.id, await resetTokenFor(w, user.id));
+  } finally {
+    await w.close();
+  }
+}
+
+/** LOGINS logins with the old password, all under way at once. */
+const oldPasswordLogins = (w: Warden) =>
+  Array.from({ length: LOGINS }, () => post(w.app, "/api/auth", { email: EMAIL, password: OLD }));
+
 for (const { engine, skip } of engines) {
   test(
     `${engine.name}: logins that checked the old password before a reset committed open no session after it`,
     { skip },
-    async () => {
-      const w = await startWarden({ engine, ...PATIENT });
-      try {
-        const user = await w.createUser(EMAIL, OLD);
-        const token = await resetTokenFor(w, user.id);
-
+    () =>
+      withRacer(engine, async (w, userId, token) => {
         // Each login checks the (old, right) password with the real hasher, then waits until the
         // reset has committed: exactly the interleaving of the issue's reproduction.
         const { hasher } = w.deps;
@@ -65,7 +79,7 @@ for (const { engine, skip } of engines) {
           return valid;
         };
 
-        const logins = Array.from({ length: LOGINS }, () => post(w.app, "/api/auth", { email: EMAIL, password: OLD }));
+        const logins = oldPasswordLogins(w);
         await everyLoginChecked;
         hasher.verify = realVerify;
         const reset = await post(w.app, "/api/auth/reset-password", { token, password: NEW });
@@ -74,31 +88,22 @@ for (const { engine, skip } of engines) {
 
         const answers = await Promise.all(logins);
         for (const answer of answers) assert.deepEqual(answer.body, { code: 401, message: "Invalid credentials." });
-        await assertNothingLive(w, user.id, answers);
+        await assertNothingLive(w, userId, answers);
         assert.equal((await post(w.app, "/api/auth", { email: EMAIL, password: NEW })).status, 200);
-      } finally {
-        await w.close();
-      }
-    },
+      }),
   );
 
   test(
     `${engine.name}: ${LOGINS} old-password logins racing a reset leave no live session or refresh token`,
     { skip },
-    async () => {
-      const w = await startWarden({ engine, ...PATIENT });
-      try {
-        const user = await w.createUser(EMAIL, OLD);
-        const token = await resetTokenFor(w, user.id);
-        const logins = Array.from({ length: LOGINS }, () => post(w.app, "/api/auth", { email: EMAIL, password: OLD }));
+    () =>
+      withRacer(engine, async (w, userId, token) => {
+        const logins = oldPasswordLogins(w);
         const reset = post(w.app, "/api/auth/reset-password", { token, password: NEW });
         const [answers, resetAnswer] = await Promise.all([Promise.all(logins), reset]);
         assert.equal(resetAnswer.status, 200, resetAnswer.raw);
         for (const answer of answers) assert.ok([200, 401].includes(answer.status), JSON.stringify(answer.body));
-        await assertNothingLive(w, user.id, answers);
-      } finally {
-        await w.close();
-      }
-    },
+        await assertNothingLive(w, userId, answers);
+      }),
   );
 }
