@@ -3,6 +3,7 @@ import { webauthn } from "./webauthn.js";
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { recordEvent } from "../../security/events.js";
+import { inTransaction } from "../../unit-of-work.js";
 import type { Authenticated } from "../../sessions/authentication.js";
 import { CEREMONY_TIMEOUT_MS, issueChallenge, spendChallenge, type ChallengeBinding } from "./ceremonies.js";
 import type { PasskeyRecord } from "./ports.js";
@@ -106,8 +107,10 @@ export async function registerPasskey(
     createdAt: now,
     lastUsedAt: null,
   };
-  if (!(await deps.passkeys.insert(passkey))) throw new AuthError("PASSKEY_ALREADY_REGISTERED");
-  await recordEvent(deps, auth.user, "passkey_added", ctx, { passkeyId: passkey.id, deviceType: passkey.deviceType });
+  await inTransaction(deps, async (tx) => {
+    if (!(await tx.passkeys.insert(passkey))) throw new AuthError("PASSKEY_ALREADY_REGISTERED");
+    await recordEvent(tx, auth.user, "passkey_added", ctx, { passkeyId: passkey.id, deviceType: passkey.deviceType });
+  });
   return viewOf(passkey);
 }
 
