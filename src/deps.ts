@@ -108,7 +108,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const stores = createStores(database.db, database.engine, random);
+    const stores = createStores(database.db, database.engine, random, database.reader);
     const { events } = stores;
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),

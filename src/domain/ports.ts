@@ -191,6 +191,8 @@ export interface SessionStore {
   /** Creates the session and its first refresh token in one transaction. */
   createSession(session: NewSession, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
+  /** The session and its user in one read (Bearer authentication, every request); null when the session is unknown. */
+  findSessionWithUser(id: string): Promise<{ session: SessionRecord; user: UserRecord } | null>;
   /** Revokes one session (its whole refresh-token family); false when it was already revoked. */
   revokeSession(id: string, reason: string, now: Date): Promise<boolean>;
   /** Revokes every live session of the user, except `exceptSessionId`; returns how many. */

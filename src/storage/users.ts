@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { NewUser, ProfilePatch, Random, UserRecord, UserStore } from "../domain/ports.js";
 import { toDate, type DB, type UsersTable } from "./database.js";
 
-function toRecord(row: Selectable<UsersTable>): UserRecord {
+export function toUserRecord(row: Selectable<UsersTable>): UserRecord {
   return {
     id: row.id,
     email: row.email,
@@ -39,12 +39,12 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
   return {
     async findById(id) {
       const row = await users().where("id", "=", id).executeTakeFirst();
-      return row ? toRecord(row) : null;
+      return row ? toUserRecord(row) : null;
     },
 
     async findByEmail(email) {
       const row = await users().where("email", "=", email).executeTakeFirst();
-      return row ? toRecord(row) : null;
+      return row ? toUserRecord(row) : null;
     },
 
     async create(user: NewUser, now) {
@@ -74,7 +74,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
-        return toRecord(row);
+        return toUserRecord(row);
       } catch (error) {
         if (isUniqueViolation(error)) return null;
         throw error;
