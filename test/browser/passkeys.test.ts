@@ -10,39 +10,21 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { CDPSession, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import type { Clock } from "../../src/domain/ports.js";
-import { launchChromium, screenshotDir, shoot, watchForErrors } from "./chromium.js";
-
-/** The real time, moved forward on demand (a session that signed in "ten minutes ago"). */
-class OffsetClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
+import {
+  addVirtualAuthenticator,
+  launchChromium,
+  OffsetClock,
+  screenshotDir,
+  shoot,
+  watchForErrors,
+} from "./chromium.js";
 
 const heading = (page: Page) => page.getByRole("heading", { level: 1 }).textContent();
-
-/** A platform authenticator that verifies the user (a fingerprint reader), answering without a prompt. */
-export async function addVirtualAuthenticator(cdp: CDPSession): Promise<string> {
-  await cdp.send("WebAuthn.enable");
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return authenticatorId;
-}
 
 for (const [index, { engine, skip }] of engines.entries()) {
   test(
