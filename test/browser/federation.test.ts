@@ -90,6 +90,12 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await page.getByRole("button", { name: `Unlink Google (${email})` }).click();
         await page.getByRole("alert").getByText("This is your only way to sign in.").waitFor();
         assert.equal(await page.locator("p.error", { hasText: "only way to sign in" }).count(), 1);
+        // No password to confirm: the account page offers a first one (the session is fresh).
+        assert.equal(await page.getByLabel("Current password").count(), 0);
+        await page.getByLabel("New password").fill("a long walk by the sea");
+        await page.getByRole("button", { name: "Set a password" }).click();
+        await page.waitForURL(`${base}/account?notice=password-set`);
+        assert.equal(await page.getByLabel("Current password").count(), 1, "now a change needs the current one");
         await signOut();
 
         // Apple: a cross-site form_post (no Lax cookie), posted on again from Warden's own origin.
@@ -111,7 +117,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         );
         await snap(page, "account-linked");
 
-        // Another way in remains: Google can go (the Apple sign-in made the session fresh).
+        // Other ways in remain (Apple, the password): Google can go (the Apple sign-in made the session fresh).
         await page.getByRole("button", { name: `Unlink Google (${email})` }).click();
         await page.waitForURL(`${base}/account?notice=identity-unlinked`);
         assert.equal(await page.getByRole("button", { name: /^Unlink Google/ }).count(), 0);

@@ -121,7 +121,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         // Sign in again: now with the TOTP step. The enabling code's step is spent, so the next one.
         await page.getByLabel("Email address").fill(email);
         await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
         assert.equal(await page.evaluate(() => document.activeElement?.id), "totp", "focus on the code field");
         await snap(page, "login-mfa");
@@ -162,7 +162,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await snap(page2, "login-ro");
         await page2.getByLabel("Adresa de email").fill(email);
         await page2.getByLabel("Parola").fill(NEW_PASSWORD);
-        await page2.getByRole("button", { name: "Autentifică-te" }).click();
+        await page2.getByRole("button", { name: "Autentifică-te", exact: true }).click();
         await page2.getByText("Folosește un cod de rezervă").click();
         await page2.getByLabel("Cod de rezervă").fill(backupCodes[0]!);
         await page2.getByLabel("Cod de rezervă").press("Enter");

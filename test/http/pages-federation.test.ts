@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startIdentityProvider } from "../helpers/identity-provider.js";
-import { startWarden, type Warden } from "../helpers/warden.js";
+import { FixedClock, startWarden, type Warden } from "../helpers/warden.js";
 
 const OWN = "http://warden.test";
 const CLIENT = "web.apps.googleusercontent.com";
@@ -46,8 +46,10 @@ function jar(w: Warden) {
 }
 
 test("pages: a Google sign-in's state is bound to the browser and the provider, spent once, and checks the nonce", async () => {
-  const idp = await startIdentityProvider({ audience: CLIENT, now: () => new Date() });
+  const clock = new FixedClock();
+  const idp = await startIdentityProvider({ audience: CLIENT, now: () => clock.now() });
   const w = await startWarden({
+    clock,
     env: {
       GOOGLE_CLIENT_IDS: CLIENT,
       GOOGLE_AUTHORIZE_URL: idp.authorizeUrl,
@@ -120,6 +122,14 @@ test("pages: a Google sign-in's state is bound to the browser and the provider, 
       "https://appleid.apple.com",
     );
     assert.equal(foreign.statusCode, 403);
+
+    // Still signed in from the first answer, without a password: a first one is a sensitive operation. Ten minutes on, and
+    // with no second factor to step up with, the page asks for a fresh sign-in instead.
+    clock.advance(w.deps.config.REAUTH_MAX_AGE + 1);
+    const late = await browser.post("/account/password", { _csrf: csrf, newPassword: "a long walk by the sea" });
+    assert.equal(late.statusCode, 403);
+    assert.match(late.body, /href="\/login\?prompt=login&amp;redirect_to=%2Faccount"/);
+    assert.equal((await w.deps.users.findByEmail("ana@gmail.com"))!.passwordHash, "!", "no password was set");
   } finally {
     await w.close();
     await idp.close();

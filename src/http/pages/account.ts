@@ -9,6 +9,7 @@ import {
   setupTotp,
 } from "../../domain/factors/management.js";
 import { listPasskeys } from "../../domain/factors/passkeys/management.js";
+import { hasPassword } from "../../domain/factors/password/hasher.js";
 import { listIdentities } from "../../domain/federation/linked-identities.js";
 import { PROVIDER_LABEL } from "../../domain/federation/sign-in.js";
 import { listEvents } from "../../domain/security/events.js";
@@ -21,6 +22,7 @@ import { LOCALES, type Locale } from "./i18n.js";
 import { RESUME_PATH } from "./login.js";
 import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
 import { field, pageSchema } from "./schemas.js";
+import { needsStepUp, onSensitiveAction, showStepUp } from "./sensitive.js";
 
 export const ACCOUNT = "/account";
 const EVENTS_SHOWN = 20;
@@ -91,6 +93,7 @@ export async function showAccount(
   auth: Authenticated,
   failed?: FailedForm,
   status = 200,
+  view: { verificationToken?: string; notice?: string } = {},
 ) {
   const { locale, t } = request.page;
   const user = auth.user;
@@ -117,7 +120,10 @@ export async function showAccount(
         firstName: failed?.section === "profile" ? (failed.values?.firstName ?? "") : (user.firstName ?? ""),
         lastName: failed?.section === "profile" ? (failed.values?.lastName ?? "") : (user.lastName ?? ""),
         locale: locale,
+        hasPassword: hasPassword(user),
       },
+      verificationToken: view.verificationToken ?? "",
+      ...(view.notice ? { notice: view.notice } : {}),
       localeNames: { en: "English", ro: "Română" },
       mfa,
       sessions: sessions.map((s) => ({
@@ -241,12 +247,21 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
     },
   );
 
-  pages.post<{ Body: { currentPassword?: string; newPassword?: string } }>(
+  // A first password (an account made through Google or Apple) is a sensitive operation: after
+  // "Confirm it is you" the form comes back with the verification token, to be typed within 120 s.
+  onSensitiveAction("password-set", (request, reply, auth, _pending, verificationToken) =>
+    showAccount(deps, request, reply, auth, undefined, 200, {
+      verificationToken,
+      notice: request.page.t.choosePasswordNow,
+    }),
+  );
+
+  pages.post<{ Body: { currentPassword?: string; newPassword?: string; verification_token?: string } }>(
     `${ACCOUNT}/password`,
     {
       config: { hashesPassword: true },
-      schema: pageSchema("pageAccountPassword", "Change the password", {
-        body: { currentPassword: field(4096), newPassword: field(4096) },
+      schema: pageSchema("pageAccountPassword", "Change the password, or set a first one", {
+        body: { currentPassword: field(4096), newPassword: field(4096), verification_token: field(256) },
         example: { currentPassword: "plum tree in winter", newPassword: "a new plum tree", _csrf: "…" },
       }),
     },
@@ -254,8 +269,9 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       const auth = signedInUser(request, reply);
       if (!auth) return reply;
       const form = request.body ?? {};
+      const isFirst = !hasPassword(auth.user);
       const errors = noErrors();
-      for (const name of ["currentPassword", "newPassword"] as const) {
+      for (const name of isFirst ? (["newPassword"] as const) : (["currentPassword", "newPassword"] as const)) {
         if (!form[name]) {
           errors.fields[name] = [request.page.t.required];
           errors.summary.push({ text: request.page.t.required, field: name });
@@ -267,13 +283,19 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
         await updateProfile(
           deps,
           auth,
-          { currentPassword: form.currentPassword, newPassword: form.newPassword },
+          isFirst
+            ? { newPassword: form.newPassword, verificationToken: form.verification_token || undefined }
+            : { currentPassword: form.currentPassword, newPassword: form.newPassword },
           requestContext(request),
         );
       } catch (error) {
-        return refused(deps, request, reply, auth, "password", error, "currentPassword", { password: "newPassword" });
+        if (isFirst && needsStepUp(error))
+          return showStepUp(deps, request, reply, auth, { action: "password-set", target: "" });
+        return refused(deps, request, reply, auth, "password", error, isFirst ? "newPassword" : "currentPassword", {
+          password: "newPassword",
+        });
       }
-      return reply.redirect(`${ACCOUNT}?notice=password-changed`, 303);
+      return reply.redirect(`${ACCOUNT}?notice=${isFirst ? "password-set" : "password-changed"}`, 303);
     },
   );
 

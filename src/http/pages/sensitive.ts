@@ -11,13 +11,14 @@ import { formErrorsOf, optionsAttribute, noErrors, render, statusOf, type FormEr
 import { field, pageSchema } from "./schemas.js";
 
 /**
- * The account page's sensitive operations (adding or removing a passkey, unlinking an identity)
+ * The account page's sensitive operations (adding or removing a passkey, unlinking an identity,
+ * a first password)
  * follow the API's rule: a session that signed in within REAUTH_MAX_AGE, or a step-up
  * verification token of this session. A page that is refused shows "Confirm it's you" with the
  * user's second factors and, once one is proved, carries the operation out with the token.
  */
-export type SensitiveAction = "passkey-add" | "passkey-remove" | "identity-unlink";
-const ACTIONS: readonly SensitiveAction[] = ["passkey-add", "passkey-remove", "identity-unlink"];
+export type SensitiveAction = "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set";
+const ACTIONS: readonly SensitiveAction[] = ["passkey-add", "passkey-remove", "identity-unlink", "password-set"];
 const STEP_UP_METHODS: readonly FactorMethod[] = ["passkey", "totp", "backup_code", "email_otp"];
 
 /** What to do after the proof: the action and its one parameter (a passkey's name, an id). */
