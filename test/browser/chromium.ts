@@ -20,6 +20,14 @@ export function screenshotDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "warden-shots-"));
 }
 
+/** `snap(page, name)`: screenshots into screenshotDir() when `enabled` (once per test file, not per engine), else nothing. */
+export function snapper(enabled: boolean): (page: Page, name: string) => Promise<void> {
+  const dir = enabled ? screenshotDir() : null;
+  return async (page, name) => {
+    if (dir) await shoot(page, dir, name);
+  };
+}
+
 export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 
 /** The page as it is now, at desktop and phone size: `<name>-desktop.png`, `<name>-phone.png`. */

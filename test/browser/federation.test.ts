@@ -7,12 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Page } from "playwright-core";
 import { engines } from "../helpers/engines.js";
 import { startIdentityProvider } from "../helpers/identity-provider.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import { launchChromium, screenshotDir, shoot, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors } from "./chromium.js";
 
 const GOOGLE_CLIENT = "1234-web.apps.googleusercontent.com";
 const APPLE_SERVICES_ID = "com.example.web";
@@ -45,10 +44,8 @@ for (const [index, { engine, skip }] of engines.entries()) {
       });
       await w.app.listen({ port, host: "127.0.0.1" });
       const browser = await launchChromium();
-      const dir = index === 0 ? screenshotDir() : null;
-      const snap = async (page: Page, name: string) => {
-        if (dir) await shoot(page, dir, name);
-      };
+      // Screenshots once: the pages look the same on either engine.
+      const snap = snapper(index === 0);
       const email = `ana.${engine.name}@gmail.com`;
       google.account = { sub: `g-${engine.name}`, email, email_verified: true, given_name: "Ana", family_name: "Pop" };
       apple.account = {

@@ -11,7 +11,7 @@ import { startWardenWithSmtp } from "../accounts/helpers.js";
 import type { TestSmtp } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { freePort } from "../helpers/process.js";
-import { launchChromium, screenshotDir, shoot, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors } from "./chromium.js";
 
 const PASSWORD = "plum tree in winter";
 const NEW_PASSWORD = "a quiet river at dawn";
@@ -40,10 +40,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
       await w.app.listen({ port, host: "127.0.0.1" });
       const browser = await launchChromium();
       // Screenshots once: the pages look the same on either engine.
-      const dir = index === 0 ? screenshotDir() : null;
-      const snap = async (page: Page, name: string) => {
-        if (dir) await shoot(page, dir, name);
-      };
+      const snap = snapper(index === 0);
       try {
         const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB" });
         const page = await context.newPage();

@@ -15,14 +15,7 @@ import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import {
-  addVirtualAuthenticator,
-  launchChromium,
-  OffsetClock,
-  screenshotDir,
-  shoot,
-  watchForErrors,
-} from "./chromium.js";
+import { addVirtualAuthenticator, launchChromium, OffsetClock, snapper, watchForErrors } from "./chromium.js";
 
 const heading = (page: Page) => page.getByRole("heading", { level: 1 }).textContent();
 
@@ -38,10 +31,8 @@ for (const [index, { engine, skip }] of engines.entries()) {
       assert.equal(w.deps.config.webauthn.rpId, "localhost");
       await w.app.listen({ port, host: "127.0.0.1" });
       const browser = await launchChromium();
-      const dir = index === 0 ? screenshotDir() : null;
-      const snap = async (page: Page, name: string) => {
-        if (dir) await shoot(page, dir, name);
-      };
+      // Screenshots once: the pages look the same on either engine.
+      const snap = snapper(index === 0);
       try {
         const email = `pia.${engine.name}@example.com`;
         await w.createUser(email, PASSWORD);

@@ -4,16 +4,15 @@ import { AuthError } from "../../domain/errors.js";
 import { unlinkIdentity } from "../../domain/federation/linked-identities.js";
 import type { ProviderName } from "../../domain/federation/ports.js";
 import { PROVIDER_LABEL, signInWithProvider } from "../../domain/federation/sign-in.js";
-import type { Authenticated } from "../../domain/sessions/authentication.js";
 import type { LoginResult } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
 import { isSecureCookieUrl } from "../plugins/refresh-cookie.js";
-import { ACCOUNT, refused, signedInUser } from "./account.js";
+import { ACCOUNT } from "./account.js";
 import type { PageDeps } from "./index.js";
 import { pageCookieOptions } from "./page-session.js";
 import { render } from "./render.js";
 import { field, pageSchema, redirectQuery } from "./schemas.js";
-import { needsStepUp, onSensitiveAction, showStepUp, type PendingAction } from "./sensitive.js";
+import { sensitiveAction } from "./sensitive.js";
 
 /**
  * "Continue with Google / Apple" without the providers' scripts (the pages load nothing from
@@ -244,37 +243,21 @@ export function federationPages(
   }
 
   // ---- Linked identities on /account: unlink is a sensitive operation, never the last way in.
-  const unlink = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: Authenticated,
-    pending: PendingAction,
-    verificationToken?: string,
-  ) => {
-    try {
+  sensitiveAction(pages, deps, {
+    action: "identity-unlink",
+    section: "identities",
+    notice: "identity-unlinked",
+    errorField: (pending) => `unlink-${pending.target}`,
+    async perform(request, _reply, auth, pending, verificationToken) {
       await unlinkIdentity(deps, auth, pending.target, verificationToken, requestContext(request));
-    } catch (error) {
-      if (needsStepUp(error)) return showStepUp(deps, request, reply, auth, pending);
-      return refused(deps, request, reply, auth, "identities", error, `unlink-${pending.target}`);
-    }
-    return reply.redirect(`${ACCOUNT}?notice=identity-unlinked`, 303);
-  };
-  onSensitiveAction("identity-unlink", unlink);
-
-  pages.post<{ Body: { id?: string } }>(
-    `${ACCOUNT}/identities/unlink`,
-    {
-      schema: pageSchema("pageUnlinkIdentity", "Unlink a Google or Apple account (a sensitive operation)", {
-        body: { id: field(64) },
-        example: { id: "5b0e…", _csrf: "…" },
-      }),
+      return undefined;
     },
-    async (request, reply) => {
-      const auth = signedInUser(request, reply);
-      if (!auth) return reply;
-      return unlink(request, reply, auth, { action: "identity-unlink", target: request.body?.id ?? "" });
+    form: {
+      path: `${ACCOUNT}/identities/unlink`,
+      operationId: "pageUnlinkIdentity",
+      summary: "Unlink a Google or Apple account (a sensitive operation)",
     },
-  );
+  });
 }
 
 declare module "fastify" {

@@ -10,7 +10,7 @@ import { ACCOUNT, describeDevice, refused, signedInUser } from "./account.js";
 import type { PageDeps } from "./index.js";
 import { optionsAttribute, render } from "./render.js";
 import { field, pageSchema, redirectQuery } from "./schemas.js";
-import { needsStepUp, onSensitiveAction, parseCredential, showStepUp, type PendingAction } from "./sensitive.js";
+import { parseCredential, sensitiveAction } from "./sensitive.js";
 
 /** The longest passkey name the API takes. */
 const NAME_MAX = 100;
@@ -68,40 +68,32 @@ export function passkeyPages(
       creationOptions: optionsAttribute(await registrationOptions(deps, auth)),
     });
 
-  const addPasskey = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: Authenticated,
-    pending: PendingAction,
-    verificationToken?: string,
-  ) => {
-    try {
+  const addPasskey = sensitiveAction(pages, deps, {
+    action: "passkey-add",
+    section: "passkeys",
+    notice: "passkey-added",
+    errorField: () => "passkeyName",
+    async perform(request, reply, auth, pending, verificationToken) {
       await requireRecentAuthentication(deps, auth, verificationToken);
-    } catch (error) {
-      if (needsStepUp(error)) return showStepUp(deps, request, reply, auth, pending);
-      return refused(deps, request, reply, auth, "passkeys", error, "passkeyName");
-    }
-    return showCreate(request, reply, auth, pending.target);
-  };
-
-  const removePasskey = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: Authenticated,
-    pending: PendingAction,
-    verificationToken?: string,
-  ) => {
-    try {
+      return showCreate(request, reply, auth, pending.target);
+    },
+  });
+  sensitiveAction(pages, deps, {
+    action: "passkey-remove",
+    section: "passkeys",
+    notice: "passkey-removed",
+    errorField: (pending) => `remove-${pending.target}`,
+    async perform(request, _reply, auth, pending, verificationToken) {
       await requireRecentAuthentication(deps, auth, verificationToken);
       await deletePasskey(deps, auth, pending.target, requestContext(request));
-    } catch (error) {
-      if (needsStepUp(error)) return showStepUp(deps, request, reply, auth, pending);
-      return refused(deps, request, reply, auth, "passkeys", error, `remove-${pending.target}`);
-    }
-    return reply.redirect(`${ACCOUNT}?notice=passkey-removed`, 303);
-  };
-  onSensitiveAction("passkey-add", addPasskey);
-  onSensitiveAction("passkey-remove", removePasskey);
+      return undefined;
+    },
+    form: {
+      path: `${ACCOUNT}/passkeys/remove`,
+      operationId: "pageRemovePasskey",
+      summary: "Remove a passkey (a sensitive operation)",
+    },
+  });
 
   pages.post<{ Body: { name?: string } }>(
     `${ACCOUNT}/passkeys/add`,
@@ -146,21 +138,6 @@ export function passkeyPages(
         return refused(deps, request, reply, auth, "passkeys", error, "passkeyName", {}, { name: form.name ?? "" });
       }
       return reply.redirect(`${ACCOUNT}?notice=passkey-added`, 303);
-    },
-  );
-
-  pages.post<{ Body: { id?: string } }>(
-    `${ACCOUNT}/passkeys/remove`,
-    {
-      schema: pageSchema("pageRemovePasskey", "Remove a passkey (a sensitive operation)", {
-        body: { id: field(64) },
-        example: { id: "2b5f…", _csrf: "…" },
-      }),
-    },
-    async (request, reply) => {
-      const auth = signedInUser(request, reply);
-      if (!auth) return reply;
-      return removePasskey(request, reply, auth, { action: "passkey-remove", target: request.body?.id ?? "" });
     },
   );
 }

@@ -5,7 +5,7 @@ import type { FactorMethod } from "../../domain/factors/second-factor.js";
 import type { Authenticated } from "../../domain/sessions/authentication.js";
 import { startStepUp, stepUpPasskeyOptions, verifyStepUp } from "../../domain/sessions/step-up.js";
 import { requestContext } from "../context.js";
-import { ACCOUNT, signedInUser } from "./account.js";
+import { ACCOUNT, refused, signedInUser, type Section } from "./account.js";
 import type { PageDeps } from "./index.js";
 import { formErrorsOf, optionsAttribute, noErrors, render, statusOf, type FormErrors } from "./render.js";
 import { field, pageSchema } from "./schemas.js";
@@ -41,6 +41,60 @@ const runners = new Map<SensitiveAction, ActionRunner>();
 /** Each module registers how to carry out its own sensitive actions. */
 export function onSensitiveAction(action: SensitiveAction, run: ActionRunner): void {
   runners.set(action, run);
+}
+
+/**
+ * A sensitive action of the account page: `perform` runs it (with the step-up verification token
+ * once there is one) and returns a page to show, or nothing for "done" (back to /account with
+ * `notice`). A refusal asking for a step-up shows "Confirm it is you"; any other is shown next to
+ * `errorField` in `section`. With `form`, a POST route taking `{id}` starts it.
+ */
+export function sensitiveAction(
+  pages: FastifyInstance,
+  deps: PageDeps,
+  spec: {
+    action: SensitiveAction;
+    section: Section;
+    notice: string;
+    errorField(pending: PendingAction): string;
+    perform(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      auth: Authenticated,
+      pending: PendingAction,
+      verificationToken?: string,
+    ): Promise<FastifyReply | undefined>;
+    form?: { path: string; operationId: string; summary: string };
+  },
+): ActionRunner {
+  const run: ActionRunner = async (request, reply, auth, pending, verificationToken) => {
+    try {
+      const shown = await spec.perform(request, reply, auth, pending, verificationToken);
+      if (shown) return shown;
+    } catch (error) {
+      if (needsStepUp(error)) return showStepUp(deps, request, reply, auth, pending);
+      return refused(deps, request, reply, auth, spec.section, error, spec.errorField(pending));
+    }
+    return reply.redirect(`${ACCOUNT}?notice=${spec.notice}`, 303);
+  };
+  onSensitiveAction(spec.action, run);
+  if (spec.form) {
+    pages.post<{ Body: { id?: string } }>(
+      spec.form.path,
+      {
+        schema: pageSchema(spec.form.operationId, spec.form.summary, {
+          body: { id: field(64) },
+          example: { id: "2b5f…", _csrf: "…" },
+        }),
+      },
+      async (request, reply) => {
+        const auth = signedInUser(request, reply);
+        if (!auth) return reply;
+        return run(request, reply, auth, { action: spec.action, target: request.body?.id ?? "" });
+      },
+    );
+  }
+  return run;
 }
 
 /** True for the refusal that asks for a step-up (403 mfa_required). */
@@ -127,6 +181,18 @@ export function sensitivePages(pages: FastifyInstance, deps: PageDeps): void {
     const action = ACTIONS.find((a) => a === form.action);
     return action ? { action, target: form.target ?? "" } : null;
   };
+  /** The signed-in user and the action a step-up form carries; null when the reply is already on its way (to sign-in, or back). */
+  const pendingIn = (request: FastifyRequest<{ Body: StepUpForm }>, reply: FastifyReply) => {
+    const auth = signedInUser(request, reply);
+    if (!auth) return null;
+    const form = request.body ?? {};
+    const pending = pendingOf(form);
+    if (!pending) {
+      void reply.redirect(ACCOUNT, 303);
+      return null;
+    }
+    return { auth, form, pending };
+  };
   const methodsOf = (form: StepUpForm) =>
     (form.methods ?? "").split(",").filter((m): m is FactorMethod => STEP_UP_METHODS.includes(m as FactorMethod));
   const body = {
@@ -154,11 +220,9 @@ export function sensitivePages(pages: FastifyInstance, deps: PageDeps): void {
       }),
     },
     async (request, reply) => {
-      const auth = signedInUser(request, reply);
-      if (!auth) return reply;
-      const form = request.body ?? {};
-      const pending = pendingOf(form);
-      if (!pending) return reply.redirect(ACCOUNT, 303);
+      const started = pendingIn(request, reply);
+      if (!started) return reply;
+      const { auth, form, pending } = started;
       const type = STEP_UP_METHODS.find((m) => m === form.type) ?? "totp";
       let verificationToken: string;
       try {
@@ -202,11 +266,9 @@ export function sensitivePages(pages: FastifyInstance, deps: PageDeps): void {
       }),
     },
     async (request, reply) => {
-      const auth = signedInUser(request, reply);
-      if (!auth) return reply;
-      const form = request.body ?? {};
-      const pending = pendingOf(form);
-      if (!pending) return reply.redirect(ACCOUNT, 303);
+      const started = pendingIn(request, reply);
+      if (!started) return reply;
+      const { auth, form, pending } = started;
       const open = {
         challengeToken: form.challenge_token ?? "",
         methods: methodsOf(form),
