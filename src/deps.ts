@@ -13,26 +13,17 @@ import { SecretBox } from "./domain/lib/secret-box.js";
 import { SigningKeys } from "./domain/sessions/signing-keys.js";
 import { MailQueue, type RetryPolicy } from "./mail/queue.js";
 import { createTransportFor } from "./mail/transport.js";
-import { createBackupCodeStore } from "./storage/backup-codes.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
 import { openDatabase, type Database } from "./storage/database.js";
-import { createEmailTokenStore } from "./storage/email-tokens.js";
 import { createHashClassRegistry } from "./storage/hash-classes.js";
-import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
-import { createSecurityEventStore } from "./storage/security-events.js";
-import { createSessionStore } from "./storage/sessions.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
-import { createUserStore } from "./storage/users.js";
 import { createIdentityStore } from "./storage/identities.js";
-import { createEmailOtpStore } from "./storage/email-otp-codes.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
-import { createPasskeyStore } from "./storage/passkeys.js";
-import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
-import { createStepUpStore } from "./storage/step-up.js";
+import { createStores, createUnitOfWork } from "./storage/stores.js";
 
 export interface Deps extends Omit<DomainDeps, "config" | "hasher"> {
   config: Config;
@@ -117,7 +108,8 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const events = createSecurityEventStore(database.db, random);
+    const stores = createStores(database.db, database.engine, random);
+    const { events } = stores;
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),
       brand: { productName: config.PRODUCT_NAME, appUrl: config.APP_URL },
@@ -149,12 +141,8 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       keys,
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
-      users: createUserStore(database.db, random),
-      sessions: createSessionStore(database.db, database.engine),
-      mfaChallenges: createMfaChallengeStore(database.db),
-      backupCodes: createBackupCodeStore(database.db, random),
-      events,
-      emailTokens: createEmailTokenStore(database.db),
+      ...stores,
+      ...createUnitOfWork(database.db, database.engine, random),
       mailer,
       idTokens: {
         google: new IdTokenVerifier(
@@ -177,10 +165,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
         ),
       },
       identities: createIdentityStore(database.db, database.engine, random),
-      emailOtps: createEmailOtpStore(database.db),
-      passkeys: createPasskeyStore(database.db),
-      webauthnChallenges: createWebAuthnChallengeStore(database.db),
-      stepUp: createStepUpStore(database.db),
       database,
       counters,
       retention: createRetentionStore(database.db, counters),

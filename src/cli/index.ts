@@ -1,6 +1,13 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts/lifecycle.js";
+import {
+  AccountError,
+  activateUser,
+  confirmUserEmail,
+  createUser,
+  deactivateUser,
+  importUsers,
+} from "../domain/accounts/lifecycle.js";
 import { normaliseEmail } from "../domain/context.js";
 import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
@@ -103,7 +110,7 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
   "user confirm": (o) =>
     withDeps(async (deps) => {
       const user = await findUser(deps, o);
-      const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
+      const changed = await confirmUserEmail(deps, user, CLI);
       return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
     }),
   "user mfa-reset": (o) =>

@@ -1,15 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { AuthError } from "../../domain/errors.js";
-import {
-  disableTotp,
-  enableTotp,
-  getMfaStatus,
-  regenerateBackupCodes,
-  setupTotp,
-} from "../../domain/factors/management.js";
+import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
 import { listPasskeys } from "../../domain/factors/passkeys/management.js";
 import { hasPassword } from "../../domain/factors/password/hasher.js";
+import { totpEnabled } from "../../domain/factors/totp/factor.js";
+import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { listIdentities } from "../../domain/federation/linked-identities.js";
 import { PROVIDER_LABEL } from "../../domain/federation/sign-in.js";
 import { listEvents } from "../../domain/security/events.js";
@@ -307,7 +303,8 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
     errors = noErrors(),
     status = 200,
   ) => {
-    const setup = await setupTotp(deps, auth.user);
+    // A sensitive operation: a session that signed in too long ago is asked to sign in again.
+    const setup = await setupTotp(deps, auth);
     return render(
       request,
       reply,
@@ -335,7 +332,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       const auth = signedInUser(request, reply);
       if (!auth) return reply;
       // Already on (a second tab, a resubmitted form): the account page says so.
-      if (auth.user.totpEnabledAt) return reply.redirect(ACCOUNT, 303);
+      if (await totpEnabled(deps, auth.user.id)) return reply.redirect(ACCOUNT, 303);
       return showTotpSetup(request, reply, auth);
     },
   );
@@ -365,8 +362,8 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
           notice: t.notices["totp-enabled"],
         });
       } catch (error) {
-        if (!(error instanceof AuthError) || error.code === "MFA_ALREADY_ENABLED" || error.code === "RATE_LIMITED")
-          throw error;
+        const rethrown = ["MFA_ALREADY_ENABLED", "MFA_REQUIRED", "RATE_LIMITED"];
+        if (!(error instanceof AuthError) || rethrown.includes(error.code)) throw error;
         // A wrong code: a new secret and QR code, since the page holds no copy of the old one.
         return showTotpSetup(request, reply, auth, formErrorsOf(error, locale, "code"), statusOf(error));
       }
@@ -411,7 +408,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       try {
         const { backupCodes } = await regenerateBackupCodes(
           deps,
-          auth.user,
+          auth,
           request.body?.password ?? "",
           requestContext(request),
         );

@@ -74,7 +74,7 @@ export function passkeyPages(
     notice: "passkey-added",
     errorField: () => "passkeyName",
     async perform(request, reply, auth, pending, verificationToken) {
-      await requireRecentAuthentication(deps, auth, verificationToken);
+      await requireRecentAuthentication(deps, auth, { verificationToken });
       return showCreate(request, reply, auth, pending.target);
     },
   });
@@ -84,7 +84,7 @@ export function passkeyPages(
     notice: "passkey-removed",
     errorField: (pending) => `remove-${pending.target}`,
     async perform(request, _reply, auth, pending, verificationToken) {
-      await requireRecentAuthentication(deps, auth, verificationToken);
+      await requireRecentAuthentication(deps, auth, { verificationToken });
       await deletePasskey(deps, auth, pending.target, requestContext(request));
       return undefined;
     },

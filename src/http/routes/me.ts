@@ -1,11 +1,11 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
-import { isMfaEnabled } from "../../domain/factors/challenges.js";
-import { errorResponses, password } from "../schemas.js";
+import { errorResponses, password, verificationTokenFields } from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
 const isoDate = { type: "string", format: "date-time" } as const;
@@ -62,12 +62,7 @@ const profileUpdate = {
     },
     newPassword: password,
     currentPassword: password,
-    verification_token: {
-      type: "string",
-      maxLength: 256,
-      description: "Step-up token (also verificationToken, X-Verification-Token)",
-    },
-    verificationToken: { type: "string", maxLength: 256 },
+    ...verificationTokenFields,
   },
 } as const;
 
@@ -117,7 +112,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => viewProfile(request.auth.user, await isMfaEnabled(deps, request.auth.user)),
+    async (request) => getProfile(deps, request.auth.user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
@@ -135,9 +130,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     },
     async (request) => {
       const body = request.body ?? {};
-      const header = request.headers["x-verification-token"];
-      const verificationToken =
-        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      const verificationToken = verificationTokenOf(request);
       return updateProfile(deps, request.auth, { ...body, verificationToken }, requestContext(request));
     },
   );
