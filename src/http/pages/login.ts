@@ -54,6 +54,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
         values: { email: values.email ?? "", redirect_to: target(values.redirect_to) ?? "" },
         errors,
         alternatives: signInAlternatives(),
+        allowSignup: config.ALLOW_SIGNUP,
         ...extra,
       },
       status,
