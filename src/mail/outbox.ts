@@ -1,9 +1,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import nodemailer from "nodemailer";
 import type { Logger } from "pino";
-import type { MailTransport } from "./transport.js";
+import { lazyTransporter, type MailTransport } from "./transport.js";
 
 /**
  * Mail without a mail server: each message is composed exactly as SMTP would carry it and
@@ -12,10 +11,12 @@ import type { MailTransport } from "./transport.js";
  */
 export function createOutboxTransport(dataDir: string, log: Logger): MailTransport {
   const dir = path.join(dataDir, "outbox");
-  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  const composer = lazyTransporter((nodemailer) =>
+    nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" }),
+  );
   return {
     async send({ from, to, subject, text, html, link }) {
-      const info = await composer.sendMail({ from, to, subject, text, html });
+      const info = await (await composer.get()).sendMail({ from, to, subject, text, html });
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${crypto.randomUUID()}.eml`);
       await fs.writeFile(file, info.message as Buffer, { mode: 0o600, flag: "wx" });
@@ -23,6 +24,6 @@ export function createOutboxTransport(dataDir: string, log: Logger): MailTranspo
       // line) is how the operator delivers the link. Configure SMTP_URL in production.
       log.info({ to, subject, file, link }, "mail written to the outbox (SMTP_URL is not set)");
     },
-    close: () => composer.close(),
+    close: composer.close,
   };
 }

@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { createOutboxTransport } from "./outbox.js";
@@ -23,14 +23,26 @@ export interface MailTransport {
 /** Bounds every SMTP step, so a dead server costs a retry, not a worker stuck for minutes. */
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
+/**
+ * A nodemailer transporter made at the first mail, not at start: nodemailer costs about 6 MB and
+ * 50 ms to load, and a process may never send a mail (issue 14: memory per worker, start time).
+ */
+export function lazyTransporter(create: (nodemailer: (typeof import("nodemailer"))["default"]) => Transporter) {
+  let transporter: Promise<Transporter> | undefined;
+  return {
+    get: () => (transporter ??= import("nodemailer").then((module) => create(module.default))),
+    close: () => void transporter?.then((t) => t.close()),
+  };
+}
+
 /** SMTP through nodemailer. `SMTP_URL` may carry nodemailer's query options (`?ignoreTLS=true`...). */
 export function createSmtpTransport(url: string): MailTransport {
-  const transporter = nodemailer.createTransport({ url, ...SMTP_TIMEOUTS });
+  const transporter = lazyTransporter((nodemailer) => nodemailer.createTransport({ url, ...SMTP_TIMEOUTS }));
   return {
     async send({ from, to, subject, text, html }) {
-      await transporter.sendMail({ from, to, subject, text, html });
+      await (await transporter.get()).sendMail({ from, to, subject, text, html });
     },
-    close: () => transporter.close(),
+    close: transporter.close,
   };
 }
 
