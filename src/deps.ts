@@ -30,13 +30,23 @@ import { createUserStore } from "./storage/users.js";
 import { createIdentityStore } from "./storage/identities.js";
 import { createEmailOtpStore } from "./storage/email-otp-codes.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
+import type { ApiKeyDeps } from "./domain/api-keys/context.js";
+import { Metrics, observedEventStore } from "./metrics.js";
+import { createApiKeyStore } from "./storage/api-keys.js";
+import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
+import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
+import { createSecurityEventSearch } from "./storage/security-event-search.js";
+import { createUserDirectory } from "./storage/user-directory.js";
 import { createPasskeyStore } from "./storage/passkeys.js";
 import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
 import { createStepUpStore } from "./storage/step-up.js";
 
-export interface Deps extends Omit<DomainDeps, "config" | "hasher"> {
+export interface Deps extends Omit<DomainDeps, "config" | "hasher">, Omit<ApiKeyDeps, "config"> {
   config: Config;
   hasher: Hasher;
+  metrics: Metrics;
+  userDirectory: UserDirectory;
+  eventSearch: SecurityEventSearch;
   database: Database;
   counters: Counters;
   /** Deletes expired and old rows (`warden purge`, and periodically in the server). */
@@ -63,6 +73,8 @@ export interface BuildOptions {
   mailRetry?: RetryPolicy;
   /** Least time between two JWKS fetches caused by an unknown `kid` (default 30 s); tests rotate keys at once. */
   jwksCooldownMs?: number;
+  /** Add Node's process metrics (CPU, memory, event loop) to /metrics: the server does, tests need not. */
+  processMetrics?: boolean;
 }
 
 /**
@@ -99,13 +111,18 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
-  const database = openDatabase(config.DATABASE_URL);
+  const metrics = new Metrics({ processMetrics: options.processMetrics });
+  const apiKeyScopes = loadScopeCatalogue(config.API_KEY_SCOPES_FILE);
+  const database = openDatabase(config.DATABASE_URL, { onConnectionError: () => metrics.databaseErrors.inc() });
   try {
     if (options.prepare !== false)
       await migrateToLatest(database.db).catch((error: unknown) => {
         throw connectionProblem(error, "DATABASE_URL", config.DATABASE_URL);
       });
-    const counters = await createCounters(counterBackendFor(config, database), log).catch((error: unknown) => {
+    const counters = await createCounters(counterBackendFor(config, database), {
+      log,
+      onRedisError: () => metrics.redisErrors.inc(),
+    }).catch((error: unknown) => {
       throw connectionProblem(error, "REDIS_URL", config.REDIS_URL);
     });
     const box = new SecretBox(resolveSecret(config, log));
@@ -117,7 +134,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const events = createSecurityEventStore(database.db, random);
+    const events = observedEventStore(createSecurityEventStore(database.db, random), metrics);
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),
       brand: { productName: config.PRODUCT_NAME, appUrl: config.APP_URL },
@@ -139,7 +156,13 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       registry: createHashClassRegistry(database.db),
       onOverBudget: (reason) =>
         log.warn({ reason }, "a stored password hash is over the verify budget: not verified, the login fails"),
+      onWait: (ms, priority) => metrics.hashWait.observe({ priority }, ms / 1000),
     });
+    metrics.watch({
+      hashQueueDepth: (priority) => hasher.gate.queuedFor(priority),
+      mailQueueDepth: () => mailer.pending,
+    });
+    const users = createUserStore(database.db, random);
     const deps: Deps = {
       config,
       clock,
@@ -149,12 +172,17 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       keys,
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
-      users: createUserStore(database.db, random),
+      users,
       sessions: createSessionStore(database.db, database.engine),
       mfaChallenges: createMfaChallengeStore(database.db),
       backupCodes: createBackupCodeStore(database.db, random),
       events,
       emailTokens: createEmailTokenStore(database.db),
+      apiKeys: createApiKeyStore(database.db),
+      userDirectory: createUserDirectory(database.db, users),
+      eventSearch: createSecurityEventSearch(database.db),
+      apiKeyScopes,
+      metrics,
       mailer,
       idTokens: {
         google: new IdTokenVerifier(

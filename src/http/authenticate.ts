@@ -13,6 +13,8 @@ declare module "fastify" {
 export function requireBearer(scope: FastifyInstance, deps: DomainDeps): void {
   scope.decorateRequest("auth", null as unknown as Authenticated);
   scope.addHook("onRequest", async (request) => {
+    // An API key already authenticated this request (only routes that accept keys get this far with one).
+    if (request.apiKey) return;
     request.auth = await authenticate(deps, request.headers.authorization);
   });
 }

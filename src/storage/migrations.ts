@@ -1,4 +1,5 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { apiKeysMigration } from "./api-keys.js";
 
 /**
  * Migrations in order. Append new ones; never edit one that has shipped.
@@ -234,6 +235,8 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("users").addColumn("email_changed_at", "bigint").execute();
     },
   },
+  // API keys (issue 13): the table lives beside its store in api-keys.ts.
+  "0400_api_keys": apiKeysMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

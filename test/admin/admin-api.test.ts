@@ -1,0 +1,184 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createUser } from "../../src/domain/accounts/lifecycle.js";
+import { engines } from "../helpers/engines.js";
+import { bearer, call, createKey, loginAs, PASSWORD, userWithToken, withKeyWarden } from "../api-keys/fixtures.js";
+
+for (const { engine, skip } of engines) {
+  const name = (s: string) => `${engine.name}: ${s}`;
+
+  test(name("admin API: every endpoint, each action a security event naming the actor"), { skip }, async () => {
+    await withKeyWarden(engine, async (w) => {
+      const admin = await userWithToken(w, "root@example.com", ["ROLE_ADMIN"]);
+      const as = (method: "GET" | "POST" | "DELETE", url: string) => call(w, bearer(admin.token), method, url);
+      const alice = await userWithToken(w, "alice@example.com");
+      const ann = await createUser(w.deps, {
+        email: "ann@example.com",
+        password: PASSWORD,
+        confirmed: false,
+        active: true,
+      });
+      const andy = await createUser(w.deps, {
+        email: "andy@example.com",
+        password: PASSWORD,
+        confirmed: true,
+        active: false,
+      });
+      await createUser(w.deps, { email: "bob@example.com", password: PASSWORD, confirmed: true, active: true });
+
+      // Search: prefix, status, cursor paging.
+      const first = await as("GET", "/api/admin/users?email=A&limit=2");
+      assert.equal(first.status, 200, first.raw);
+      assert.deepEqual(
+        first.body.data.map((u: any) => u.email),
+        ["alice@example.com", "andy@example.com"],
+      );
+      assert.equal(typeof first.body.next, "string");
+      const second = await as("GET", `/api/admin/users?email=a&limit=2&cursor=${first.body.next}`);
+      assert.deepEqual(
+        second.body.data.map((u: any) => u.email),
+        ["ann@example.com"],
+      );
+      assert.equal(second.body.next, null);
+      const statuses = async (status: string) =>
+        (await as("GET", `/api/admin/users?status=${status}`)).body.data.map((u: any) => u.email);
+      assert.deepEqual(await statuses("inactive"), ["andy@example.com"]);
+      assert.deepEqual(await statuses("unconfirmed"), ["ann@example.com"]);
+      assert.deepEqual(await statuses("active"), ["alice@example.com", "bob@example.com", "root@example.com"]);
+      assert.equal((await as("GET", "/api/admin/users?status=gone")).status, 400);
+      assert.deepEqual((await as("GET", "/api/admin/users?email=a_")).body.data, [], "LIKE wildcards are literal");
+
+      const shown = await as("GET", `/api/admin/users/${alice.user.id}`);
+      assert.equal(shown.body.email, "alice@example.com");
+      assert.equal(shown.body.status, "active");
+      assert.deepEqual((await as("GET", "/api/admin/users/nobody")).body, { code: 404, message: "User not found." });
+
+      const sessions = await as("GET", `/api/admin/users/${alice.user.id}/sessions`);
+      assert.equal(sessions.body.data.length, 1);
+
+      // Actions.
+      assert.equal((await as("POST", `/api/admin/users/${ann.id}/confirm`)).body.status, "active");
+      assert.equal((await as("POST", `/api/admin/users/${andy.id}/activate`)).body.status, "active");
+      assert.equal((await as("POST", `/api/admin/users/${alice.user.id}/mfa-reset`)).status, 200);
+      const key = await createKey(w, alice.token);
+      assert.deepEqual((await as("POST", `/api/admin/users/${alice.user.id}/revoke-keys`)).body, { revoked: 1 });
+      assert.equal((await call(w, key.token, "GET", "/api/v1/me")).status, 403, "the key died");
+      assert.deepEqual((await as("POST", `/api/admin/users/${alice.user.id}/revoke-sessions`)).body, { revoked: 1 });
+      assert.equal((await call(w, bearer(alice.token), "GET", "/api/v1/me")).status, 401, "the session died");
+      const again = await loginAs(w, "alice@example.com");
+      const deactivated = await as("POST", `/api/admin/users/${alice.user.id}/deactivate`);
+      assert.equal(deactivated.body.status, "inactive");
+      assert.equal(
+        (await call(w, bearer(again.token), "GET", "/api/v1/me")).status,
+        403,
+        "seen by the user's token at once",
+      );
+
+      // Signing keys.
+      const keys = await as("GET", "/api/admin/keys");
+      assert.equal(keys.body.data.length, 1);
+      const rotated = await as("POST", "/api/admin/keys/rotate");
+      assert.equal(rotated.status, 201);
+      const after = (await as("GET", "/api/admin/keys")).body.data;
+      assert.equal(after.find((k: any) => k.signing).kid, rotated.body.kid);
+
+      // Delete.
+      assert.equal((await as("DELETE", `/api/admin/users/${alice.user.id}`)).status, 204);
+      assert.equal((await as("GET", `/api/admin/users/${alice.user.id}`)).body.status, "deleted");
+      assert.equal((await as("DELETE", `/api/admin/users/${alice.user.id}`)).status, 404);
+      assert.deepEqual(await statuses("deleted"), [`deleted-${alice.user.id}@invalid`]);
+      assert.equal((await loginAs(w, "alice@example.com").catch((e) => e)) instanceof Error, true);
+
+      // Audit: filtered, paged, every action names the actor.
+      const audit = await as("GET", `/api/admin/security-events?userId=${alice.user.id}&limit=100`);
+      const types = audit.body.data.map((e: any) => e.type);
+      for (const type of [
+        "admin_user_viewed",
+        "admin_sessions_viewed",
+        "admin_mfa_reset",
+        "admin_api_keys_revoked",
+        "admin_sessions_revoked",
+        "admin_deactivate",
+        "admin_user_deleted",
+      ])
+        assert.ok(types.includes(type), type);
+      for (const event of audit.body.data.filter((e: any) => e.type.startsWith("admin_"))) {
+        assert.equal(event.detail.actorId, admin.user.id);
+        assert.equal(event.detail.actorEmail, "root@example.com");
+      }
+      const byType = await as("GET", "/api/admin/security-events?type=admin_signing_key_rotated");
+      assert.equal(byType.body.data.length, 1);
+      assert.equal(byType.body.data[0].detail.kid, rotated.body.kid);
+      const paged = await as("GET", `/api/admin/security-events?userId=${alice.user.id}&limit=2`);
+      const next = await as(
+        "GET",
+        `/api/admin/security-events?userId=${alice.user.id}&limit=2&before=${paged.body.next}`,
+      );
+      assert.deepEqual(
+        [...paged.body.data, ...next.body.data].map((e: any) => e.id),
+        audit.body.data.slice(0, 4).map((e: any) => e.id),
+      );
+      const future = await as("GET", "/api/admin/security-events?since=2099-01-01T00:00:00Z");
+      assert.deepEqual(future.body.data, []);
+      assert.equal((await as("GET", "/api/admin/security-events?since=yesterday")).status, 400);
+    });
+  });
+
+  test(
+    name("admin API: a non-admin gets 403, a stale admin session 403 mfa_required, a key 403"),
+    { skip },
+    async () => {
+      await withKeyWarden(engine, async (w) => {
+        const admin = await userWithToken(w, "root@example.com", ["ROLE_ADMIN"]);
+        const user = await userWithToken(w, "alice@example.com");
+        const urls: Array<["GET" | "POST" | "DELETE", string]> = [
+          ["GET", "/api/admin/users"],
+          ["GET", `/api/admin/users/${user.user.id}`],
+          ["DELETE", `/api/admin/users/${user.user.id}`],
+          ["POST", `/api/admin/users/${user.user.id}/deactivate`],
+          ["POST", `/api/admin/users/${user.user.id}/revoke-sessions`],
+          ["GET", `/api/admin/users/${user.user.id}/sessions`],
+          ["GET", "/api/admin/security-events"],
+          ["GET", "/api/admin/keys"],
+          ["POST", "/api/admin/keys/rotate"],
+        ];
+        for (const [method, url] of urls) {
+          const response = await call(w, bearer(user.token), method, url);
+          assert.deepEqual(
+            [response.status, response.body],
+            [403, { code: 403, message: "Access denied: administrators only." }],
+            url,
+          );
+          assert.equal((await call(w, undefined, method, url)).status, 401, url);
+        }
+        const key = await createKey(w, admin.token, { scopes: ["admin:all"] });
+        assert.equal(
+          (await call(w, key.token, "GET", "/api/admin/users")).status,
+          403,
+          "an admin's key is still a key",
+        );
+
+        w.clock.advance(601);
+        const refreshed = await call(w, undefined, "POST", "/api/auth/token/refresh", {
+          refresh_token: admin.refreshToken,
+        });
+        for (const [method, url] of urls) {
+          const response = await call(w, bearer(refreshed.body.token), method, url);
+          assert.equal(response.status, 403, url);
+          assert.equal(response.body.error, "mfa_required", url);
+        }
+        const fresh = await loginAs(w, "root@example.com");
+        assert.equal(
+          (await call(w, bearer(fresh.token), "GET", "/api/admin/users")).status,
+          200,
+          "a new login is fresh",
+        );
+        assert.equal(
+          (await call(w, bearer(fresh.token), "GET", `/api/admin/users/${user.user.id}`)).body.status,
+          "active",
+          "nothing was done",
+        );
+      });
+    },
+  );
+}
