@@ -56,6 +56,22 @@ export function checkTargets(report: Report): Check[] {
     });
   }
 
+  for (const jwt of rows.filter((r) => r.server === "Warden" && r.operation === "me-jwt-paired" && r.result)) {
+    const key = rate(find(rows, "Warden", "me-api-key", jwt.engine, jwt.workers));
+    const cost = key ? jwt.result!.okPerSecond / key : undefined;
+    checks.push({
+      target: `an API-key GET /api/v1/me costs <= 1.5x a JWT one (${jwt.engine}, ${jwt.workers}w)`,
+      measured: cost === undefined ? "not measured" : x(cost),
+      met: cost === undefined ? null : cost <= 1.5,
+    });
+  }
+  const introspection = rate(find(rows, "Warden", "introspect", "sqlite", 1));
+  checks.push({
+    target: "introspection >= 3000/s (sqlite, 1 worker)",
+    measured: introspection === undefined ? "not measured" : `${introspection}/s`,
+    met: introspection === undefined ? null : introspection >= 3000,
+  });
+
   const peerWorkers = peerComparisonWorkers(rows);
   for (const [operation, label, minimum] of [
     ["login", "login", 1],
