@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
-import { bearer, call, createKey, loginAs, PASSWORD, userWithToken, withKeyWarden } from "../api-keys/fixtures.js";
+import {
+  bearer,
+  call,
+  createKey,
+  enrolTotp,
+  loginAs,
+  PASSWORD,
+  stepUpToken,
+  userWithToken,
+  withKeyWarden,
+} from "../api-keys/fixtures.js";
 
 for (const { engine, skip } of engines) {
   const name = (s: string) => `${engine.name}: ${s}`;
@@ -121,6 +131,47 @@ for (const { engine, skip } of engines) {
       const future = await as("GET", "/api/admin/security-events?since=2099-01-01T00:00:00Z");
       assert.deepEqual(future.body.data, []);
       assert.equal((await as("GET", "/api/admin/security-events?since=yesterday")).status, 400);
+
+      // Revoking a signing key: out of the JWKS, and every token it signed (the admin's own, here) refused at once.
+      const [retired] = after.filter((k: any) => !k.signing);
+      assert.equal((await as("POST", "/api/admin/keys/nope/revoke")).status, 404);
+      const revokedKey = await as("POST", `/api/admin/keys/${retired.kid}/revoke`);
+      assert.deepEqual(revokedKey.body, { kid: retired.kid, alreadyRevoked: false, newSigner: null });
+      const jwks = await call(w, undefined, "GET", "/.well-known/jwks.json");
+      assert.ok(!jwks.body.keys.some((k: any) => k.kid === retired.kid), "gone from the JWKS");
+      assert.equal((await as("GET", "/api/admin/keys")).status, 401, "the admin's token was signed by that key");
+      const relogged = await loginAs(w, "root@example.com");
+      const asNew = (method: "GET" | "POST", url: string) => call(w, bearer(relogged.token), method, url);
+      const listed = (await asNew("GET", "/api/admin/keys")).body.data;
+      // (Both keys were made at the same instant of the test's clock: compare them by status.)
+      assert.deepEqual(
+        listed.map((k: any) => [k.kid, k.status, k.published, k.revokedAt !== null]).sort(),
+        [
+          [retired.kid, "revoked", false, true],
+          [rotated.body.kid, "signing", true, false],
+        ].sort(),
+      );
+      const signer = await asNew("POST", `/api/admin/keys/${rotated.body.kid}/revoke`);
+      assert.equal(signer.body.alreadyRevoked, false);
+      assert.match(signer.body.newSigner, /\S/, "revoking the signer puts a new one in its place");
+      assert.equal((await asNew("GET", "/api/admin/keys")).status, 401, "that token too was signed by the revoked key");
+      const third = await loginAs(w, "root@example.com");
+      const twice = await call(w, bearer(third.token), "POST", `/api/admin/keys/${retired.kid}/revoke`);
+      assert.deepEqual(twice.body, { kid: retired.kid, alreadyRevoked: true, newSigner: null });
+      const revocations = await call(
+        w,
+        bearer(third.token),
+        "GET",
+        "/api/admin/security-events?type=admin_signing_key_revoked",
+      );
+      assert.deepEqual(
+        revocations.body.data.map((e: any) => [e.detail.kid, e.detail.actorEmail]).sort(),
+        [
+          [retired.kid, "root@example.com"],
+          [rotated.body.kid, "root@example.com"],
+        ].sort(),
+        "once per revocation, naming the actor",
+      );
     });
   });
 
@@ -130,6 +181,8 @@ for (const { engine, skip } of engines) {
     async () => {
       await withKeyWarden(engine, async (w) => {
         const admin = await userWithToken(w, "root@example.com", ["ROLE_ADMIN"]);
+        // TOTP on while the session is fresh: it buys step-up tokens once the session is stale.
+        const backupCodes = await enrolTotp(w, admin.token);
         const user = await userWithToken(w, "alice@example.com");
         const urls: Array<["GET" | "POST" | "DELETE", string]> = [
           ["GET", "/api/admin/users"],
@@ -139,8 +192,13 @@ for (const { engine, skip } of engines) {
           ["POST", `/api/admin/users/${user.user.id}/revoke-sessions`],
           ["GET", `/api/admin/users/${user.user.id}/sessions`],
           ["GET", "/api/admin/security-events"],
+          ["POST", `/api/admin/users/${user.user.id}/activate`],
+          ["POST", `/api/admin/users/${user.user.id}/confirm`],
+          ["POST", `/api/admin/users/${user.user.id}/mfa-reset`],
+          ["POST", `/api/admin/users/${user.user.id}/revoke-keys`],
           ["GET", "/api/admin/keys"],
           ["POST", "/api/admin/keys/rotate"],
+          ["POST", `/api/admin/keys/${w.deps.keys.list()[0]!.kid}/revoke`],
         ];
         for (const [method, url] of urls) {
           const response = await call(w, bearer(user.token), method, url);
@@ -167,14 +225,28 @@ for (const { engine, skip } of engines) {
           assert.equal(response.status, 403, url);
           assert.equal(response.body.error, "mfa_required", url);
         }
-        const fresh = await loginAs(w, "root@example.com");
+        // A step-up verification token of the stale session passes, once, from the header or the body.
+        const stale = refreshed.body.token as string;
+        const header = { "x-verification-token": await stepUpToken(w, stale, backupCodes[0]!) };
+        assert.equal((await call(w, bearer(stale), "GET", "/api/admin/users", undefined, header)).status, 200);
+        const spent = await call(w, bearer(stale), "GET", "/api/admin/users", undefined, header);
+        assert.deepEqual([spent.status, spent.body.error], [403, "mfa_required"], "single use");
+        const viaBody = await call(w, bearer(stale), "POST", `/api/admin/users/${user.user.id}/confirm`, {
+          verification_token: await stepUpToken(w, stale, backupCodes[1]!),
+        });
+        assert.equal(viaBody.status, 200, viaBody.raw);
         assert.equal(
-          (await call(w, bearer(fresh.token), "GET", "/api/admin/users")).status,
-          200,
-          "a new login is fresh",
+          (await call(w, bearer(stale), "GET", `/api/admin/users/${user.user.id}`)).status,
+          403,
+          "and the session is stale again",
         );
+
         assert.equal(
-          (await call(w, bearer(fresh.token), "GET", `/api/admin/users/${user.user.id}`)).body.status,
+          (
+            await call(w, bearer(stale), "GET", `/api/admin/users/${user.user.id}`, undefined, {
+              "x-verification-token": await stepUpToken(w, stale, backupCodes[2]!),
+            })
+          ).body.status,
           "active",
           "nothing was done",
         );

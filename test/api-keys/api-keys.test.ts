@@ -10,10 +10,12 @@ import {
   bearer,
   call,
   createKey,
+  enrolTotp,
   INVALID_KEY,
   loginAs,
   PASSWORD,
   SCOPES,
+  stepUpToken,
   userWithToken,
   withKeyWarden,
 } from "./fixtures.js";
@@ -246,6 +248,8 @@ for (const { engine, skip } of engines) {
     await withKeyWarden(engine, async (w) => {
       const { token, refreshToken } = await userWithToken(w, "dev@example.com");
       const key = await createKey(w, token);
+      // TOTP on while the session is fresh (turning it on is sensitive too): it buys step-up tokens later.
+      const backupCodes = await enrolTotp(w, token);
       w.clock.advance(601);
       const refreshed = await call(w, undefined, "POST", "/api/auth/token/refresh", { refresh_token: refreshToken });
       const stale = refreshed.body.token as string;
@@ -263,6 +267,44 @@ for (const { engine, skip } of engines) {
       const rotate = await call(w, bearer(stale), "POST", `/api/v1/api-tokens/${key.id}/rotate`);
       assert.deepEqual([rotate.status, rotate.body], [403, expected]);
       assert.equal((await call(w, bearer(stale), "GET", "/api/v1/api-tokens")).status, 200, "reads are not sensitive");
+
+      // A step-up verification token of this session stands in for a fresh login, once each.
+      const viaHeader = await stepUpToken(w, stale, backupCodes[0]!);
+      const created = await call(
+        w,
+        bearer(stale),
+        "POST",
+        "/api/v1/api-tokens",
+        { name: "x", scopes: ["invoices:read"] },
+        { "x-verification-token": viaHeader },
+      );
+      assert.equal(created.status, 201, created.raw);
+      const spent = await call(
+        w,
+        bearer(stale),
+        "POST",
+        "/api/v1/api-tokens",
+        { name: "y", scopes: ["invoices:read"] },
+        { "x-verification-token": viaHeader },
+      );
+      assert.deepEqual([spent.status, spent.body.error], [403, "mfa_required"], "a verification token is single use");
+      const viaBody = await call(w, bearer(stale), "POST", "/api/v1/api-tokens", {
+        name: "z",
+        scopes: ["invoices:read"],
+        verification_token: await stepUpToken(w, stale, backupCodes[1]!),
+      });
+      assert.equal(viaBody.status, 201, viaBody.raw);
+      const rotatedWithStepUp = await call(
+        w,
+        bearer(stale),
+        "POST",
+        `/api/v1/api-tokens/${created.body.id}/rotate`,
+        undefined,
+        {
+          "x-verification-token": await stepUpToken(w, stale, backupCodes[2]!),
+        },
+      );
+      assert.equal(rotatedWithStepUp.status, 201, rotatedWithStepUp.raw);
       assert.equal(
         (await call(w, bearer(stale), "DELETE", `/api/v1/api-tokens/${key.id}`)).status,
         204,

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after } from "node:test";
+import { Secret, TOTP } from "otpauth";
 import { createUser } from "../../src/domain/accounts/lifecycle.js";
 import type { EngineUnderTest } from "../helpers/engines.js";
 import { FixedClock, postJson, resultOf, startWarden, type StartOptions, type Warden } from "../helpers/warden.js";
@@ -71,8 +72,9 @@ export async function call(
   method: "GET" | "POST" | "PATCH" | "DELETE",
   url: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ) {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (authorization !== undefined) headers.authorization = authorization;
   if (body !== undefined) headers["content-type"] = "application/json";
   return resultOf(
@@ -94,5 +96,27 @@ export async function createKey(w: Warden, token: string, body: Record<string, u
 
 export const introspect = (w: Warden, token: unknown, secret = INTROSPECTION_SECRET) =>
   call(w, bearer(secret), "POST", "/api/auth/introspect", { token });
+
+/** Turns TOTP on for the session's user through the API, as a user does; returns the backup codes. */
+export async function enrolTotp(w: KeyWarden, token: string): Promise<string[]> {
+  const setup = await call(w, bearer(token), "POST", "/api/v1/me/mfa/totp/setup");
+  if (setup.status !== 200) throw new Error(`TOTP setup failed: ${setup.status} ${setup.raw}`);
+  const code = TOTP.generate({ secret: Secret.fromBase32(setup.body.secret), timestamp: w.clock.now().getTime() });
+  const enable = await call(w, bearer(token), "POST", "/api/v1/me/mfa/totp/enable", { code });
+  if (enable.status !== 200) throw new Error(`TOTP enable failed: ${enable.status} ${enable.raw}`);
+  return enable.body.backupCodes as string[];
+}
+
+/** A step-up verification token for this session (POST /api/v1/mfa/challenge, then verify with a backup code). */
+export async function stepUpToken(w: Warden, token: string, backupCode: string): Promise<string> {
+  const challenge = await call(w, bearer(token), "POST", "/api/v1/mfa/challenge");
+  const verified = await call(w, bearer(token), "POST", "/api/v1/mfa/verify", {
+    challengeToken: challenge.body.challenge_token,
+    type: "backup_code",
+    code: backupCode,
+  });
+  if (verified.status !== 200) throw new Error(`step-up failed: ${verified.status} ${verified.raw}`);
+  return verified.body.verification_token as string;
+}
 
 export const INVALID_KEY = { code: 403, message: "Invalid API Token", error: "AUTH_HEADER_TOKEN" };

@@ -9,7 +9,9 @@ for (const { engine, skip } of engines) {
   const name = (s: string) => `${engine.name}: ${s}`;
 
   test(
-    name("revoke and rotate on one instance are seen at once by another on the same database"),
+    name(
+      "revoke and rotate on one instance, and an admin's deactivation, are seen at once by another on the same database",
+    ),
     { skip },
     async () => {
       const clock = new FixedClock();
@@ -33,6 +35,17 @@ for (const { engine, skip } of engines) {
         assert.deepEqual((await call(b, second.token, "GET", "/api/v1/me")).body, INVALID_KEY);
         assert.deepEqual((await introspect(b, second.token)).body, { active: false });
         assert.equal((await call(b, rotated.body.token, "GET", "/api/v1/me")).status, 200);
+
+        // An admin deactivates the user through the API on A: B refuses the user's token and key at once.
+        const admin = await userWithToken(a, "root@example.com", ["ROLE_ADMIN"]);
+        const user = await a.deps.users.findByEmail("dev@example.com");
+        assert.equal((await call(b, bearer(token), "GET", "/api/v1/me")).status, 200);
+        const deactivated = await call(a, bearer(admin.token), "POST", `/api/admin/users/${user!.id}/deactivate`);
+        assert.equal(deactivated.status, 200, deactivated.raw);
+        const inactive = { code: 403, message: "Your account has been deactivated. Please contact support." };
+        assert.deepEqual((await call(b, bearer(token), "GET", "/api/v1/me")).body, inactive);
+        assert.deepEqual((await call(b, rotated.body.token, "GET", "/api/v1/me")).body, inactive);
+        assert.deepEqual((await introspect(b, rotated.body.token)).body, { active: false });
       } finally {
         await b.close();
         await a.close();

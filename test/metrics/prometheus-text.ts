@@ -16,6 +16,17 @@ export interface Exposition {
   sum(name: string, labels?: Record<string, string>): number;
 }
 
+/** The sum of `name`'s samples in a Warden's /metrics, read through the app as Prometheus reads it. */
+export async function scrapeSum(
+  app: { inject(options: { url: string }): Promise<{ statusCode: number; body: string }> },
+  name: string,
+  labels?: Record<string, string>,
+): Promise<number> {
+  const response = await app.inject({ url: "/metrics" });
+  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`);
+  return parsePrometheusText(response.body).sum(name, labels);
+}
+
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
