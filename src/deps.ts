@@ -21,7 +21,7 @@ import { createHashClassRegistry } from "./storage/hash-classes.js";
 import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
-import { createSecurityEventStore } from "./storage/security-events.js";
+import { createSecurityEventSearch, createSecurityEventStore } from "./storage/security-events.js";
 import { createSessionStore } from "./storage/sessions.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
@@ -35,7 +35,7 @@ import { Metrics, observedEventStore } from "./metrics.js";
 import { createApiKeyStore } from "./storage/api-keys.js";
 import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
 import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
-import { createSecurityEventSearch } from "./storage/security-event-search.js";
+
 import { createUserDirectory } from "./storage/user-directory.js";
 import { createPasskeyStore } from "./storage/passkeys.js";
 import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";

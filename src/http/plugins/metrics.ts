@@ -1,7 +1,7 @@
-import crypto from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AuthError } from "../../domain/errors.js";
 import { unavailableStore } from "../../storage/faults.js";
+import { bearerMatchesSecret } from "../authenticate.js";
 import { errorResponses } from "../schemas.js";
 import { requestObservations, type Metrics, type RequestObservation } from "../../metrics.js";
 
@@ -78,7 +78,6 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
 
 /** GET /metrics: Prometheus text. Behind `Authorization: Bearer <METRICS_TOKEN>` when that is set. */
 export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: string | undefined): void {
-  const digest = (value: string) => crypto.createHash("sha256").update(value).digest();
   app.get(
     "/metrics",
     {
@@ -97,8 +96,7 @@ export function metricsRoute(app: FastifyInstance, metrics: Metrics, token: stri
     },
     async (request, reply) => {
       if (token) {
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-        if (!match || !crypto.timingSafeEqual(digest(match[1]!), digest(token))) {
+        if (!bearerMatchesSecret(request.headers.authorization, token)) {
           reply.header("www-authenticate", 'Bearer realm="metrics"');
           throw new AuthError("METRICS_TOKEN_INVALID");
         }

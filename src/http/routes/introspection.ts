@@ -1,16 +1,10 @@
-import crypto from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { introspectApiKey } from "../../domain/api-keys/authentication.js";
 import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
 import { AuthError } from "../../domain/errors.js";
 import type { Metrics } from "../../metrics.js";
+import { bearerMatchesSecret } from "../authenticate.js";
 import { errorResponses } from "../schemas.js";
-
-/** Equal-length digests, so neither the secret's content nor its length shows in the timing. */
-function isSecret(presented: string, secret: string): boolean {
-  const digest = (value: string) => crypto.createHash("sha256").update(value).digest();
-  return crypto.timingSafeEqual(digest(presented), digest(secret));
-}
 
 const answer = {
   type: "object",
@@ -66,8 +60,7 @@ export async function introspectionRoutes(
       async (request, reply) => {
         const secret = deps.config.INTROSPECTION_SECRET;
         if (!secret) return reply.code(404).send({ code: 404, message: "Not found." });
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-        if (!match || !isSecret(match[1]!, secret)) {
+        if (!bearerMatchesSecret(request.headers.authorization, secret)) {
           deps.metrics.introspections.inc({ outcome: "unauthorized" });
           reply.header("www-authenticate", 'Bearer realm="introspection"');
           throw new AuthError("INTROSPECTION_UNAUTHORIZED");

@@ -1,12 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import { loginWithPasskey, passkeyLoginOptions } from "../../domain/factors/passkeys/login.js";
 import { deletePasskey, listPasskeys } from "../../domain/factors/passkeys/management.js";
 import { registerPasskey, registrationOptions, type PasskeyView } from "../../domain/factors/passkeys/registration.js";
 import { mfaPasskeyOptions } from "../../domain/factors/verify.js";
-import { requireRecentAuthentication } from "../../domain/sessions/step-up.js";
 import { requestContext } from "../context.js";
 import { errorResponses, tokenPair } from "../schemas.js";
+import { assertSensitiveAllowed } from "../sensitive-operation.js";
 
 const bearer = [{ bearer: [] }];
 
@@ -70,15 +70,6 @@ const present = (p: PasskeyView) => ({
   createdAt: p.createdAt.toISOString(),
   lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
 });
-
-/** A step-up verification token, wherever the client put it (header, or either body spelling). */
-export function verificationTokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers["x-verification-token"];
-  if (typeof header === "string" && header) return header;
-  const body = request.body as { verification_token?: unknown; verificationToken?: unknown } | null | undefined;
-  const fromBody = body?.verification_token ?? body?.verificationToken;
-  return typeof fromBody === "string" && fromBody ? fromBody : undefined;
-}
 
 const verificationTokenBody = {
   type: "object",
@@ -201,7 +192,7 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => {
-      await requireRecentAuthentication(deps, request.auth, verificationTokenOf(request));
+      await assertSensitiveAllowed(deps, request);
       return registrationOptions(deps, request.auth);
     },
   );
@@ -277,7 +268,7 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request, reply) => {
-      await requireRecentAuthentication(deps, request.auth, verificationTokenOf(request));
+      await assertSensitiveAllowed(deps, request);
       await deletePasskey(deps, request.auth, request.params.id, requestContext(request));
       return reply.code(204).send();
     },
