@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
+import { passkeyFixture } from "../contract/passkey-store.js";
 import {
   bearer,
   call,
@@ -92,8 +93,10 @@ for (const { engine, skip } of engines) {
       const after = (await as("GET", "/api/admin/keys")).body.data;
       assert.equal(after.find((k: any) => k.signing).kid, rotated.body.kid);
 
-      // Delete.
+      // Delete: as the user's own deletion does, passkeys go too.
+      await w.deps.passkeys.insert(passkeyFixture(alice.user.id));
       assert.equal((await as("DELETE", `/api/admin/users/${alice.user.id}`)).status, 204);
+      assert.equal(await w.deps.passkeys.countForUser(alice.user.id), 0);
       assert.equal((await as("GET", `/api/admin/users/${alice.user.id}`)).body.status, "deleted");
       assert.equal((await as("DELETE", `/api/admin/users/${alice.user.id}`)).status, 404);
       assert.deepEqual(await statuses("deleted"), [`deleted-${alice.user.id}@invalid`]);

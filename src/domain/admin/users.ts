@@ -138,11 +138,15 @@ export async function revokeUserKeys(deps: AdminDeps, actor: Actor, userId: stri
   return { revoked };
 }
 
-/** Erases personal data (the row stays for events), ends every session, challenge and API key. */
+/**
+ * Erases personal data (the row stays for events) and passkeys, ends every session, challenge
+ * and API key: what the user's own deletion does (accounts/profile.ts deleteAccount), plus the keys.
+ */
 export async function deleteUser(deps: AdminDeps, actor: Actor, userId: string): Promise<void> {
   const user = await target(deps, userId);
   const now = deps.clock.now();
   await deps.users.markDeleted(user.id, now);
+  await deps.passkeys.deleteAllForUser(user.id);
   await deps.sessions.revokeUserSessions(user.id, "account_deleted", now);
   await deps.mfaChallenges.revokeForUser(user.id, now);
   await revokeAllApiKeys(deps, user.id, "account_deleted", ctxOf(actor));
