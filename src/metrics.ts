@@ -38,8 +38,8 @@ export class Metrics {
   });
   readonly logins = new Counter({
     name: "warden_logins_total",
-    help: "Password logins by outcome (success, mfa_required, invalid_credentials, rate_limited, shed, ...)",
-    labelNames: ["outcome"] as const,
+    help: "Logins by method (password, passkey, google, apple) and outcome (success, mfa_required, invalid_credentials, rate_limited, shed, ...)",
+    labelNames: ["method", "outcome"] as const,
     registers: this.r,
   });
   readonly refreshes = new Counter({

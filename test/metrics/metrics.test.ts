@@ -67,6 +67,13 @@ for (const { engine, skip } of engines) {
           });
           assert.equal(reuse.status, 401, "after it: reuse detected");
           await call(w, undefined, "POST", "/api/auth/mfa/verify", { mfaToken: "x".repeat(64), code: "123456" });
+          // A passkey login with an assertion that names no known credential: counted under its method.
+          await call(w, undefined, "POST", "/api/auth/passkey/login", {
+            id: "AAAA",
+            rawId: "AAAA",
+            type: "public-key",
+            response: { clientDataJSON: "AAAA", authenticatorData: "AAAA", signature: "AAAA" },
+          });
           const key = await createKey(w, token);
           await call(w, key.token, "GET", "/api/v1/me");
           await call(w, `af_${"0".repeat(64)}`, "GET", "/api/v1/me");
@@ -94,8 +101,10 @@ for (const { engine, skip } of engines) {
           for (const family of ["warden_hash_queue_depth", "warden_mail_queue_depth"])
             assert.equal(m.types.get(family), "gauge", family);
 
-          assert.equal(m.sum("warden_logins_total", { outcome: "success" }), 2);
-          assert.equal(m.sum("warden_logins_total", { outcome: "invalid_credentials" }), 1);
+          assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "success" }), 2);
+          assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "invalid_credentials" }), 1);
+          assert.equal(m.sum("warden_logins_total", { method: "passkey" }), 1, "every way in is counted");
+          assert.equal(m.sum("warden_logins_total", { method: "passkey", outcome: "success" }), 0);
           assert.equal(m.sum("warden_refreshes_total", { outcome: "rotated" }), 1);
           assert.equal(m.sum("warden_refreshes_total", { outcome: "grace_replay" }), 1);
           assert.equal(m.sum("warden_refreshes_total", { outcome: "reuse_detected" }), 1);
@@ -111,7 +120,10 @@ for (const { engine, skip } of engines) {
             "by route pattern and status",
           );
           assert.equal(m.sum("warden_http_request_duration_seconds_count", { method: "POST", route: "/api/auth" }), 3);
-          assert.ok(m.sum("warden_hash_queue_wait_seconds_count") >= 3, "every login's hash waited (or not) once");
+          assert.ok(
+            m.sum("warden_hash_queue_wait_seconds_count", { priority: "login" }) >= 3,
+            "every login's hash waited (or not) once",
+          );
           assert.equal(m.sum("warden_security_events_total", { type: "refresh_token_reuse_detected" }), 1);
           assert.ok(
             !m.samples.some((s) => Object.values(s.labels).some((v) => v.includes(key.id))),

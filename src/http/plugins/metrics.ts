@@ -32,9 +32,16 @@ const refresh: Classifier = (status, seen) => {
 
 const mfa: Classifier = (status, seen) => (status === 200 ? "success" : failure(status, seen));
 
-/** Route patterns whose outcomes are counted apart (other helpers' login routes join here). */
-const OUTCOME_ROUTES: Record<string, { counter: "logins" | "refreshes" | "mfaVerifications"; classify: Classifier }> = {
-  "POST /api/auth": { counter: "logins", classify: login },
+type Counted =
+  | { counter: "logins"; method: "password" | "passkey" | "google" | "apple"; classify: Classifier }
+  | { counter: "refreshes" | "mfaVerifications"; classify: Classifier };
+
+/** Route patterns whose outcomes are counted apart: every way to log in, refresh and answer MFA. */
+const OUTCOME_ROUTES: Record<string, Counted> = {
+  "POST /api/auth": { counter: "logins", method: "password", classify: login },
+  "POST /api/auth/passkey/login": { counter: "logins", method: "passkey", classify: login },
+  "POST /api/auth/google": { counter: "logins", method: "google", classify: login },
+  "POST /api/auth/apple": { counter: "logins", method: "apple", classify: login },
   "POST /api/auth/token/refresh": { counter: "refreshes", classify: refresh },
   "POST /api/auth/refresh": { counter: "refreshes", classify: refresh },
   "POST /api/auth/mfa/verify": { counter: "mfaVerifications", classify: mfa },
@@ -71,8 +78,10 @@ export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
     metrics.httpRequests.inc({ method: request.method, route, status: String(status) });
     metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     const counted = OUTCOME_ROUTES[`${request.method} ${route}`];
-    if (counted && request.observation)
-      metrics[counted.counter].inc({ outcome: counted.classify(status, request.observation) });
+    if (!counted || !request.observation) return;
+    const outcome = counted.classify(status, request.observation);
+    if (counted.counter === "logins") metrics.logins.inc({ method: counted.method, outcome });
+    else metrics[counted.counter].inc({ outcome });
   });
 }
 
