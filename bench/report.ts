@@ -16,6 +16,8 @@ export interface Row {
   connections: number;
   result: LoadResult | null;
   peakRss: Rss;
+  /** Server CPU (user + system, all its processes) per successful pass, in ms: unlike req/s, barely moved by a busy machine. */
+  cpuMsPerOp?: number;
   /** Why there is no result (an endpoint not on this build, say). */
   note?: string;
 }
@@ -34,8 +36,8 @@ export interface OverloadRow {
 }
 
 export interface Physical {
-  argon2: { concurrency: number; perSecond: number };
-  sign: { concurrency: number; perSecond: number };
+  argon2: { concurrency: number; perSecond: number; cpuMsPerOp: number };
+  sign: { concurrency: number; perSecond: number; cpuMsPerOp: number };
 }
 
 export interface Report {
@@ -46,6 +48,8 @@ export interface Report {
   sweep: Row[];
   overload: OverloadRow[];
   physical: Physical;
+  /** Spawn to first answer of a fresh Warden (empty SQLite file: migrations, first key, secret), one per try, ms. */
+  startMs: number[];
   notes: string[];
 }
 
@@ -76,10 +80,32 @@ export function rowCells(row: Row): string[] {
     String(row.workers),
     String(row.connections),
   ];
-  if (!row.result) return [...head, "-", "-", "-", row.note ?? "not run", "-"];
+  if (!row.result) return [...head, "-", "-", "-", row.note ?? "not run", "-", "-"];
   const r = row.result;
-  return [...head, fmt(r.okPerSecond), fmt(r.ok.p50), fmt(r.ok.p99), statusSummary(r), rssCell(row.peakRss)];
+  return [
+    ...head,
+    fmt(r.okPerSecond),
+    fmt(r.ok.p50),
+    fmt(r.ok.p99),
+    statusSummary(r),
+    rssCell(row.peakRss),
+    row.cpuMsPerOp === undefined ? "-" : cpuCell(row.cpuMsPerOp),
+  ];
 }
+
+const cpuCell = (ms: number) => (ms >= 10 ? ms.toFixed(1) : ms.toFixed(3));
+
+/** The median of `values` (0 for none). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return 0;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** How many times cheaper in CPU `reference` is than `measured` (1.00: no overhead at all). */
+export const cpuRatio = (reference: number | undefined, measured: number | undefined) =>
+  reference && measured ? reference / measured : undefined;
 
 const table = (header: string[], rows: string[][]) =>
   [
@@ -101,6 +127,7 @@ function floorRows(rows: Row[]): string[][] {
           `floor: verify the RS256 access token with jose and answer (Fastify, 1 process, no database)`,
           String(floor.connections),
           fmt(floor.result!.okPerSecond),
+          floor.cpuMsPerOp === undefined ? "-" : cpuCell(floor.cpuMsPerOp),
         ],
       ]
     : [];
@@ -200,6 +227,7 @@ export function renderReport(report: Report): string {
         "p99 ms",
         "errors/non-2xx",
         "peak RSS MB (largest process)",
+        "server CPU ms/op",
       ],
       rows.map(rowCells),
     ),
@@ -220,6 +248,7 @@ export function renderReport(report: Report): string {
           "p99 ms",
           "errors/non-2xx",
           "peak RSS MB (largest process)",
+          "server CPU ms/op",
         ],
         report.sweep.map(rowCells),
       ),
@@ -272,14 +301,20 @@ export function renderReport(report: Report): string {
   out.push("", "## Against the physical limit", "");
   out.push(
     table(
-      ["measure", "concurrency", "ops/s"],
+      ["measure", "concurrency", "ops/s", "CPU ms/op"],
       [
         [
           "raw argon2id verify (@node-rs/argon2, m=19456 t=2 p=1)",
           String(physical.argon2.concurrency),
           fmt(physical.argon2.perSecond),
+          cpuCell(physical.argon2.cpuMsPerOp),
         ],
-        ["raw RS256 sign (jose, 2048-bit key)", String(physical.sign.concurrency), fmt(physical.sign.perSecond)],
+        [
+          "raw RS256 sign (jose, 2048-bit key)",
+          String(physical.sign.concurrency),
+          fmt(physical.sign.perSecond),
+          cpuCell(physical.sign.cpuMsPerOp),
+        ],
         ...floorRows(rows),
       ],
     ),
@@ -290,21 +325,44 @@ export function renderReport(report: Report): string {
   ];
   out.push(
     table(
-      ["engine", "workers", "login / raw argon2id", "refresh / raw sign", "GET /api/v1/me / floor"],
+      [
+        "engine",
+        "workers",
+        "login / raw argon2id",
+        "(by CPU per op)",
+        "refresh / raw sign",
+        "GET /api/v1/me / floor",
+        "(by CPU per op)",
+      ],
       configs.map((c) => {
-        const login = rate(find(rows, "Warden", "login", c.engine, c.workers));
+        const login = find(rows, "Warden", "login", c.engine, c.workers);
         const refresh = rate(find(rows, "Warden", "refresh", c.engine, c.workers));
-        const me = rate(find(rows, "Warden", "me", c.engine, c.workers));
+        const me = find(rows, "Warden", "me", c.engine, c.workers);
+        const floor = rows.find((r) => r.server === "floor" && r.result);
+        const byCpu = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(2));
         return [
           c.engine,
           String(c.workers),
-          ratio(login, physical.argon2.perSecond),
+          ratio(rate(login), physical.argon2.perSecond),
+          byCpu(cpuRatio(physical.argon2.cpuMsPerOp, login?.cpuMsPerOp)),
           ratio(refresh, physical.sign.perSecond),
-          ratio(me, floorRate(rows)),
+          ratio(rate(me), floorRate(rows)),
+          byCpu(cpuRatio(floor?.cpuMsPerOp, me?.cpuMsPerOp)),
         ];
       }),
     ),
   );
+  out.push(
+    "",
+    "The rate ratios hold when the machine does nothing else; the CPU ratios (CPU the reference spends per " +
+      "operation over CPU Warden spends, all threads and processes counted) also hold on a busy machine.",
+  );
+  if (report.startMs.length > 0)
+    out.push(
+      "",
+      `Start to first answer on a fresh database (schema, first signing key, secret), ${report.startMs.length} starts: ` +
+        `median ${median(report.startMs)} ms (${report.startMs.join(", ")} ms).`,
+    );
 
   out.push(...apiKeySection(rows, configs));
 

@@ -24,7 +24,15 @@ import {
   wardenRefresh,
 } from "./scenarios.js";
 import { freePort, startServer, type ServerProcess } from "./server-process.js";
-import { createApiKeys, hasRoute, loginMany, startWardenTarget, type Session, type WardenTarget } from "./warden.js";
+import {
+  createApiKeys,
+  hasRoute,
+  loginMany,
+  measureStart,
+  startWardenTarget,
+  type Session,
+  type WardenTarget,
+} from "./warden.js";
 import { renderTargets } from "./targets.js";
 
 const RESULTS = path.resolve(import.meta.dirname, "results");
@@ -46,12 +54,15 @@ async function measure(
     `${base.server} ${base.scenario} on ${base.engine}, ${base.workers} worker(s), ${connections} connections, ${seconds} s`,
   );
   server.resetPeakRss();
+  const cpuBefore = server.cpuSeconds();
   const result = await runLoad({ url: server.url, connections, durationSeconds: seconds, steps });
+  const cpuSeconds = server.cpuSeconds() - cpuBefore;
   const peakRss = server.peakRss();
+  const passes = result.okPerSecond * result.durationSeconds;
   // Logins still queued for a hash when the run stopped finish within HASH_QUEUE_MAX_WAIT_MS (1 s):
   // let them, so they do not weigh on the next measurement.
   if (base.operation === "login" || base.operation === "mfa") await new Promise((resolve) => setTimeout(resolve, 1500));
-  return { ...base, connections, result, peakRss };
+  return { ...base, connections, result, peakRss, cpuMsPerOp: passes > 0 ? (cpuSeconds * 1000) / passes : undefined };
 }
 
 const unavailable = (base: RowBase, connections: number, note: string): Row => ({
@@ -362,16 +373,19 @@ async function main(): Promise<number> {
     sweep: [],
     overload: [],
     physical: {
-      argon2: { concurrency: plan.connections.login, perSecond: 0 },
-      sign: { concurrency: plan.connections.refresh, perSecond: 0 },
+      argon2: { concurrency: plan.connections.login, perSecond: 0, cpuMsPerOp: 0 },
+      sign: { concurrency: plan.connections.refresh, perSecond: 0, cpuMsPerOp: 0 },
     },
+    startMs: [],
     notes: [],
   };
 
   log(`raw argon2id verify at concurrency ${plan.connections.login}`);
-  report.physical.argon2.perSecond = await measureRawArgon2(plan.connections.login, plan.durationSeconds);
+  Object.assign(report.physical.argon2, await measureRawArgon2(plan.connections.login, plan.durationSeconds));
   log(`raw RS256 sign at concurrency ${plan.connections.refresh}`);
-  report.physical.sign.perSecond = await measureRawSign(plan.connections.refresh, plan.durationSeconds);
+  Object.assign(report.physical.sign, await measureRawSign(plan.connections.refresh, plan.durationSeconds));
+  log("start to first answer on a fresh database");
+  report.startMs = await measureStart(plan.quick ? 3 : 5);
 
   for (const config of plan.configs) await benchWarden(plan, config, report);
   if (plan.peer) await benchPeer(plan, report);

@@ -9,7 +9,11 @@ export interface ServerProcess {
   /** Peak resident memory since the last reset: of the process and its children together, and of the largest one. */
   peakRss(): Rss;
   resetPeakRss(): void;
+  /** User + system CPU seconds used so far by the process and its children (cluster workers). */
+  cpuSeconds(): number;
   isAlive(): boolean;
+  /** From spawn to the first 200 on `readyPath`, in ms (to the poll interval). */
+  readyAfterMs: number;
   /** The last lines it wrote, for error reports. */
   output(): string;
   stop(): Promise<void>;
@@ -64,6 +68,23 @@ function treeRss(root: number): Rss {
   };
 }
 
+/** User + system CPU time of each process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+export function cpuTicks(pids: number[]): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // gone
+    }
+  }
+  return ticks;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux Node supports). */
+const TICKS_PER_SECOND = 100;
+
 const SAMPLE_MS = 100;
 const OUTPUT_LINES = 40;
 
@@ -77,7 +98,10 @@ export async function startServer(options: {
   port: number;
   readyPath: string;
   timeoutMs?: number;
+  /** How often readiness is polled; the start-time measurement polls every 10 ms. */
+  pollMs?: number;
 }): Promise<ServerProcess> {
+  const spawnedAt = performance.now();
   const profile = options.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...profile, ...options.args], {
     cwd: options.cwd,
@@ -110,6 +134,8 @@ export async function startServer(options: {
     pid,
     peakRss: sample,
     resetPeakRss: () => (peak = treeRss(pid)),
+    cpuSeconds: () => [...cpuTicks(processTree(pid)).values()].reduce((a, b) => a + b, 0) / TICKS_PER_SECOND,
+    readyAfterMs: 0,
     isAlive: () => !exited,
     output: () => lines.join("\n"),
     async stop() {
@@ -128,11 +154,14 @@ export async function startServer(options: {
     if (exited) throw new Error(`server exited before it was ready:\n${server.output()}`);
     try {
       const response = await fetch(url + options.readyPath);
-      if (response.ok) return server;
+      if (response.ok) {
+        server.readyAfterMs = Math.round(performance.now() - spawnedAt);
+        return server;
+      }
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
   }
   await server.stop();
   throw new Error(`server not ready after ${options.timeoutMs ?? 60_000} ms:\n${server.output()}`);

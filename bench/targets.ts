@@ -1,5 +1,5 @@
 import os from "node:os";
-import { find, floorRate, peerComparisonWorkers, type Report, type Row } from "./report.js";
+import { cpuRatio, find, floorRate, median, peerComparisonWorkers, type Report, type Row } from "./report.js";
 
 interface Check {
   target: string;
@@ -46,6 +46,34 @@ export function checkTargets(report: Report): Check[] {
   absolute("GET /api/v1/me", "me", "sqlite", 5000);
   absolute("refresh", "refresh", "postgres", 600);
 
+  const floorRow = rows.find((r) => r.server === "floor" && r.result);
+  for (const row of warden) {
+    const value = cpuRatio(physical.argon2.cpuMsPerOp, row.cpuMsPerOp);
+    checks.push({
+      target: `login >= 0.9x raw argon2id by CPU per op (${row.engine}, ${row.workers}w)`,
+      measured: value === undefined ? "not measured" : x(value),
+      met: value === undefined ? null : value >= 0.9,
+    });
+  }
+  for (const engine of ["sqlite", "postgres"]) {
+    const one = rate(find(rows, "Warden", "refresh", engine, 1));
+    const auto = cores > 1 ? rate(find(rows, "Warden", "refresh", engine, cores)) : undefined;
+    if (engine === "postgres" && (one === undefined || auto === undefined)) continue;
+    checks.push({
+      target: `refresh with WORKERS=auto >= with one worker (${engine})`,
+      measured: one === undefined || auto === undefined ? "not measured" : `${auto}/s against ${one}/s`,
+      met: one === undefined || auto === undefined ? null : auto >= one,
+    });
+  }
+  if (report.startMs.length > 0) {
+    const value = median(report.startMs);
+    checks.push({
+      target: "start to first answer on a fresh database < 1 s (median)",
+      measured: `${value} ms`,
+      met: value < 1000,
+    });
+  }
+
   const floor = floorRate(rows);
   for (const row of rows.filter((r) => r.server === "Warden" && r.operation === "me" && r.workers === 1 && r.result)) {
     const value = floor > 0 ? row.result!.okPerSecond / floor : undefined;
@@ -53,6 +81,12 @@ export function checkTargets(report: Report): Check[] {
       target: `GET /api/v1/me >= 0.6x the floor (${row.engine}, 1w)`,
       measured: value === undefined ? "not measured" : x(value),
       met: value === undefined ? null : value >= 0.6,
+    });
+    const byCpu = cpuRatio(floorRow?.cpuMsPerOp, row.cpuMsPerOp);
+    checks.push({
+      target: `GET /api/v1/me >= 0.6x the floor by CPU per op (${row.engine}, 1w)`,
+      measured: byCpu === undefined ? "not measured" : x(byCpu),
+      met: byCpu === undefined ? null : byCpu >= 0.6,
     });
   }
 

@@ -8,10 +8,18 @@ import { buildDeps } from "../src/deps.js";
 import { createLogger } from "../src/log.js";
 import { postgresEngine, sqliteEngine } from "../test/helpers/engines.js";
 import { call, forEachLimited } from "./http-call.js";
-import { freePort, processTree, startServer, type ServerProcess } from "./server-process.js";
+import { cpuTicks, freePort, processTree, startServer, type ServerProcess } from "./server-process.js";
 
 export const BENCH_PASSWORD = "bench-Password-1";
 const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** The node flags and script of `npm start` (package.json), so the bench runs the server as operators do. */
+const START_ARGS = (() => {
+  const start = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
+    .scripts.start;
+  const args = start.replace(/^exec node\s+/, "").split(/\s+/);
+  return args.map((arg) => (arg.endsWith(".js") ? path.join(ROOT, arg) : arg));
+})();
 
 export type EngineName = "sqlite" | "postgres";
 
@@ -93,7 +101,7 @@ export async function startWardenTarget(options: {
 
   const workers = options.workers === "auto" ? os.availableParallelism() : Number(options.workers);
   const server = await startServer({
-    args: [path.join(ROOT, "dist/main.js")],
+    args: START_ARGS,
     cwd: ROOT,
     env,
     port: await freePort(),
@@ -117,6 +125,37 @@ export async function startWardenTarget(options: {
 }
 
 /**
+ * Spawn to first answer, `tries` times, each on an empty SQLite file and data folder: the start
+ * creates the schema, the first signing key and the secret, as a first `npm start` does.
+ */
+export async function measureStart(tries: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-start-"));
+    try {
+      const server = await startServer({
+        args: START_ARGS,
+        cwd: ROOT,
+        env: {
+          NODE_ENV: "production",
+          DATABASE_URL: `sqlite:${path.join(dataDir, "warden.db")}`,
+          DATA_DIR: dataDir,
+          LOG_LEVEL: "warn",
+        },
+        port: await freePort(),
+        readyPath: "/healthz",
+        pollMs: 10,
+      });
+      times.push(server.readyAfterMs);
+      await server.stop();
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  return times;
+}
+
+/**
  * The first worker answering does not mean all do, and nothing in a response tells workers apart.
  * Wait until every worker process exists and none of them is busy any more (starting up means
  * compiling and connecting: CPU time), so no worker is still starting when the load begins.
@@ -133,20 +172,6 @@ async function waitForWorkers(server: ServerProcess, workers: number): Promise<v
     quietSamples = [...now].every(([pid, ticks]) => ticks - (before.get(pid) ?? 0) <= 1) ? quietSamples + 1 : 0;
     before = now;
   }
-}
-
-/** User + system CPU time of each process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
-function cpuTicks(pids: number[]): Map<number, number> {
-  const ticks = new Map<number, number>();
-  for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // gone
-    }
-  }
-  return ticks;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

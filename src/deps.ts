@@ -13,33 +13,24 @@ import { SecretBox } from "./domain/lib/secret-box.js";
 import { SigningKeys } from "./domain/sessions/signing-keys.js";
 import { MailQueue, type RetryPolicy } from "./mail/queue.js";
 import { createTransportFor } from "./mail/transport.js";
-import { createBackupCodeStore } from "./storage/backup-codes.js";
 import { createCounters, type CounterBackend, type Counters } from "./storage/counters.js";
 import { openDatabase, type Database } from "./storage/database.js";
-import { createEmailTokenStore } from "./storage/email-tokens.js";
 import { createHashClassRegistry } from "./storage/hash-classes.js";
-import { createMfaChallengeStore } from "./storage/mfa-challenges.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
-import { createSecurityEventSearch, createSecurityEventStore } from "./storage/security-events.js";
-import { createSessionStore } from "./storage/sessions.js";
+import { createSecurityEventSearch } from "./storage/security-events.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
-import { createUserStore } from "./storage/users.js";
 import { createIdentityStore } from "./storage/identities.js";
-import { createEmailOtpStore } from "./storage/email-otp-codes.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
 import type { ApiKeyDeps } from "./domain/api-keys/context.js";
-import { Metrics, observedEventStore } from "./metrics.js";
+import { Metrics, observedEventStore, observedUnitOfWork } from "./metrics.js";
 import { createApiKeyStore } from "./storage/api-keys.js";
 import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
 import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
-
 import { createUserDirectory } from "./storage/user-directory.js";
-import { createPasskeyStore } from "./storage/passkeys.js";
-import { createWebAuthnChallengeStore } from "./storage/webauthn-challenges.js";
-import { createStepUpStore } from "./storage/step-up.js";
+import { createStores, createUnitOfWork } from "./storage/stores.js";
 
 export interface Deps extends Omit<DomainDeps, "config" | "hasher">, Omit<ApiKeyDeps, "config"> {
   config: Config;
@@ -134,7 +125,10 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const events = observedEventStore(createSecurityEventStore(database.db, random), metrics);
+    const plain = createStores(database.db, database.engine, random);
+    // Every security event is counted and noted on its request, inside transactions too.
+    const stores = { ...plain, events: observedEventStore(plain.events, metrics) };
+    const { events } = stores;
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),
       brand: { productName: config.PRODUCT_NAME, appUrl: config.APP_URL },
@@ -162,7 +156,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       hashQueueDepth: (priority) => hasher.gate.queuedFor(priority),
       mailQueueDepth: () => mailer.pending,
     });
-    const users = createUserStore(database.db, random);
     const deps: Deps = {
       config,
       clock,
@@ -172,14 +165,10 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       keys,
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
-      users,
-      sessions: createSessionStore(database.db, database.engine),
-      mfaChallenges: createMfaChallengeStore(database.db),
-      backupCodes: createBackupCodeStore(database.db, random),
-      events,
-      emailTokens: createEmailTokenStore(database.db),
+      ...stores,
+      ...observedUnitOfWork(createUnitOfWork(database.db, database.engine, random), metrics),
       apiKeys: createApiKeyStore(database.db),
-      userDirectory: createUserDirectory(database.db, users),
+      userDirectory: createUserDirectory(database.db, stores.users),
       eventSearch: createSecurityEventSearch(database.db),
       apiKeyScopes,
       metrics,
@@ -205,10 +194,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
         ),
       },
       identities: createIdentityStore(database.db, database.engine, random),
-      emailOtps: createEmailOtpStore(database.db),
-      passkeys: createPasskeyStore(database.db),
-      webauthnChallenges: createWebAuthnChallengeStore(database.db),
-      stepUp: createStepUpStore(database.db),
       database,
       counters,
       retention: createRetentionStore(database.db, counters),

@@ -3,6 +3,7 @@ import cluster from "node:cluster";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { HashPriority } from "./domain/factors/password/hasher.js";
 import type { SecurityEventStore } from "./domain/ports.js";
+import type { Tx, UnitOfWork } from "./domain/unit-of-work.js";
 
 const HASH_PRIORITIES: readonly HashPriority[] = ["login", "reauth"];
 
@@ -207,5 +208,20 @@ export function observedEventStore(store: SecurityEventStore, metrics: Metrics):
       requestObservations.getStore()?.events.push({ type: event.type, detail: event.detail });
     },
     listForUser: (...args) => store.listForUser(...args),
+  };
+}
+
+/** The unit of work with its transactions' event stores observed too (the stores are made anew per transaction). */
+export function observedUnitOfWork(unitOfWork: UnitOfWork, metrics: Metrics): UnitOfWork {
+  return {
+    transaction: (work) =>
+      unitOfWork.transaction((tx) => {
+        const observed: Tx = {
+          ...tx,
+          events: observedEventStore(tx.events, metrics),
+          transaction: (inner) => inner(observed),
+        };
+        return work(observed);
+      }),
   };
 }

@@ -1,7 +1,14 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
-import { AccountError, activateUser, createUser, deactivateUser, importUsers } from "../domain/accounts/lifecycle.js";
+import {
+  AccountError,
+  activateUser,
+  confirmUserEmail,
+  createUser,
+  deactivateUser,
+  importUsers,
+} from "../domain/accounts/lifecycle.js";
 import type { Actor } from "../domain/admin/context.js";
 import type { UserStatus } from "../domain/admin/ports.js";
 import { deleteUser, revokeUserSessions, searchUsers, showUser } from "../domain/admin/users.js";
@@ -127,7 +134,7 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
     return `activated ${user.email}`;
   }),
   "user confirm": withUser(async (deps, user) => {
-    const changed = await deps.users.confirmEmail(user.id, deps.clock.now());
+    const changed = await confirmUserEmail(deps, user, CLI);
     return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
   }),
   "user mfa-reset": withUser(async (deps, user) => {

@@ -1,25 +1,13 @@
 import type { RateRule } from "./security/rate-limits.js";
 import type { AccessTokens } from "./sessions/access-tokens.js";
 import type { PasswordHasher } from "./factors/password/hasher.js";
-import type {
-  BackupCodeStore,
-  Clock,
-  EmailTokenStore,
-  Mailer,
-  MfaChallengeStore,
-  Random,
-  SecurityEventStore,
-  SessionStore,
-  UserStore,
-} from "./ports.js";
+import type { Clock, Mailer, Random } from "./ports.js";
+import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
 import type { IdTokenVerifier } from "./federation/id-tokens.js";
 import type { IdentityStore, ProviderName } from "./federation/ports.js";
-import type { EmailOtpStore } from "./factors/email-otp/ports.js";
-import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
-import type { StepUpStore } from "./sessions/step-up-ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
@@ -51,8 +39,12 @@ export interface DomainConfig {
   webauthn: { rpId: string; rpName: string; origins: string[] };
 }
 
-/** Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. */
-export interface DomainDeps {
+/**
+ * Everything the domain works with; built by src/deps.ts, replaced piecewise in tests. The
+ * stores (users, sessions, ...) are the database's own; `transaction` gives the same stores
+ * bound to one transaction (see unit-of-work.ts).
+ */
+export interface DomainDeps extends Stores, UnitOfWork {
   config: DomainConfig;
   clock: Clock;
   random: Random;
@@ -61,20 +53,15 @@ export interface DomainDeps {
   keys: SigningKeys;
   accessTokens: AccessTokens;
   limiter: SlidingWindowLimiter;
-  users: UserStore;
-  sessions: SessionStore;
-  mfaChallenges: MfaChallengeStore;
-  backupCodes: BackupCodeStore;
-  events: SecurityEventStore;
-  emailTokens: EmailTokenStore;
   mailer: Mailer;
   /** ID-token verification per provider (each off while it has no client id). */
   idTokens: Record<ProviderName, IdTokenVerifier>;
+  /**
+   * Linked Google/Apple identities. Not one of the unit of work's stores: its writes keep their
+   * own transactions (a unique violation there is an answer, not an error), so never call it
+   * inside `transaction`.
+   */
   identities: IdentityStore;
-  emailOtps: EmailOtpStore;
-  passkeys: PasskeyStore;
-  webauthnChallenges: WebAuthnChallengeStore;
-  stepUp: StepUpStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

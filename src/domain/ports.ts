@@ -14,6 +14,8 @@ export interface UserRecord {
   /** Trimmed and lower-cased. */
   email: string;
   passwordHash: string;
+  /** Bumped by every password reset or change, never by a rehash of the same password. */
+  passwordEpoch: number;
   firstName: string | null;
   lastName: string | null;
   phone: string | null;
@@ -24,13 +26,6 @@ export interface UserRecord {
   emailConfirmedAt: Date | null;
   deactivatedAt: Date | null;
   deletedAt: Date | null;
-  /** TOTP secret in use, encrypted (secret-box). */
-  totpSecretEnc: string | null;
-  /** Secret from a setup not yet confirmed with a code, encrypted. */
-  totpPendingSecretEnc: string | null;
-  totpEnabledAt: Date | null;
-  /** Highest RFC 6238 time step ever accepted; a code of this step or older is refused. */
-  totpLastStep: number | null;
   lastConnectedAt: Date | null;
   /** Last password reset by mail link: email codes are withheld for EMAIL_OTP_COOLDOWN after it. */
   passwordResetAt: Date | null;
@@ -61,11 +56,24 @@ export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | null>;
   /** Returns null when the email is taken (the unique index decides, so concurrent creates are safe). */
   create(user: NewUser, now: Date): Promise<UserRecord | null>;
-  /** Replaces the hash only while it still equals `expectedHash`, so a rehash never undoes a password change. */
+  /**
+   * Rehash of the same password (the epoch stays): replaces the hash only while it still equals
+   * `expectedHash`, so a rehash never undoes a password change.
+   */
   replacePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
+  /** A password change: compare-and-set on `expectedHash` like replacePasswordHash, and bumps the epoch. */
+  changePasswordHash(id: string, expectedHash: string, newHash: string, now: Date): Promise<boolean>;
+  /** A password reset: sets the hash unconditionally and bumps the epoch. */
   setPasswordHash(id: string, newHash: string, now: Date): Promise<void>;
   /** Records that the password was just reset through a mailed link (see `passwordResetAt`). */
   notePasswordReset(id: string, now: Date): Promise<void>;
+  /**
+   * Inside a transaction, before a session or MFA challenge is written: locks the user's row until
+   * commit and tells whether the password is still the one of `passwordEpoch`. A reset or change
+   * that committed first makes it false; one that comes later waits for this transaction, then
+   * revokes what it wrote. One conditional write, so both engines order it the same way.
+   */
+  confirmPasswordEpoch(id: string, passwordEpoch: number): Promise<boolean>;
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;
@@ -73,16 +81,6 @@ export interface UserStore {
   updateProfile(id: string, patch: ProfilePatch, now: Date): Promise<void>;
   /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
   markDeleted(id: string, now: Date): Promise<void>;
-  setTotpPendingSecret(id: string, secretEnc: string, now: Date): Promise<void>;
-  /**
-   * Moves the pending secret into use, only while it is still `pendingSecretEnc` (the one the
-   * user's code was checked against, not one a concurrent setup wrote since); false otherwise
-   * or when TOTP is already on.
-   */
-  enableTotp(id: string, pendingSecretEnc: string, now: Date): Promise<boolean>;
-  disableTotp(id: string, now: Date): Promise<void>;
-  /** Compare-and-set: records `step` as accepted only if it is newer than every accepted step. */
-  advanceTotpStep(id: string, step: number): Promise<boolean>;
 }
 
 export interface SigningKeyRecord {
@@ -132,7 +130,14 @@ export interface SessionRecord {
   userAgent: string | null;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** When the user last proved who they are in this session; refresh keeps it. */
+  authTime: Date;
+  /** RFC 8176 method references of that proof: ["pwd"], ["pwd", "otp", "mfa"]...; [] when not recorded (sessions from before 0520). */
+  amr: string[];
 }
+
+/** A session to create: every path that opens one says when and how the user authenticated. */
+export type NewSession = Omit<SessionRecord, "revokedAt" | "revokedReason">;
 
 export interface RefreshTokenRecord {
   /** SHA-256 of the token, hex. The token itself is never stored. */
@@ -184,7 +189,7 @@ export interface SessionStore {
   /** Unrevoked sessions of the user that end after `now` and were used since `activeSince`, most recently used first. */
   listLiveSessions(userId: string, now: Date, activeSince: Date): Promise<SessionRecord[]>;
   /** Creates the session and its first refresh token in one transaction. */
-  createSession(session: Omit<SessionRecord, "revokedAt" | "revokedReason">, token: NewRefreshToken): Promise<void>;
+  createSession(session: NewSession, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
   /** Revokes one session (its whole refresh-token family); false when it was already revoked. */
   revokeSession(id: string, reason: string, now: Date): Promise<boolean>;
@@ -206,6 +211,8 @@ export interface MfaChallengeRecord {
   consumedAt: Date | null;
   ip: string | null;
   userAgent: string | null;
+  /** RFC 8176 references of the first factor that won the challenge: ["pwd"], ["fed"]. */
+  amr: string[];
 }
 
 export interface MfaChallengeStore {
@@ -221,7 +228,7 @@ export interface MfaChallengeStore {
     tokenHash: string,
     now: Date,
     maxAttempts: number,
-  ): Promise<{ userId: string; attempts: number } | null>;
+  ): Promise<{ userId: string; attempts: number; amr: string[] } | null>;
   /** Marks the challenge spent; false when it was already spent or expired. Of two concurrent callers exactly one wins. */
   consume(tokenHash: string, now: Date): Promise<boolean>;
   /** Kills every open challenge of the user (deactivation, MFA reset). */

@@ -42,5 +42,27 @@ export const loginBody = {
   required: ["email", "password"],
 } as const;
 
+/** A step-up token for a sensitive operation, in either spelling (the X-Verification-Token header works too). */
+export const verificationTokenFields = {
+  verification_token: {
+    type: "string",
+    maxLength: 256,
+    description: "Step-up token (also verificationToken, X-Verification-Token)",
+  },
+  verificationToken: { type: "string", maxLength: 256 },
+} as const;
+
+export interface VerificationTokenBody {
+  verification_token?: string;
+  verificationToken?: string;
+}
+
+/** The body of a sensitive request that takes nothing else: absent, or only a step-up token. */
+export const verificationTokenBody = {
+  type: ["object", "null"],
+  properties: verificationTokenFields,
+  examples: [{}],
+} as const;
+
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, errorBody])) as Record<number, typeof errorBody>;

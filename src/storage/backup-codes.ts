@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { BackupCodeStore, Random } from "../domain/ports.js";
-import type { DB } from "./database.js";
+import { atomically, type DB } from "./database.js";
 
 export function createBackupCodeStore(db: Kysely<DB>, random: Random): BackupCodeStore {
   return {
@@ -15,7 +15,7 @@ export function createBackupCodeStore(db: Kysely<DB>, random: Random): BackupCod
     },
 
     async replaceAll(userId, codeHashes, now) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx.deleteFrom("backup_codes").where("user_id", "=", userId).execute();
         if (codeHashes.length === 0) return;
         await trx

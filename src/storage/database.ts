@@ -9,6 +9,8 @@ export interface UsersTable {
   id: string;
   email: string;
   password_hash: string;
+  /** Bumped by every password reset or change (not by a rehash): sessions check it as they open. */
+  password_epoch: number;
   first_name: string | null;
   last_name: string | null;
   phone: string | null;
@@ -19,10 +21,6 @@ export interface UsersTable {
   email_confirmed_at: number | null;
   deactivated_at: number | null;
   deleted_at: number | null;
-  totp_secret_enc: string | null;
-  totp_pending_secret_enc: string | null;
-  totp_enabled_at: number | null;
-  totp_last_step: number | null;
   last_connected_at: number | null;
   password_reset_at: number | null;
   email_changed_at: number | null;
@@ -49,6 +47,10 @@ export interface SessionsTable {
   user_agent: string | null;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** When the user last proved who they are in this session (login, MFA). */
+  auth_time: number | null;
+  /** JSON array of RFC 8176 method references: ["pwd"], ["pwd","otp","mfa"]...; null on sessions from before 0520. */
+  amr: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -71,6 +73,8 @@ export interface MfaChallengesTable {
   consumed_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** JSON array of the first factor's RFC 8176 references; null on challenges from before 0520 (a password). */
+  amr: string | null;
 }
 
 export interface BackupCodesTable {
@@ -88,6 +92,26 @@ export interface EmailTokensTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+/**
+ * Second factors that are a secret the user's authenticator holds (TOTP). Passkeys keep their own
+ * table (a public key, a counter, a credential id unique across users).
+ */
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  /** The SecondFactor's method: 'totp'. */
+  type: string;
+  /** 'pending' until enrolment is confirmed, then 'confirmed'. */
+  state: string;
+  /** The factor's secret, encrypted with SecretBox. */
+  secret_enc: string;
+  /** TOTP: the highest time step ever accepted. */
+  last_step: number | null;
+  created_at: number;
+  confirmed_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface SecurityEventsTable {
@@ -182,6 +206,7 @@ export interface DB {
   backup_codes: BackupCodesTable;
   email_tokens: EmailTokensTable;
   security_events: SecurityEventsTable;
+  factors: FactorsTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
   step_up_challenges: StepUpChallengesTable;
@@ -306,5 +331,12 @@ export function openDatabase(
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
   return { db, engine: "postgres", pgPool, close: () => db.destroy() };
 }
+
+/**
+ * Runs `work` in a transaction, or inside the one `db` already is (a store called through the
+ * unit of work joins the caller's transaction instead of opening a nested one).
+ */
+export const atomically = <T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> =>
+  db.isTransaction ? work(db) : db.transaction().execute(work);
 
 export const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));

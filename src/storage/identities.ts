@@ -101,7 +101,13 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
           const at = now.getTime();
           const taken = await tx
             .updateTable("users")
-            .set({ password_hash: noPasswordHash, email_confirmed_at: at, updated_at: at })
+            // A new password epoch too: a login with the registrant's password opens no session after this.
+            .set((eb) => ({
+              password_hash: noPasswordHash,
+              password_epoch: eb("password_epoch", "+", 1),
+              email_confirmed_at: at,
+              updated_at: at,
+            }))
             .where("id", "=", userId)
             .where("email_confirmed_at", "is", null)
             .where("deleted_at", "is", null)

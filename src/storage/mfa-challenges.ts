@@ -2,6 +2,9 @@ import type { Kysely } from "kysely";
 import type { MfaChallengeStore } from "../domain/ports.js";
 import { toDate, type DB } from "./database.js";
 
+/** Challenges from before 0520 recorded no first factor: they were all password logins. */
+const storedAmr = (amr: string | null): string[] => (amr ? (JSON.parse(amr) as string[]) : ["pwd"]);
+
 export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
   return {
     async create(challenge) {
@@ -16,6 +19,7 @@ export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
           consumed_at: null,
           ip: challenge.ip,
           user_agent: challenge.userAgent,
+          amr: JSON.stringify(challenge.amr),
         })
         .execute();
     },
@@ -37,9 +41,9 @@ export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
         .where("consumed_at", "is", null)
         .where("expires_at", ">", now.getTime())
         .where("failed_attempts", "<", maxAttempts)
-        .returning(["user_id", "failed_attempts"])
+        .returning(["user_id", "failed_attempts", "amr"])
         .executeTakeFirst();
-      return row ? { userId: row.user_id, attempts: Number(row.failed_attempts) } : null;
+      return row ? { userId: row.user_id, attempts: Number(row.failed_attempts), amr: storedAmr(row.amr) } : null;
     },
 
     async consume(tokenHash, now) {
@@ -69,6 +73,7 @@ export function createMfaChallengeStore(db: Kysely<DB>): MfaChallengeStore {
         consumedAt: toDate(row.consumed_at),
         ip: row.ip,
         userAgent: row.user_agent,
+        amr: storedAmr(row.amr),
       };
     },
   };

@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import crypto from "node:crypto";
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { apiKeysMigration } from "./api-keys.js";
 
 /**
@@ -235,8 +236,116 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("users").addColumn("email_changed_at", "bigint").execute();
     },
   },
-  // API keys (issue 13): the table lives beside its store in api-keys.ts.
+  // API keys (issue 13): the table lives beside its store in api-keys.ts. It depends on nothing
+  // after 0300, so a database already past 0520 takes it as well (unordered migrations are allowed).
   "0400_api_keys": apiKeysMigration,
+  // Issue 9 (unit of work, factor model, how sessions were authenticated). Numbered after 0300 so
+  // that a fresh database and one already at 0300 apply them in the same order.
+  /** A password epoch, so a login that verified the old password cannot open a session after a reset. */
+  "0500_password_epoch": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable("users")
+        .addColumn("password_epoch", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
+  /**
+   * TOTP authenticators get the `factors` table. Every TOTP secret on `users` (in use or pending)
+   * is carried over as it is (still encrypted under the same SecretBox purpose), with its last
+   * accepted step, so users keep their authenticator; then the columns go. Passkeys keep their own
+   * table (0200): the SecondFactor registry, not one table, is what makes them one model.
+   */
+  "0510_factors": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("factors")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("secret_enc", "text", (c) => c.notNull())
+        .addColumn("last_step", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("confirmed_at", "bigint")
+        .addColumn("last_used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("factors_user_id").on("factors").column("user_id").execute();
+      // One enrolment in progress per type: a second setup replaces the first (FactorStore.savePending).
+      await db.schema
+        .createIndex("factors_one_pending")
+        .on("factors")
+        .columns(["user_id", "type"])
+        .unique()
+        .where(sql.ref("state"), "=", "pending")
+        .execute();
+      // One confirmed factor per type and user, whatever races (FactorStore.confirm).
+      await db.schema
+        .createIndex("factors_one_confirmed")
+        .on("factors")
+        .columns(["user_id", "type"])
+        .unique()
+        .where(sql.ref("state"), "=", "confirmed")
+        .execute();
+
+      const users = await db
+        .selectFrom("users")
+        .select(["id", "totp_secret_enc", "totp_pending_secret_enc", "totp_enabled_at", "totp_last_step", "updated_at"])
+        .where((eb) => eb.or([eb("totp_secret_enc", "is not", null), eb("totp_pending_secret_enc", "is not", null)]))
+        .execute();
+      for (const user of users) {
+        if (user.totp_secret_enc && user.totp_enabled_at !== null) {
+          await db
+            .insertInto("factors")
+            .values({
+              id: crypto.randomUUID(),
+              user_id: user.id,
+              type: "totp",
+              state: "confirmed",
+              secret_enc: user.totp_secret_enc,
+              last_step: user.totp_last_step,
+              created_at: Number(user.totp_enabled_at),
+              confirmed_at: Number(user.totp_enabled_at),
+            })
+            .execute();
+        }
+        if (user.totp_pending_secret_enc) {
+          await db
+            .insertInto("factors")
+            .values({
+              id: crypto.randomUUID(),
+              user_id: user.id,
+              type: "totp",
+              state: "pending",
+              secret_enc: user.totp_pending_secret_enc,
+              // The step guard was the user's, not the secret's: a code already used stays used.
+              last_step: user.totp_last_step,
+              created_at: Number(user.updated_at),
+            })
+            .execute();
+        }
+      }
+      for (const column of ["totp_secret_enc", "totp_pending_secret_enc", "totp_enabled_at", "totp_last_step"]) {
+        await db.schema.alterTable("users").dropColumn(column).execute();
+      }
+    },
+  },
+  /**
+   * Sessions record when and how the user authenticated; a login waiting for its second factor
+   * records its first. Older sessions: at their creation (a refresh never re-authenticated), by
+   * methods not recorded (amr null).
+   */
+  "0520_session_authentication": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("sessions").addColumn("auth_time", "bigint").execute();
+      await db.schema.alterTable("sessions").addColumn("amr", "text").execute();
+      await db
+        .updateTable("sessions")
+        .set((eb: any) => ({ auth_time: eb.ref("created_at") }))
+        .execute();
+      await db.schema.alterTable("mfa_challenges").addColumn("amr", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -249,4 +358,10 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/** Brings the schema to `name` exactly (tests build a database as an older release left it). */
+export async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }

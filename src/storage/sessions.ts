@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/ports.js";
-import { toDate, type DB, type Engine, type RefreshTokensTable, type SessionsTable } from "./database.js";
+import { atomically, toDate, type DB, type Engine, type RefreshTokensTable, type SessionsTable } from "./database.js";
 
 export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -13,6 +13,8 @@ export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
     userAgent: row.user_agent,
     revokedAt: toDate(row.revoked_at),
     revokedReason: row.revoked_reason,
+    authTime: new Date(Number(row.auth_time ?? row.created_at)),
+    amr: row.amr ? (JSON.parse(row.amr) as string[]) : [],
   };
 }
 
@@ -33,7 +35,7 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
   return {
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
-      return db.transaction().execute(async (trx) => {
+      return atomically(db, async (trx) => {
         const owner = await trx
           .selectFrom("refresh_tokens")
           .select("session_id")
@@ -116,7 +118,7 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
     },
 
     async createSession(session, token) {
-      await db.transaction().execute(async (trx) => {
+      await atomically(db, async (trx) => {
         await trx
           .insertInto("sessions")
           .values({
@@ -129,6 +131,8 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
             user_agent: session.userAgent,
             revoked_at: null,
             revoked_reason: null,
+            auth_time: session.authTime.getTime(),
+            amr: JSON.stringify(session.amr),
           })
           .execute();
         await trx

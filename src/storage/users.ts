@@ -7,6 +7,7 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     id: row.id,
     email: row.email,
     passwordHash: row.password_hash,
+    passwordEpoch: Number(row.password_epoch),
     firstName: row.first_name,
     lastName: row.last_name,
     phone: row.phone,
@@ -17,10 +18,6 @@ function toRecord(row: Selectable<UsersTable>): UserRecord {
     emailConfirmedAt: toDate(row.email_confirmed_at),
     deactivatedAt: toDate(row.deactivated_at),
     deletedAt: toDate(row.deleted_at),
-    totpSecretEnc: row.totp_secret_enc,
-    totpPendingSecretEnc: row.totp_pending_secret_enc,
-    totpEnabledAt: toDate(row.totp_enabled_at),
-    totpLastStep: row.totp_last_step,
     lastConnectedAt: toDate(row.last_connected_at),
     passwordResetAt: toDate(row.password_reset_at),
     emailChangedAt: toDate(row.email_changed_at),
@@ -58,6 +55,7 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
             id: random.uuid(),
             email: user.email,
             password_hash: user.passwordHash,
+            password_epoch: 0,
             first_name: user.firstName ?? null,
             last_name: user.lastName ?? null,
             phone: null,
@@ -68,10 +66,6 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
             email_confirmed_at: user.emailConfirmedAt?.getTime() ?? null,
             deactivated_at: user.deactivatedAt?.getTime() ?? null,
             deleted_at: null,
-            totp_secret_enc: null,
-            totp_pending_secret_enc: null,
-            totp_enabled_at: null,
-            totp_last_step: null,
             last_connected_at: null,
             password_reset_at: null,
             email_changed_at: null,
@@ -95,8 +89,29 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
       return Number(result.numUpdatedRows) === 1;
     },
 
+    async changePasswordHash(id, expectedHash, newHash, now) {
+      const result = await update(id, now)
+        .set((eb) => ({ password_hash: newHash, password_epoch: eb("password_epoch", "+", 1) }))
+        .where("password_hash", "=", expectedHash)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     async setPasswordHash(id, newHash, now) {
-      await update(id, now).set({ password_hash: newHash }).execute();
+      await update(id, now)
+        .set((eb) => ({ password_hash: newHash, password_epoch: eb("password_epoch", "+", 1) }))
+        .execute();
+    },
+
+    async confirmPasswordEpoch(id, passwordEpoch) {
+      // A write that changes nothing, for its row lock (PostgreSQL) and its condition.
+      const result = await db
+        .updateTable("users")
+        .set((eb) => ({ password_epoch: eb.ref("password_epoch") }))
+        .where("id", "=", id)
+        .where("password_epoch", "=", passwordEpoch)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     async notePasswordReset(id, now) {
@@ -134,55 +149,17 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
 
     async markDeleted(id, now) {
       await update(id, now)
-        .set({
+        .set((eb) => ({
           email: `deleted-${id}@invalid`,
           password_hash: "!",
+          password_epoch: eb("password_epoch", "+", 1),
           first_name: null,
           last_name: null,
           phone: null,
           preferences: "{}",
-          totp_secret_enc: null,
-          totp_pending_secret_enc: null,
-          totp_enabled_at: null,
           deleted_at: now.getTime(),
-        })
-        .execute();
-    },
-
-    async setTotpPendingSecret(id, secretEnc, now) {
-      await update(id, now).set({ totp_pending_secret_enc: secretEnc }).execute();
-    },
-
-    async enableTotp(id, pendingSecretEnc, now) {
-      const result = await db
-        .updateTable("users")
-        .set((eb) => ({
-          totp_secret_enc: eb.ref("totp_pending_secret_enc"),
-          totp_pending_secret_enc: null,
-          totp_enabled_at: now.getTime(),
-          updated_at: now.getTime(),
         }))
-        .where("id", "=", id)
-        .where("totp_pending_secret_enc", "=", pendingSecretEnc)
-        .where("totp_enabled_at", "is", null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-
-    async disableTotp(id, now) {
-      await update(id, now)
-        .set({ totp_secret_enc: null, totp_pending_secret_enc: null, totp_enabled_at: null })
         .execute();
-    },
-
-    async advanceTotpStep(id, step) {
-      const result = await db
-        .updateTable("users")
-        .set({ totp_last_step: step })
-        .where("id", "=", id)
-        .where((eb) => eb.or([eb("totp_last_step", "is", null), eb("totp_last_step", "<", step)]))
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
     },
   };
 }

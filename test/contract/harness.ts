@@ -4,6 +4,7 @@
  * implementation of a port passes the port's suite by providing one of these.
  */
 import { systemRandom } from "../../src/deps.js";
+import type { NewSession } from "../../src/domain/ports.js";
 import type { Database } from "../../src/storage/database.js";
 import { createUserStore } from "../../src/storage/users.js";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
@@ -23,6 +24,19 @@ export interface OwnedStoreHarness<S> extends StoreHarness<S> {
 
 export const T0 = new Date("2026-01-15T10:00:00Z");
 export const atSeconds = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+/** A session opened by a password login at `at`, ending a day later: for stores whose rows need one. */
+export const newSession = (id: string, userId: string, at: Date = T0): NewSession => ({
+  id,
+  userId,
+  createdAt: at,
+  lastUsedAt: at,
+  expiresAt: new Date(at.getTime() + 86_400_000),
+  ip: null,
+  userAgent: null,
+  authTime: at,
+  amr: ["pwd"],
+});
 
 let users = 0;
 

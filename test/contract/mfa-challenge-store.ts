@@ -18,11 +18,19 @@ export function mfaChallengeStoreContract(
     const issue = async (userId: string) => {
       const { store } = await harness.open();
       const tokenHash = crypto.randomBytes(32).toString("hex");
-      await store.create({ tokenHash, userId, createdAt: T0, expiresAt: at(300), ip: "192.0.2.1", userAgent: "ua" });
+      await store.create({
+        tokenHash,
+        userId,
+        createdAt: T0,
+        expiresAt: at(300),
+        ip: "192.0.2.1",
+        userAgent: "ua",
+        amr: ["fed"],
+      });
       return tokenHash;
     };
 
-    test("create then find: fresh challenge with no attempts, not consumed", async () => {
+    test("create then find: fresh challenge with no attempts, not consumed, with its first factor's amr", async () => {
       const h = await harness.open();
       const userId = await h.newUserId();
       const hash = await issue(userId);
@@ -35,6 +43,7 @@ export function mfaChallengeStoreContract(
         consumedAt: null,
         ip: "192.0.2.1",
         userAgent: "ua",
+        amr: ["fed"],
       });
       assert.equal(await h.store.find("0".repeat(64)), null);
     });
@@ -58,9 +67,9 @@ export function mfaChallengeStoreContract(
       const h = await harness.open();
       const userId = await h.newUserId();
       const hash = await issue(userId);
-      assert.deepEqual(await h.store.recordAttempt(hash, at(1), 3), { userId, attempts: 1 });
-      assert.deepEqual(await h.store.recordAttempt(hash, at(2), 3), { userId, attempts: 2 });
-      assert.deepEqual(await h.store.recordAttempt(hash, at(3), 3), { userId, attempts: 3 });
+      assert.deepEqual(await h.store.recordAttempt(hash, at(1), 3), { userId, attempts: 1, amr: ["fed"] });
+      assert.deepEqual(await h.store.recordAttempt(hash, at(2), 3), { userId, attempts: 2, amr: ["fed"] });
+      assert.deepEqual(await h.store.recordAttempt(hash, at(3), 3), { userId, attempts: 3, amr: ["fed"] });
       assert.equal(await h.store.recordAttempt(hash, at(4), 3), null, "the budget is spent");
       assert.equal((await h.store.find(hash))!.failedAttempts, 3);
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
 import type { SessionStore, SuccessorToken } from "../../src/domain/ports.js";
-import { atSeconds as at, lazily, T0, type OwnedStoreHarness } from "./harness.js";
+import { atSeconds as at, lazily, newSession, T0, type OwnedStoreHarness } from "./harness.js";
 
 const hash = () => crypto.randomBytes(32).toString("hex");
 const DAY = 86400;
@@ -33,7 +33,17 @@ export function sessionStoreContract(
       const sessionId = crypto.randomUUID();
       const tokenHash = hash();
       await store.createSession(
-        { id: sessionId, userId, createdAt, lastUsedAt, expiresAt: at(endsIn), ip, userAgent: "test-agent" },
+        {
+          id: sessionId,
+          userId,
+          createdAt,
+          lastUsedAt,
+          expiresAt: at(endsIn),
+          ip,
+          userAgent: "test-agent",
+          authTime: createdAt,
+          amr: ["pwd", "otp", "mfa"],
+        },
         { tokenHash, expiresAt: at(tokenTtl) },
       );
       return { sessionId, tokenHash };
@@ -56,6 +66,8 @@ export function sessionStoreContract(
         userAgent: "test-agent",
         revokedAt: null,
         revokedReason: null,
+        authTime: T0,
+        amr: ["pwd", "otp", "mfa"],
       });
       assert.deepEqual(await sessions.findRefreshToken(tokenHash), {
         tokenHash,
@@ -77,7 +89,7 @@ export function sessionStoreContract(
       const second = crypto.randomUUID();
       await assert.rejects(
         sessions.createSession(
-          { id: second, userId, createdAt: T0, lastUsedAt: T0, expiresAt: at(600), ip: null, userAgent: null },
+          { ...newSession(second, userId, T0), expiresAt: at(600) },
           { tokenHash, expiresAt: at(600) },
         ),
       );

@@ -20,12 +20,14 @@ import { createSecurityEventStore } from "../../src/storage/security-events.js";
 import { createSessionStore } from "../../src/storage/sessions.js";
 import { createSigningKeyStore } from "../../src/storage/signing-keys.js";
 import { createUserStore } from "../../src/storage/users.js";
+import { createFactorStore } from "../../src/storage/factors.js";
 import { openTestDatabase } from "../helpers/database.js";
 import { engines, postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
 import { backupCodeStoreContract } from "./backup-code-store.js";
 import { counterStoreContract } from "./counter-store.js";
 import { emailTokenStoreContract } from "./email-token-store.js";
-import { databaseHarness } from "./harness.js";
+import { factorStoreContract } from "./factor-store.js";
+import { databaseHarness, newSession, T0 } from "./harness.js";
 import { mfaChallengeStoreContract } from "./mfa-challenge-store.js";
 import { securityEventStoreContract } from "./security-event-store.js";
 import { sessionStoreContract } from "./session-store.js";
@@ -57,6 +59,9 @@ for (const { engine, skip } of engines) {
     () => databaseHarness(engine, (d) => createSecurityEventStore(d.db, systemRandom)),
     { skip },
   );
+  factorStoreContract(on("FactorStore"), () => databaseHarness(engine, (d) => createFactorStore(d.db, systemRandom)), {
+    skip,
+  });
   backupCodeStoreContract(
     on("BackupCodeStore"),
     () => databaseHarness(engine, (d) => createBackupCodeStore(d.db, systemRandom)),
@@ -87,19 +92,10 @@ for (const { engine, skip } of engines) {
         ...h,
         async newSessionId(userId: string) {
           const id = crypto.randomUUID();
-          const now = new Date("2026-01-15T10:00:00Z");
-          await sessions.createSession(
-            {
-              id,
-              userId,
-              createdAt: now,
-              lastUsedAt: now,
-              expiresAt: new Date(now.getTime() + 86_400_000),
-              ip: null,
-              userAgent: null,
-            },
-            { tokenHash: crypto.randomBytes(32).toString("hex"), expiresAt: new Date(now.getTime() + 3_600_000) },
-          );
+          await sessions.createSession(newSession(id, userId), {
+            tokenHash: crypto.randomBytes(32).toString("hex"),
+            expiresAt: new Date(T0.getTime() + 3_600_000),
+          });
           return id;
         },
       };

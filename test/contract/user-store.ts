@@ -40,7 +40,7 @@ export function userStoreContract(
       assert.equal(created.locale, "ro");
       assert.equal(created.emailConfirmedAt, null);
       assert.equal(created.deactivatedAt, null);
-      assert.equal(created.totpEnabledAt, null);
+      assert.equal(created.passwordEpoch, 0);
       assert.deepEqual(created.createdAt, NOW);
       assert.deepEqual(await users.findById(created.id), created);
       assert.deepEqual(await users.findByEmail("read@example.com"), created);
@@ -129,62 +129,6 @@ export function userStoreContract(
       assert.equal(back.firstName, null);
       assert.notEqual(back.passwordHash, u.passwordHash);
       assert.ok(await users.create(newUser({ email: "gone@example.com" }), LATER), "the email can be registered again");
-    });
-
-    test("TOTP: pending secret, enable once and only with the secret the code was checked against, disable", async () => {
-      const users = await open();
-      const u = (await users.create(newUser(), NOW))!;
-      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), false, "nothing pending");
-      await users.setTotpPendingSecret(u.id, "sealed-secret", NOW);
-      assert.equal((await users.findById(u.id))!.totpPendingSecretEnc, "sealed-secret");
-      assert.equal(await users.enableTotp(u.id, "a-newer-setup", LATER), false, "another setup's secret");
-      assert.equal(await users.enableTotp(u.id, "sealed-secret", LATER), true);
-      let back = (await users.findById(u.id))!;
-      assert.equal(back.totpSecretEnc, "sealed-secret");
-      assert.equal(back.totpPendingSecretEnc, null);
-      assert.deepEqual(back.totpEnabledAt, LATER);
-      await users.setTotpPendingSecret(u.id, "another", LATER);
-      assert.equal(await users.enableTotp(u.id, "another", LATER), false, "already enabled");
-      await users.disableTotp(u.id, LATER);
-      back = (await users.findById(u.id))!;
-      assert.equal(back.totpSecretEnc, null);
-      assert.equal(back.totpPendingSecretEnc, null);
-      assert.equal(back.totpEnabledAt, null);
-    });
-
-    test("concurrent enableTotp of one pending secret from two connections: exactly one true", async () => {
-      const h = await harness.open();
-      const u = (await h.store.create(newUser(), NOW))!;
-      await h.store.setTotpPendingSecret(u.id, "raced-secret", NOW);
-      const other = h.another();
-      const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => (i % 2 ? other : h.store).enableTotp(u.id, "raced-secret", LATER)),
-      );
-      assert.equal(results.filter(Boolean).length, 1);
-      assert.equal((await h.store.findById(u.id))!.totpSecretEnc, "raced-secret");
-    });
-
-    test("advanceTotpStep accepts only newer steps", async () => {
-      const users = await open();
-      const u = (await users.create(newUser(), NOW))!;
-      assert.equal(await users.advanceTotpStep(u.id, 100), true);
-      assert.equal(await users.advanceTotpStep(u.id, 100), false);
-      assert.equal(await users.advanceTotpStep(u.id, 99), false);
-      assert.equal(await users.advanceTotpStep(u.id, 101), true);
-      assert.equal((await users.findById(u.id))!.totpLastStep, 101);
-    });
-
-    test("advanceTotpStep with concurrent callers from two connections: exactly one true per step", async () => {
-      const h = await harness.open();
-      const u = (await h.store.create(newUser(), NOW))!;
-      const other = h.another();
-      for (const step of [5000, 5001, 5002]) {
-        const results = await Promise.all(
-          Array.from({ length: 6 }, (_, i) => (i % 2 ? other : h.store).advanceTotpStep(u.id, step)),
-        );
-        assert.equal(results.filter(Boolean).length, 1, `step ${step}`);
-      }
-      assert.equal((await h.store.findById(u.id))!.totpLastStep, 5002);
     });
   });
 }

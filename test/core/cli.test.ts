@@ -197,6 +197,13 @@ describe("warden CLI", () => {
     after(async () => w?.close());
     const login = (email: string) => postLogin(w, email);
 
+    test("`user confirm` goes through the domain and is recorded as the user's security event", async () => {
+      const bob = await w.deps.users.findByEmail("bob@example.com");
+      assert.ok(bob?.emailConfirmedAt, "confirmed");
+      const events = await w.deps.events.listForUser(bob.id, 20);
+      assert.ok(events.some((e) => e.type === "email_confirmed" && e.detail?.by === "admin"));
+    });
+
     test("imported and created users log in as their flags say", async () => {
       const expected: Array<[string, number]> = [
         ["legacy.bcrypt@example.com", 200],

@@ -7,6 +7,7 @@ import { sha256Hex } from "../../src/domain/lib/secret-box.js";
 import { engines } from "../helpers/engines.js";
 import { freshIp } from "../helpers/login.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
+import { turnOnTotp } from "../mfa/mfa-helpers.js";
 
 const PASSWORD = "your-secure-password";
 const INVALID = '{"code":401,"message":"Invalid credentials."}';
@@ -118,8 +119,7 @@ for (const { engine, skip } of engines) {
     test("200 MFA challenge for a user with TOTP on: 64 hex characters, methods, no tokens", async () => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
       const sealed = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
-      await w.deps.users.setTotpPendingSecret(user.id, sealed, w.deps.clock.now());
-      assert.equal(await w.deps.users.enableTotp(user.id, sealed, w.deps.clock.now()), true);
+      assert.equal(await turnOnTotp(w, user.id, sealed), true);
       const r = await login(w, { email: "mfa@example.com", password: PASSWORD });
       assert.equal(r.status, 200, r.raw);
       assert.deepEqual(Object.keys(r.body), ["mfa_required", "mfa_token", "mfa_methods"]);

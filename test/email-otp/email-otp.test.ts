@@ -59,6 +59,8 @@ for (const { engine, skip } of engines) {
         const ok = await verify(w, { mfaToken, type: "email_otp", code });
         assert.equal(ok.status, 200, ok.raw);
         assert.ok(ok.body.token && ok.body.refresh_token);
+        const { amr } = JSON.parse(Buffer.from(ok.body.token.split(".")[1], "base64url").toString("utf8"));
+        assert.deepEqual(amr, ["pwd", "otp", "mfa"], "an emailed code is an otp");
 
         // Single use: the same code against a new challenge of the same user is refused.
         const next = await challenge(w, "otp@example.com");

@@ -17,6 +17,7 @@ import {
   startFederation,
 } from "./fixtures.js";
 
+const amrOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[1]!, "base64url").toString("utf8")).amr;
 const INVALID_GOOGLE = { code: 401, message: "Invalid Google token." };
 const INVALID_APPLE = { code: 401, message: "Invalid Apple token." };
 const REGISTRATION_REQUIRED = {
@@ -45,6 +46,7 @@ for (const { engine, skip } of engines) {
         const first = await googleSignIn(w, { credential });
         assert.equal(first.status, 200, first.raw);
         assert.deepEqual(Object.keys(first.body).sort(), ["refresh_token", "token"]);
+        assert.deepEqual(amrOf(first.body.token), ["fed"], "RFC 8176: federated");
         const profile = await me(w, first.body.token);
         assert.equal(profile.email, email.toLowerCase());
         assert.equal(profile.emailVerified, true);
@@ -285,6 +287,7 @@ for (const { engine, skip } of engines) {
           code: authenticatorCode(setup.body.secret, clock),
         });
         assert.equal(verified.status, 200, verified.raw);
+        assert.deepEqual(amrOf(verified.body.token), ["fed", "otp", "mfa"], "the challenge kept the first factor");
 
         const user = (await w.deps.users.findByEmail(email))!;
         await deactivateUser(w.deps, user, { ip: null, userAgent: null });

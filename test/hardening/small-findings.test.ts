@@ -91,6 +91,7 @@ for (const { engine, skip } of engines) {
           expiresAt: new Date(clock.now().getTime() + 300_000),
           ip: null,
           userAgent: null,
+          amr: ["pwd"],
         });
 
         // 31 days on: the logged-out session is past RETENTION_DAYS_SESSIONS (30); the live one is

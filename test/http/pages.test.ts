@@ -305,4 +305,26 @@ for (const { engine, skip } of engines) {
       }
     },
   );
+
+  test(
+    `${engine.name}: a page session that signed in too long ago is asked to sign in again before TOTP setup`,
+    { skip },
+    async () => {
+      const clock = new FixedClock();
+      const w = await startWarden({ engine, clock });
+      try {
+        await w.createUser("late@example.com", PASSWORD);
+        const browser = new Browser(w);
+        const csrf = await browser.csrfOf("/login");
+        const signedIn = await browser.post("/login", { _csrf: csrf, email: "late@example.com", password: PASSWORD });
+        assert.equal(signedIn.statusCode, 303, signedIn.body);
+        clock.advance(601);
+        const setup = await browser.post("/account/totp/setup", { _csrf: await browser.csrfOf("/account") });
+        assert.equal(setup.statusCode, 403);
+        assert.match(setup.body, /For your security, sign in again before you change this\./);
+      } finally {
+        await w.close();
+      }
+    },
+  );
 }

@@ -65,8 +65,12 @@ for (const { engine, skip } of engines) {
           );
 
           // At rest: the secret only encrypted, the codes only as keyed hashes.
-          const row = await db.selectFrom("users").selectAll().where("id", "=", user.id).executeTakeFirstOrThrow();
-          assert.ok(row.totp_secret_enc && !row.totp_secret_enc.includes(secret));
+          const row = await db
+            .selectFrom("factors")
+            .selectAll()
+            .where("user_id", "=", user.id)
+            .executeTakeFirstOrThrow();
+          assert.ok(row.secret_enc && !row.secret_enc.includes(secret));
           const stored = (
             await db.selectFrom("backup_codes").select("code_hash").where("user_id", "=", user.id).execute()
           ).map((r) => r.code_hash);

@@ -37,3 +37,10 @@ export async function enrolledUser(w: Warden, clock: Clock & { advance(seconds: 
   clock.advance(30);
   return { user, token, secret: setup.body.secret as string, backupCodes: enable.body.backupCodes as string[] };
 }
+
+/** TOTP on for `userId` straight through the factor store (for tests that only need the challenge). */
+export async function turnOnTotp(w: Warden, userId: string, secretEnc: string): Promise<boolean> {
+  const now = w.deps.clock.now();
+  const pending = await w.deps.factors.savePending({ userId, type: "totp", secretEnc }, now);
+  return w.deps.factors.confirm(pending.id, now);
+}

@@ -90,12 +90,12 @@ for (const { engine, skip } of engines) {
             (await bearer(w, "POST", "/api/v1/me/mfa/totp/disable", token, { password: PASSWORD })).status,
             400,
           );
-          const row = await w.deps.database.db
-            .selectFrom("users")
+          const rows = await w.deps.database.db
+            .selectFrom("factors")
             .selectAll()
-            .where("id", "=", user.id)
-            .executeTakeFirstOrThrow();
-          assert.equal(row.totp_secret_enc, null);
+            .where("user_id", "=", user.id)
+            .execute();
+          assert.deepEqual(rows, [], "the authenticator's secret is deleted");
           assert.ok((await login(w, "carol@example.com")).refresh_token);
           const events = await eventsOf(w, user.id);
           assert.ok(events.includes("mfa_enabled") && events.includes("mfa_disabled"));

@@ -75,6 +75,7 @@ for (const { engine, skip } of engines) {
         assert.equal(signedIn.status, 200, signedIn.raw);
         assert.deepEqual(Object.keys(signedIn.body).sort(), ["refresh_token", "token"]);
         assert.equal(decodeJwt(signedIn.body.token).sub, user.id);
+        assert.deepEqual(decodeJwt(signedIn.body.token).amr, ["hwk", "mfa"], "a user-verified device-bound key");
         const me = await bearer(w, "GET", "/api/v1/me/passkeys", signedIn.body.token);
         assert.equal(me.body[0].lastUsedAt, clock.now().toISOString());
       });
@@ -105,6 +106,7 @@ for (const { engine, skip } of engines) {
         // Without UV: as a second factor after the password, possession is what counts.
         const ok = await verify(w, { mfaToken, type: "passkey", credential: device.get(options.body) });
         assert.equal(ok.status, 200, ok.raw);
+        assert.deepEqual(decodeJwt(ok.body.token).amr, ["pwd", "hwk", "mfa"]);
         assert.ok(ok.body.token && ok.body.refresh_token);
         const replay = await verify(w, { mfaToken, type: "passkey", credential: device.get(options.body) });
         assert.equal(replay.status, 401, "the challenge is spent");

@@ -8,6 +8,7 @@ import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { getMe, withBearer, sharedWarden } from "./fixtures.js";
+import { turnOnTotp } from "../mfa/mfa-helpers.js";
 
 const b64 = (value: unknown) =>
   Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
@@ -62,8 +63,7 @@ for (const { engine, skip } of engines) {
           const jwk = w.deps.keys.jwks().keys.find((k) => k.kid === kid)!;
 
           const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
-          await w.deps.users.setTotpPendingSecret(other.id, secretEnc, w.clock.now());
-          await w.deps.users.enableTotp(other.id, secretEnc, w.clock.now());
+          await turnOnTotp(w, other.id, secretEnc);
           const mfa = await postLogin(w, "other@example.com", PASSWORD);
           assert.equal(mfa.body.mfa_required, true);
 

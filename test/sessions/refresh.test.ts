@@ -6,6 +6,7 @@ import { engines } from "../helpers/engines.js";
 import { postJson } from "../helpers/warden.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { eventTypes, getMe, logout, refresh, sharedWarden, withWarden } from "./fixtures.js";
+import { turnOnTotp } from "../mfa/mfa-helpers.js";
 
 const CTX = { ip: "192.0.2.7", userAgent: "race-test" };
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
@@ -184,8 +185,7 @@ for (const { engine, skip } of engines) {
     await onShared(async (w) => {
       const user = await w.createUser("mfa@example.com", PASSWORD);
       const secretEnc = w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP");
-      await w.deps.users.setTotpPendingSecret(user.id, secretEnc, w.clock.now());
-      assert.equal(await w.deps.users.enableTotp(user.id, secretEnc, w.clock.now()), true);
+      assert.equal(await turnOnTotp(w, user.id, secretEnc), true);
       const challenge = await postLogin(w, "mfa@example.com", PASSWORD);
       assert.equal(challenge.body.mfa_required, true);
       assert.equal((await refresh(w, challenge.body.mfa_token)).raw, '{"code":401,"message":"Invalid refresh token."}');
@@ -216,7 +216,7 @@ for (const { engine, skip } of engines) {
       const user = await w.createUser("racer@example.com", PASSWORD);
       // Four rounds at a time: enough overlap to contend, few enough that the pool does not serialise them.
       const rounds = await inBatches(40, 4, async (i) => {
-        const pair = await startSession(w.deps, user, CTX);
+        const pair = await startSession(w.deps, user, CTX, { amr: ["pwd"] });
         // Delay one side or the other by 0..9 turns of the event loop, so both orders (and the overlap) occur.
         const [refreshDelay, logoutDelay] = i % 2 === 0 ? [(i / 2) % 10, 0] : [0, ((i - 1) / 2) % 10];
         const [r, l] = await Promise.all([

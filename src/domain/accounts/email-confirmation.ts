@@ -6,6 +6,7 @@ import { AuthError } from "../errors.js";
 import { INVALID_EMAIL } from "./registration.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
+import { inTransaction } from "../unit-of-work.js";
 
 export const CONFIRMED_MESSAGE = "Your email address has been confirmed. You can now log in.";
 export const RESENT_MESSAGE =
@@ -17,13 +18,18 @@ export const RESENT_MESSAGE =
  * afterwards says "already confirmed" (409) rather than "invalid".
  */
 export async function confirmEmail(deps: DomainDeps, token: string, ctx: RequestContext): Promise<{ message: string }> {
-  const now = deps.clock.now();
-  const spent = await deps.emailTokens.consume(sha256Hex(token), "confirm", now);
-  if (!spent) throw new AuthError("EMAIL_TOKEN_INVALID");
-  const user = await deps.users.findById(spent.userId);
-  if (!user || user.deletedAt) throw new AuthError("EMAIL_TOKEN_INVALID");
-  if (!(await deps.users.confirmEmail(user.id, now))) throw new AuthError("EMAIL_ALREADY_CONFIRMED");
-  await recordEvent(deps, user, "email_confirmed", ctx);
+  const refusal = await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    const spent = await tx.emailTokens.consume(sha256Hex(token), "confirm", now);
+    if (!spent) return "EMAIL_TOKEN_INVALID" as const;
+    const user = await tx.users.findById(spent.userId);
+    if (!user || user.deletedAt) return "EMAIL_TOKEN_INVALID" as const;
+    // The link is spent even when the address was already confirmed: commit, then refuse.
+    if (!(await tx.users.confirmEmail(user.id, now))) return "EMAIL_ALREADY_CONFIRMED" as const;
+    await recordEvent(tx, user, "email_confirmed", ctx);
+    return null;
+  });
+  if (refusal) throw new AuthError(refusal);
   return { message: CONFIRMED_MESSAGE };
 }
 

@@ -2,6 +2,8 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import type { UserRecord } from "../ports.js";
 import { recordEvent } from "../security/events.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { inTransaction } from "../unit-of-work.js";
 
 export const isValidEmail = (email: string): boolean =>
   email.length <= 254 && /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/.test(email);
@@ -106,14 +108,29 @@ export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<
 
 /** ASVS 5.0 7.4.2: deactivation ends every session and every login in progress at once. */
 export async function deactivateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
-  const now = deps.clock.now();
-  await deps.users.setDeactivated(user.id, now, now);
-  await deps.sessions.revokeUserSessions(user.id, "account_deactivated", now);
-  await deps.mfaChallenges.revokeForUser(user.id, now);
-  await recordEvent(deps, user, "account_deactivated", ctx);
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    await tx.users.setDeactivated(user.id, now, now);
+    await endSessionsAndLogins(tx, user.id, "account_deactivated", now);
+    await recordEvent(tx, user, "account_deactivated", ctx);
+  });
 }
 
 export async function activateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
-  await deps.users.setDeactivated(user.id, null, deps.clock.now());
-  await recordEvent(deps, user, "account_activated", ctx);
+  await inTransaction(deps, async (tx) => {
+    await tx.users.setDeactivated(user.id, null, tx.clock.now());
+    await recordEvent(tx, user, "account_activated", ctx);
+  });
+}
+
+/**
+ * An administrator marks the address confirmed (`warden user confirm`): recorded as a security
+ * event like every other change to the account. False when it already was confirmed.
+ */
+export async function confirmUserEmail(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<boolean> {
+  return inTransaction(deps, async (tx) => {
+    if (!(await tx.users.confirmEmail(user.id, tx.clock.now()))) return false;
+    await recordEvent(tx, user, "email_confirmed", ctx, { by: "admin" });
+    return true;
+  });
 }

@@ -8,6 +8,8 @@ import { passwordProblems } from "../factors/password/policy.js";
 import { INVALID_EMAIL } from "./registration.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { inTransaction } from "../unit-of-work.js";
 
 export const RESET_REQUESTED_MESSAGE =
   "If an account with this email address exists, an email with a link to reset the password has been sent.";
@@ -45,17 +47,20 @@ export async function resetPassword(
   if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
   const passwordHash = await deps.hasher.hash(input.password);
 
-  const now = deps.clock.now();
-  if (!(await deps.emailTokens.consume(tokenHash, "reset", now))) throw new AuthError("EMAIL_TOKEN_INVALID");
-  await deps.users.setPasswordHash(user.id, passwordHash, now);
-  // Whoever holds the mailbox just chose the password: emailed second-factor codes pause (EMAIL_OTP_COOLDOWN).
-  await deps.users.notePasswordReset(user.id, now);
-  await deps.emailTokens.revokeForUser(user.id, "reset", now);
-  const revoked = await deps.sessions.revokeUserSessions(user.id, "password_reset", now);
-  await deps.mfaChallenges.revokeForUser(user.id, now);
-  // Opening the link proved control of the mailbox: that is what confirmation asks for.
-  const confirmed = await deps.users.confirmEmail(user.id, now);
-  await recordEvent(deps, user, "password_reset", ctx, { sessionsRevoked: revoked, emailConfirmed: confirmed });
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    if (!(await tx.emailTokens.consume(tokenHash, "reset", now))) throw new AuthError("EMAIL_TOKEN_INVALID");
+    // The user's row first (and with it a new password epoch), then the sessions: a login that
+    // verified the old password is either revoked below or refused when it opens its session.
+    await tx.users.setPasswordHash(user.id, passwordHash, now);
+    // Whoever holds the mailbox just chose the password: emailed second-factor codes pause (EMAIL_OTP_COOLDOWN).
+    await tx.users.notePasswordReset(user.id, now);
+    await tx.emailTokens.revokeForUser(user.id, "reset", now);
+    const revoked = await endSessionsAndLogins(tx, user.id, "password_reset", now);
+    // Opening the link proved control of the mailbox: that is what confirmation asks for.
+    const confirmed = await tx.users.confirmEmail(user.id, now);
+    await recordEvent(tx, user, "password_reset", ctx, { sessionsRevoked: revoked, emailConfirmed: confirmed });
+  });
   sendNotice(deps, user, "password_reset_done", ctx);
   return { message: RESET_DONE_MESSAGE };
 }

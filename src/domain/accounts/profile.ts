@@ -3,12 +3,14 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
 import { hasPassword } from "../factors/password/hasher.js";
-import { requireRecentAuthentication } from "../sessions/step-up.js";
 import type { ProfilePatch, UserRecord } from "../ports.js";
-import { confirmPassword } from "../factors/password/reauthentication.js";
 import { sendNotice } from "./notices.js";
 import { recordEvent } from "../security/events.js";
+import { removeSecondFactors } from "../factors/management.js";
 import { isMfaEnabled } from "../factors/challenges.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
+import { requireRecentAuthentication } from "../sessions/step-up.js";
+import { inTransaction } from "../unit-of-work.js";
 
 /** The body of GET /api/v1/me: exactly these fields, dates as ISO 8601 strings. */
 export type ProfileView = Pick<
@@ -25,8 +27,12 @@ export type ProfileView = Pick<
   updatedAt: string;
 };
 
-/** `mfaEnabled` is the factor registry's answer (TOTP or a passkey); see isMfaEnabled. */
-export function viewProfile(user: UserRecord, mfaEnabled = user.totpEnabledAt !== null): ProfileView {
+/** GET /api/v1/me. */
+export async function getProfile(deps: DomainDeps, user: UserRecord): Promise<ProfileView> {
+  return viewProfile(user, await isMfaEnabled(deps, user));
+}
+
+export function viewProfile(user: UserRecord, mfaEnabled: boolean): ProfileView {
   return {
     id: user.id,
     email: user.email,
@@ -96,37 +102,41 @@ export async function updateProfile(
   const errors = profileProblems(update, hasPassword(user));
   if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });
   const newPassword = update.newPassword ?? update.password;
+  let newHash: string | undefined;
   if (newPassword !== undefined) {
     const problems = passwordProblems(newPassword, { minLength: deps.config.PASSWORD_MIN_LENGTH, email: user.email });
     if (problems.length > 0) throw new AuthError("WEAK_PASSWORD", { errors: { password: problems } });
-    if (hasPassword(user)) await confirmPassword(deps, user, update.currentPassword!, "currentPassword");
     // An account made through Google or Apple has no password to confirm: its first one is a
     // sensitive operation like any other (a fresh session or a step-up verification token).
-    else await requireRecentAuthentication(deps, auth, update.verification_token ?? update.verificationToken);
-    const now = deps.clock.now();
-    // Compare-and-set: if the password changed since this request read it, this change loses.
-    if (
-      !(await deps.users.replacePasswordHash(
-        user.id,
-        user.passwordHash,
-        await deps.hasher.hash(newPassword, "reauth"),
-        now,
-      ))
-    ) {
-      throw new AuthError("WRONG_PASSWORD", { errors: { currentPassword: ["The password is incorrect."] } });
-    }
-    const revoked = await deps.sessions.revokeUserSessions(user.id, "password_changed", now, auth.sessionId);
-    await deps.mfaChallenges.revokeForUser(user.id, now);
-    await recordEvent(deps, user, "password_changed", ctx, { revokedSessions: revoked });
-    sendNotice(deps, user, "password_changed", ctx);
+    await requireRecentAuthentication(
+      deps,
+      auth,
+      hasPassword(user)
+        ? { password: update.currentPassword!, passwordField: "currentPassword" }
+        : { verificationToken: update.verificationToken ?? update.verification_token },
+    );
+    newHash = await deps.hasher.hash(newPassword, "reauth");
   }
   const patch: ProfilePatch = {};
   for (const key of ["firstName", "lastName", "phone", "locale", "timezone", "preferences"] as const) {
     if (update[key] !== undefined) Object.assign(patch, { [key]: update[key] });
   }
-  if (Object.keys(patch).length > 0) await deps.users.updateProfile(user.id, patch, deps.clock.now());
-  const updated = await deps.users.findById(user.id);
-  return viewProfile(updated!, await isMfaEnabled(deps, updated!));
+  // Hashes are made above; the password and the profile change together or not at all.
+  const updated = await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    if (newHash !== undefined) {
+      // Compare-and-set: if the password changed since this request read it, this change loses.
+      if (!(await tx.users.changePasswordHash(user.id, user.passwordHash, newHash, now))) {
+        throw new AuthError("WRONG_PASSWORD", { errors: { currentPassword: ["The password is incorrect."] } });
+      }
+      const revoked = await endSessionsAndLogins(tx, user.id, "password_changed", now, auth.sessionId);
+      await recordEvent(tx, user, "password_changed", ctx, { revokedSessions: revoked });
+    }
+    if (Object.keys(patch).length > 0) await tx.users.updateProfile(user.id, patch, now);
+    return tx.users.findById(user.id);
+  });
+  if (newHash !== undefined) sendNotice(deps, user, "password_changed", ctx);
+  return getProfile(deps, updated!);
 }
 
 /** DELETE /api/v1/me: needs the password; erases personal data and ends every session and challenge. */
@@ -136,11 +146,22 @@ export async function deleteAccount(
   password: string,
   ctx: RequestContext,
 ): Promise<void> {
-  await confirmPassword(deps, auth.user, password, "password");
-  const now = deps.clock.now();
-  await deps.users.markDeleted(auth.user.id, now);
-  await deps.passkeys.deleteAllForUser(auth.user.id);
-  await deps.sessions.revokeUserSessions(auth.user.id, "account_deleted", now);
-  await deps.mfaChallenges.revokeForUser(auth.user.id, now);
-  await recordEvent(deps, auth.user, "account_deleted", ctx);
+  await requireRecentAuthentication(deps, auth, { password });
+  await eraseAccount(deps, auth.user, ctx);
+}
+
+/**
+ * In one transaction: personal data erased (the row stays, for its events), second factors and
+ * passkeys removed, every session and login in progress ended. The user's own deletion, and an
+ * operator's (admin API, `warden user delete`).
+ */
+export async function eraseAccount(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    await tx.users.markDeleted(user.id, now);
+    await removeSecondFactors(tx, user.id);
+    await tx.passkeys.deleteAllForUser(user.id);
+    await endSessionsAndLogins(tx, user.id, "account_deleted", now);
+    await recordEvent(tx, user, "account_deleted", ctx);
+  });
 }

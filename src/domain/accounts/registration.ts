@@ -5,7 +5,8 @@ import { countMailAgainstCaps, mailTokenLink } from "./email-tokens.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
 import { recordEvent } from "../security/events.js";
-import { startSession } from "../sessions/sessions.js";
+import { issueTokens, openSession } from "../sessions/sessions.js";
+import { inTransaction } from "../unit-of-work.js";
 
 export const REGISTERED_MESSAGE = "Registration successful. Please check your email to confirm your account.";
 export const INVALID_EMAIL = "This value is not a valid email address.";
@@ -52,23 +53,28 @@ export async function register(
   const mustConfirm = deps.config.REQUIRE_EMAIL_CONFIRMATION;
   const passwordHash = await deps.hasher.hash(input.password);
   const now = deps.clock.now();
-  // The unique index decides, so two concurrent registrations of one address get one account and one 409.
-  const user = await deps.users.create(
-    {
-      email,
-      passwordHash,
-      roles: ["ROLE_USER"],
-      emailConfirmedAt: mustConfirm ? null : now,
-      deactivatedAt: null,
-      firstName: optionalText(input.firstName),
-      lastName: optionalText(input.lastName),
-      locale: optionalText(input.locale),
-    },
-    now,
-  );
-  if (!user) throw new AuthError("EMAIL_TAKEN");
-  await recordEvent(deps, user, "user_registered", ctx, { confirmationRequired: mustConfirm });
-  if (!mustConfirm) return startSession(deps, user, ctx);
+  // The account, its first event and (without confirmation) its first session stand or fall together.
+  const created = await inTransaction(deps, async (tx) => {
+    // The unique index decides, so two concurrent registrations of one address get one account and one 409.
+    const user = await tx.users.create(
+      {
+        email,
+        passwordHash,
+        roles: ["ROLE_USER"],
+        emailConfirmedAt: mustConfirm ? null : now,
+        deactivatedAt: null,
+        firstName: optionalText(input.firstName),
+        lastName: optionalText(input.lastName),
+        locale: optionalText(input.locale),
+      },
+      now,
+    );
+    if (!user) throw new AuthError("EMAIL_TAKEN");
+    await recordEvent(tx, user, "user_registered", ctx, { confirmationRequired: mustConfirm });
+    return { user, session: mustConfirm ? null : await openSession(tx, user, ctx, { amr: ["pwd"] }) };
+  });
+  const { user } = created;
+  if (created.session) return issueTokens(deps, user, created.session);
 
   // Counts against the per-address caps, so a resend within the minute sends no second mail.
   await countMailAgainstCaps(deps, email, "confirm");

@@ -1,5 +1,6 @@
-import { activateUser, deactivateUser } from "../accounts/lifecycle.js";
-import { viewProfile, type ProfileView } from "../accounts/profile.js";
+import { activateUser, confirmUserEmail, deactivateUser } from "../accounts/lifecycle.js";
+import { eraseAccount, getProfile, type ProfileView } from "../accounts/profile.js";
+import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { revokeAllApiKeys } from "../api-keys/management.js";
 import { AuthError } from "../errors.js";
 import { resetMfa } from "../factors/management.js";
@@ -25,8 +26,9 @@ export function statusOf(user: UserRecord): UserStatus {
   return "active";
 }
 
-export const viewAdminUser = (user: UserRecord): AdminUserView => ({
-  ...viewProfile(user),
+/** What an operator sees of a user: the profile (two-factor read from the factors) and the account's state. */
+export const viewAdminUser = async (deps: AdminDeps, user: UserRecord): Promise<AdminUserView> => ({
+  ...(await getProfile(deps, user)),
   status: statusOf(user),
   emailConfirmedAt: user.emailConfirmedAt?.toISOString() ?? null,
   deactivatedAt: user.deactivatedAt?.toISOString() ?? null,
@@ -81,7 +83,10 @@ export async function searchUsers(
   });
   await recordAdminAction(deps, actor, "users_searched", null, { email: query.email, status: query.status });
   const page = rows.slice(0, limit);
-  return { data: page.map(viewAdminUser), next: rows.length > limit ? encodeUserCursor(page.at(-1)!.email) : null };
+  return {
+    data: await Promise.all(page.map((user) => viewAdminUser(deps, user))),
+    next: rows.length > limit ? encodeUserCursor(page.at(-1)!.email) : null,
+  };
 }
 
 async function target(deps: AdminDeps, userId: string, options: { deleted?: boolean } = {}): Promise<UserRecord> {
@@ -94,7 +99,7 @@ async function target(deps: AdminDeps, userId: string, options: { deleted?: bool
 export async function showUser(deps: AdminDeps, actor: Actor, userId: string): Promise<AdminUserView> {
   const user = await target(deps, userId, { deleted: true });
   await recordAdminAction(deps, actor, "user_viewed", user.id);
-  return viewAdminUser(user);
+  return viewAdminUser(deps, user);
 }
 
 export async function findUserByEmail(deps: AdminDeps, email: string): Promise<UserRecord> {
@@ -116,17 +121,15 @@ export async function actOnUser(
   const ctx = ctxOf(actor);
   if (action === "deactivate") await deactivateUser(deps, user, ctx);
   if (action === "activate") await activateUser(deps, user, ctx);
-  if (action === "confirm" && (await deps.users.confirmEmail(user.id, deps.clock.now())))
-    await deps.events.record({ userId: user.id, type: "email_confirmed", ...ctx }, deps.clock.now());
+  if (action === "confirm") await confirmUserEmail(deps, user, ctx);
   if (action === "mfa-reset") await resetMfa(deps, user, ctx);
   await recordAdminAction(deps, actor, action.replace("-", "_"), user.id);
-  return viewAdminUser((await deps.users.findById(user.id))!);
+  return viewAdminUser(deps, (await deps.users.findById(user.id))!);
 }
 
 export async function revokeUserSessions(deps: AdminDeps, actor: Actor, userId: string): Promise<{ revoked: number }> {
   const user = await target(deps, userId);
-  const revoked = await deps.sessions.revokeUserSessions(user.id, "revoked_by_admin", deps.clock.now());
-  await deps.mfaChallenges.revokeForUser(user.id, deps.clock.now());
+  const revoked = await endSessionsAndLogins(deps, user.id, "revoked_by_admin", deps.clock.now());
   await recordAdminAction(deps, actor, "sessions_revoked", user.id, { count: revoked });
   return { revoked };
 }
@@ -138,19 +141,11 @@ export async function revokeUserKeys(deps: AdminDeps, actor: Actor, userId: stri
   return { revoked };
 }
 
-/**
- * Erases personal data (the row stays for events) and passkeys, ends every session, challenge
- * and API key: what the user's own deletion does (accounts/profile.ts deleteAccount), plus the keys.
- */
+/** Erases the account as the user's own deletion does (accounts/profile.ts eraseAccount), and ends its API keys. */
 export async function deleteUser(deps: AdminDeps, actor: Actor, userId: string): Promise<void> {
   const user = await target(deps, userId);
-  const now = deps.clock.now();
-  await deps.users.markDeleted(user.id, now);
-  await deps.passkeys.deleteAllForUser(user.id);
-  await deps.sessions.revokeUserSessions(user.id, "account_deleted", now);
-  await deps.mfaChallenges.revokeForUser(user.id, now);
+  await eraseAccount(deps, user, ctxOf(actor));
   await revokeAllApiKeys(deps, user.id, "account_deleted", ctxOf(actor));
-  await deps.events.record({ userId: user.id, type: "account_deleted", ...ctxOf(actor) }, now);
   await recordAdminAction(deps, actor, "user_deleted", user.id, { email: user.email });
 }
 

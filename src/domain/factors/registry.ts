@@ -1,45 +1,16 @@
 import type { DomainDeps } from "../context.js";
-import { AuthError } from "../errors.js";
 import type { UserRecord } from "../ports.js";
-import { spendBackupCode } from "./backup-codes/backup-codes.js";
+import { backupCodeFactor } from "./backup-codes/backup-codes.js";
 import { passkeyFactor } from "./passkeys/factor.js";
 import { emailOtpFactor } from "./email-otp/email-otp.js";
-import type { FactorInput, FactorMethod, SecondFactor } from "./second-factor.js";
-import { acceptTotpCode } from "./totp/totp.js";
+import type { FactorMethod, SecondFactor } from "./second-factor.js";
+import { totpFactor } from "./totp/factor.js";
 
-const requireCode = (input: FactorInput): void => {
-  if (!input.code?.trim()) throw new AuthError("MFA_CODE_MISSING");
-};
-
-function totpFactor(deps: DomainDeps): SecondFactor {
-  return {
-    method: "totp",
-    turnsMfaOn: true,
-    isAvailable: async (user) => user.totpEnabledAt !== null,
-    assertInput: requireCode,
-    async verify(_challenge, user, input) {
-      const ok =
-        user.totpEnabledAt !== null &&
-        user.totpSecretEnc !== null &&
-        (await acceptTotpCode(deps, user.id, user.totpSecretEnc, input.code!.trim()));
-      return ok ? { ok: true, amr: ["otp"] } : { ok: false };
-    },
-  };
-}
-
-function backupCodeFactor(deps: DomainDeps): SecondFactor {
-  return {
-    method: "backup_code",
-    turnsMfaOn: false,
-    isAvailable: async (user) => (await deps.backupCodes.countUnused(user.id)) > 0,
-    assertInput: requireCode,
-    async verify(_challenge, user, input) {
-      return (await spendBackupCode(deps, user.id, input.code!.trim())) ? { ok: true, amr: ["otp"] } : { ok: false };
-    },
-  };
-}
-
-/** Every second factor Warden knows, in the order `mfa_methods` lists them. New factors are added here. */
+/**
+ * Every second factor Warden knows, in the order `mfa_methods` lists them. New factors are added
+ * here: one line (and the method's name in FactorMethod). Built from `deps`, so inside a unit of
+ * work (`factorFor(tx, ...)`) every factor writes through the transaction.
+ */
 export function secondFactors(deps: DomainDeps): SecondFactor[] {
   return [totpFactor(deps), backupCodeFactor(deps), passkeyFactor(deps), emailOtpFactor(deps)];
 }

@@ -1,4 +1,4 @@
-import type { AuthErrorCode } from "../errors.js";
+import { AuthError, type AuthErrorCode } from "../errors.js";
 import type { UserRecord } from "../ports.js";
 
 export type FactorMethod = "totp" | "backup_code" | "passkey" | "email_otp";
@@ -34,3 +34,8 @@ export interface SecondFactor {
   /** Checks, and spends, the answer. Never called before the challenge's attempt was counted. */
   verify(challenge: FactorChallenge, user: UserRecord, input: FactorInput): Promise<FactorResult>;
 }
+
+/** assertInput of the factors answered with a typed code (TOTP, backup and email codes). */
+export const requireCode = (input: FactorInput): void => {
+  if (!input.code?.trim()) throw new AuthError("MFA_CODE_MISSING");
+};

@@ -5,12 +5,13 @@ import { MAX_MFA_ATTEMPTS } from "./challenges.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { checkedWithin } from "../security/rate-limits.js";
-import { startSession } from "../sessions/sessions.js";
+import { combinedAmr, issueTokens, openSession } from "../sessions/sessions.js";
+import { inTransaction } from "../unit-of-work.js";
 import { factorFor } from "./registry.js";
 import { passkeyChallengeOptions } from "./passkeys/factor.js";
-import type { FactorResult } from "./second-factor.js";
+import type { FactorInput, FactorResult } from "./second-factor.js";
 
-export interface MfaVerifyInput {
+export interface MfaVerifyInput extends FactorInput {
   mfaToken?: string;
   /** Storno's clients send either spelling. */
   mfa_token?: string;
@@ -45,24 +46,45 @@ export async function verifyMfaChallenge(
   if (!user || user.deactivatedAt || user.deletedAt) throw new AuthError("MFA_CHALLENGE_INVALID");
 
   // An answer is checked only within the account budget (reserved first, refunded if right): many
-  // challenges from many IPs together get no more guesses than the account's budget allows.
+  // challenges from many IPs together get no more guesses than the account's budget allows. The
+  // budget lives outside the transaction (its counters may share SQLite's one writer).
   const budget = await reserveAccountBudget(deps, user.email, user, ctx);
-  const result: FactorResult = await checkedWithin(budget, async () =>
-    (await factor.isAvailable(user))
-      ? factor.verify({ kind: "mfa", token, userId: user.id }, user, input)
-      : { ok: false },
+  // The answer is checked and spent, the challenge consumed and the session opened in one
+  // transaction: an answer is never spent without the session it paid for. A refused answer
+  // commits what the factor spent (a passkey challenge), then counts as a failure.
+  const outcome = await checkedWithin(budget, () =>
+    inTransaction(deps, async (tx) => {
+      // The user's row is locked first, as a reset locks it first (see openSession).
+      if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch))) {
+        throw new AuthError("MFA_CHALLENGE_INVALID");
+      }
+      const bound = factorFor(tx, input.type)!;
+      const result: FactorResult = (await bound.isAvailable(user))
+        ? await bound.verify({ kind: "mfa", token, userId: user.id }, user, input)
+        : { ok: false };
+      if (!result.ok) return { result, opened: null };
+      if (!(await tx.mfaChallenges.consume(tokenHash, tx.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
+      const amr = combinedAmr(attempt.amr, result.amr);
+      return {
+        result,
+        opened: await openSession(tx, user, ctx, {
+          amr,
+          refusal: "MFA_CHALLENGE_INVALID",
+          within: () => recordEvent(tx, user, "login_success", ctx, { mfa: factor.method, amr }),
+        }),
+      };
+    }),
   );
-  if (!result.ok) {
+  if (!outcome.opened) {
+    // The reserved unit stays spent: that is the failure counted.
     await recordEvent(deps, user, "mfa_failure", ctx, { method: factor.method, attempt: attempt.attempts });
     if (attempt.attempts >= MAX_MFA_ATTEMPTS) throw new AuthError("MFA_TOO_MANY_ATTEMPTS");
-    throw new AuthError(result.failure ?? "MFA_CODE_INVALID");
+    throw new AuthError((!outcome.result.ok && outcome.result.failure) || "MFA_CODE_INVALID");
   }
   await budget.refund();
-  if (!(await deps.mfaChallenges.consume(tokenHash, deps.clock.now()))) throw new AuthError("MFA_CHALLENGE_INVALID");
-  const tokens = await startSession(deps, user, ctx);
+  // Only a completed login makes a browser a known device.
   ctx.device?.remember(user.id);
-  await recordEvent(deps, user, "login_success", ctx, { mfa: factor.method, amr: ["pwd", ...result.amr, "mfa"] });
-  return tokens;
+  return issueTokens(deps, user, outcome.opened);
 }
 
 /** Why no attempt could be counted: a challenge that is still open was exhausted; anything else is unknown, spent or expired. */

@@ -43,7 +43,7 @@ export async function unlinkIdentity(
   verificationToken: string | undefined,
   ctx: RequestContext,
 ): Promise<void> {
-  await requireRecentAuthentication(deps, auth, verificationToken);
+  await requireRecentAuthentication(deps, auth, { verificationToken });
   const otherWaysIn = hasPassword(auth.user) || (await deps.passkeys.countForUser(auth.user.id)) > 0;
   const outcome = await deps.identities.unlink(auth.user.id, identityId, otherWaysIn);
   if (outcome === "not_found") throw new AuthError("NOT_FOUND");

@@ -148,5 +148,9 @@ async function completeFederatedLogin(
     await recordEvent(deps, user, "login_failure", ctx, { reason: "account_inactive", provider: claims.provider });
     throw new AuthError("ACCOUNT_INACTIVE");
   }
-  return completeLogin(deps, user, ctx, { provider: claims.provider });
+  return completeLogin(deps, user, ctx, {
+    amr: ["fed"],
+    detail: { provider: claims.provider },
+    refusal: INVALID[claims.provider],
+  });
 }

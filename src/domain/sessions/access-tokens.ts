@@ -12,6 +12,17 @@ export interface AccessClaims {
   exp: number;
   jti: string;
   iss: string;
+  /** When the session's user last authenticated, in seconds (absent from tokens minted before Warden recorded it). */
+  auth_time?: number;
+  /** RFC 8176 method references of that authentication. */
+  amr?: string[];
+}
+
+/** What an access token says about its session. */
+export interface SessionClaims {
+  id: string;
+  authTime: Date;
+  amr: string[];
 }
 
 /** Longer than any token Warden issues by far; a larger header is an attack, not a token. */
@@ -26,12 +37,19 @@ export class AccessTokens {
     private readonly ttlSeconds: number,
   ) {}
 
-  async issue(user: { id: string; email: string; roles: string[] }, sessionId: string): Promise<string> {
+  async issue(user: { id: string; email: string; roles: string[] }, session: SessionClaims): Promise<string> {
     const { kid, privateKey } = this.keys.signer();
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     // Storno's resource servers read `username` and `roles`; `roles` always holds ROLE_USER.
     const roles = user.roles.includes("ROLE_USER") ? user.roles : ["ROLE_USER", ...user.roles];
-    return new SignJWT({ roles, username: user.email, sid: sessionId })
+    return new SignJWT({
+      roles,
+      username: user.email,
+      sid: session.id,
+      auth_time: Math.floor(session.authTime.getTime() / 1000),
+      // Sessions from before Warden recorded methods have none to tell.
+      ...(session.amr.length > 0 ? { amr: session.amr } : {}),
+    })
       .setProtectedHeader({ alg: "RS256", typ: "JWT", kid })
       .setIssuedAt(iat)
       .setExpirationTime(iat + this.ttlSeconds)
@@ -80,7 +98,7 @@ export class AccessTokens {
 }
 
 function toClaims(payload: JWTPayload): AccessClaims {
-  const { sub, sid, username, roles, iat, exp, jti, iss } = payload as Record<string, unknown>;
+  const { sub, sid, username, roles, iat, exp, jti, iss, auth_time, amr } = payload as Record<string, unknown>;
   if (typeof sub !== "string" || typeof sid !== "string" || typeof username !== "string" || !Array.isArray(roles)) {
     throw new AuthError("JWT_INVALID");
   }
@@ -93,5 +111,7 @@ function toClaims(payload: JWTPayload): AccessClaims {
     exp: exp as number,
     jti: jti as string,
     iss: iss as string,
+    ...(typeof auth_time === "number" ? { auth_time } : {}),
+    ...(Array.isArray(amr) ? { amr: amr as string[] } : {}),
   };
 }

@@ -1,12 +1,14 @@
 import type { AccessClaims } from "./access-tokens.js";
 import type { DomainDeps } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { SessionRecord, UserRecord } from "../ports.js";
 
 export interface Authenticated {
   claims: AccessClaims;
   user: UserRecord;
   sessionId: string;
+  /** The session the token belongs to, as stored: when and how its user authenticated. */
+  session: SessionRecord;
 }
 
 /**
@@ -22,5 +24,5 @@ export async function authenticate(deps: DomainDeps, authorization: string | und
   if (!user || !session || session.userId !== user.id) throw new AuthError("JWT_INVALID");
   if (user.deactivatedAt || user.deletedAt) throw new AuthError("ACCOUNT_INACTIVE");
   if (session.revokedAt || session.expiresAt <= deps.clock.now()) throw new AuthError("JWT_INVALID");
-  return { claims, user, sessionId: session.id };
+  return { claims, user, sessionId: session.id, session };
 }

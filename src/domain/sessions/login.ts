@@ -1,6 +1,6 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
-import { AuthError } from "../errors.js";
+import { AuthError, type AuthErrorCode } from "../errors.js";
 import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "../accounts/email-tokens.js";
 import { clientKey } from "../lib/network.js";
@@ -56,27 +56,29 @@ export async function login(
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
 
-  return completeLogin(deps, user, ctx);
+  return completeLogin(deps, user, ctx, { amr: ["pwd"] });
 }
 
 /**
  * The end of every first-factor login (password, Google, Apple): the MFA challenge when the
- * user has a second factor, else the session. `detail` goes into the security events.
+ * user has a second factor, else the session. `amr` is how the first factor was proved;
+ * `detail` goes into the security events; `refusal` answers a login a password reset overtook.
  */
 export async function completeLogin(
   deps: DomainDeps,
   user: UserRecord,
   ctx: RequestContext,
-  detail?: Record<string, unknown>,
+  options: { amr: string[]; detail?: Record<string, unknown>; refusal?: AuthErrorCode },
 ): Promise<LoginResult> {
-  if (await isMfaEnabled(deps, user)) {
-    await recordEvent(deps, user, "mfa_challenge_issued", ctx, detail);
-    return createMfaChallenge(deps, user, ctx);
-  }
-  const tokens = await startSession(deps, user, ctx);
+  const { amr, detail, refusal } = options;
+  if (await isMfaEnabled(deps, user)) return createMfaChallenge(deps, user, ctx, { amr, detail, refusal });
+  const tokens = await startSession(deps, user, ctx, {
+    amr,
+    refusal,
+    within: (tx) => recordEvent(tx, user, "login_success", ctx, detail),
+  });
   // Only a completed login makes a browser a known device (with MFA: after the code, in verify.ts).
   ctx.device?.remember(user.id);
-  await recordEvent(deps, user, "login_success", ctx, detail);
   return tokens;
 }
 

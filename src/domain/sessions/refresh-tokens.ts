@@ -54,7 +54,8 @@ export async function refreshSession(
     }
     throw new AuthError("ACCOUNT_INACTIVE");
   }
-  if (result.rotated) return { token: await deps.accessTokens.issue(user, session.id), refresh_token: successor };
+  // The new access token carries the session's own authentication: refreshing proves nothing new.
+  if (result.rotated) return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
   if (session.revokedAt) throw new AuthError("REFRESH_TOKEN_INVALID");
   if (token.usedAt) return replaySpentToken(deps, refreshToken, token, session, user, ctx);
   // Unspent, session unrevoked, and still not rotated: the token or the session has run out.
@@ -76,7 +77,7 @@ async function replaySpentToken(
     // A client that raced itself (two tabs, a retried request) converges on the one successor.
     const successor = openWithKey(successorKey(refreshToken), SUCCESSOR_PURPOSE, token.successorEnc);
     await recordEvent(deps, user, "refresh_token_grace_replay", ctx, { sessionId: session.id });
-    return { token: await deps.accessTokens.issue(user, session.id), refresh_token: successor };
+    return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
   }
   // A spent token after the window: someone holds a copy. Kill the family, successor included.
   const isFirstDetection = await deps.sessions.revokeSession(session.id, "refresh_token_reuse", now);

@@ -1,21 +1,56 @@
 import type { Authenticated } from "./authentication.js";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
-import { AuthError } from "../errors.js";
+import { AuthError, type AuthErrorCode } from "../errors.js";
 import type { UserRecord } from "../ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
+import { inTransaction } from "../unit-of-work.js";
+import type { SessionClaims } from "./access-tokens.js";
 
 /** An opaque refresh token: 256 random bits, base64url. Only its SHA-256 is stored. */
 export const newRefreshToken = (deps: Pick<DomainDeps, "random">): string =>
   deps.random.bytes(32).toString("base64url");
 
-/** Opens a session for a user whose credentials (and second factor) checked out. */
-export async function startSession(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<TokenPair> {
-  const now = deps.clock.now();
-  const sessionId = deps.random.uuid();
-  const refreshToken = newRefreshToken(deps);
-  const sessionEnd = now.getTime() + deps.config.SESSION_MAX_LIFETIME * 1000;
-  await deps.sessions.createSession(
+/** A session just written, before its access token is signed. */
+export interface OpenedSession {
+  session: SessionClaims;
+  refreshToken: string;
+}
+
+/** RFC 8176 references of a login with two factors: the first factor's, the second's, and `mfa`. */
+export const combinedAmr = (first: string[], second: string[]): string[] => [...new Set([...first, ...second]), "mfa"];
+
+/**
+ * Writes a new session and its first refresh token, after `within`. Call it inside a transaction
+ * (startSession does): it first confirms, under the user's row lock, that the password verified
+ * for this login is still the user's, so a login that read the old hash before a reset committed
+ * cannot leave a session behind it.
+ */
+export async function openSession(
+  tx: Pick<DomainDeps, "clock" | "random" | "config" | "users" | "sessions">,
+  user: UserRecord,
+  ctx: RequestContext,
+  options: {
+    /** How the user proved who they are (RFC 8176): ["pwd"], ["fed"], ["pwd", "otp", "mfa"]... */
+    amr: string[];
+    /** Writes of the same transaction, made once the user's row is locked (the login event). */
+    within?: () => Promise<void>;
+    /** What a login that a password reset or change overtook is answered with. */
+    refusal?: AuthErrorCode;
+  },
+): Promise<OpenedSession> {
+  // The user's row is locked first, before `within` touches anything else: a reset locks the row
+  // first too, so the two never wait on each other in opposite orders.
+  if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch))) {
+    throw new AuthError(options.refusal ?? "INVALID_CREDENTIALS");
+  }
+  await options.within?.();
+  const { amr } = options;
+  const now = tx.clock.now();
+  const sessionId = tx.random.uuid();
+  const refreshToken = newRefreshToken(tx);
+  const sessionEnd = now.getTime() + tx.config.SESSION_MAX_LIFETIME * 1000;
+  await tx.sessions.createSession(
     {
       id: sessionId,
       userId: user.id,
@@ -24,15 +59,43 @@ export async function startSession(deps: DomainDeps, user: UserRecord, ctx: Requ
       expiresAt: new Date(sessionEnd),
       ip: ctx.ip,
       userAgent: ctx.userAgent,
+      authTime: now,
+      amr,
     },
     {
       tokenHash: sha256Hex(refreshToken),
-      expiresAt: new Date(Math.min(sessionEnd, now.getTime() + deps.config.REFRESH_TOKEN_TTL * 1000)),
+      expiresAt: new Date(Math.min(sessionEnd, now.getTime() + tx.config.REFRESH_TOKEN_TTL * 1000)),
     },
   );
-  await deps.users.touchLastConnected(user.id, now);
-  const token = await deps.accessTokens.issue(user, sessionId);
-  return { token, refresh_token: refreshToken };
+  await tx.users.touchLastConnected(user.id, now);
+  return { session: { id: sessionId, authTime: now, amr }, refreshToken };
+}
+
+/** Signs the access token of a session opened (and committed) by openSession. */
+export async function issueTokens(
+  deps: Pick<DomainDeps, "accessTokens">,
+  user: UserRecord,
+  opened: OpenedSession,
+): Promise<TokenPair> {
+  return { token: await deps.accessTokens.issue(user, opened.session), refresh_token: opened.refreshToken };
+}
+
+/**
+ * Opens a session for a user whose credentials (and second factor) checked out, in one
+ * transaction with `within` (spending the MFA challenge, recording the login event), and signs
+ * its access token after commit.
+ */
+export async function startSession(
+  deps: DomainDeps,
+  user: UserRecord,
+  ctx: RequestContext,
+  options: { amr: string[]; refusal?: AuthErrorCode; within?: (tx: DomainDeps) => Promise<void> },
+): Promise<TokenPair> {
+  const { amr, refusal, within } = options;
+  const opened = await inTransaction(deps, (tx) =>
+    openSession(tx, user, ctx, { amr, refusal, within: within && (() => within(tx)) }),
+  );
+  return issueTokens(deps, user, opened);
 }
 
 /**

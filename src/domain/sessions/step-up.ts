@@ -9,6 +9,8 @@ import { recordEvent } from "../security/events.js";
 import type { Authenticated } from "./authentication.js";
 import { checkedWithin } from "../security/rate-limits.js";
 import { reserveAccountBudget } from "./login.js";
+import { confirmPassword } from "../factors/password/reauthentication.js";
+import { inTransaction } from "../unit-of-work.js";
 
 /** A step-up challenge lives as long as a login challenge and takes as many answers. */
 export const MAX_STEP_UP_ATTEMPTS = 5;
@@ -83,31 +85,38 @@ export async function verifyStepUp(
   if (attempts === null) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
 
   const { user } = auth;
-  // Within the account budget, reserved before the answer is checked and refunded when it is right.
+  // Within the account budget, reserved before the answer is checked and refunded when it is
+  // right; the budget lives outside the transaction (its counters may share SQLite's one writer).
   const budget = await reserveAccountBudget(deps, user.email, user, ctx);
-  const result: FactorResult = await checkedWithin(budget, async () =>
-    (await factor.isAvailable(user))
-      ? factor.verify({ kind: "step_up", token, userId: user.id }, user, input)
-      : { ok: false },
+  const verificationToken = deps.random.bytes(32).toString("base64url");
+  // The answer is spent, the challenge consumed and the token stored together; a refused answer
+  // commits what the factor spent (a passkey challenge).
+  const result: FactorResult = await checkedWithin(budget, () =>
+    inTransaction(deps, async (tx) => {
+      const bound = factorFor(tx, input.type)!;
+      const answer: FactorResult = (await bound.isAvailable(user))
+        ? await bound.verify({ kind: "step_up", token, userId: user.id }, user, input)
+        : { ok: false };
+      if (!answer.ok) return answer;
+      const now = tx.clock.now();
+      if (!(await tx.stepUp.consumeChallenge(tokenHash, now))) throw new AuthError("STEP_UP_CHALLENGE_INVALID");
+      await tx.stepUp.createVerificationToken({
+        tokenHash: sha256Hex(verificationToken),
+        ...ownerOf(auth),
+        method: factor.method,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + VERIFICATION_TOKEN_TTL_SECONDS * 1000),
+      });
+      await recordEvent(tx, user, "step_up_verified", ctx, { method: factor.method, amr: answer.amr });
+      return answer;
+    }),
   );
   if (!result.ok) {
+    // The reserved unit stays spent: that is the failure counted.
     await recordEvent(deps, user, "step_up_failure", ctx, { method: factor.method, attempt: attempts });
     throw new AuthError("STEP_UP_VERIFICATION_INVALID");
   }
   await budget.refund();
-  if (!(await deps.stepUp.consumeChallenge(tokenHash, deps.clock.now())))
-    throw new AuthError("STEP_UP_CHALLENGE_INVALID");
-
-  const verificationToken = deps.random.bytes(32).toString("base64url");
-  const now = deps.clock.now();
-  await deps.stepUp.createVerificationToken({
-    tokenHash: sha256Hex(verificationToken),
-    ...ownerOf(auth),
-    method: factor.method,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + VERIFICATION_TOKEN_TTL_SECONDS * 1000),
-  });
-  await recordEvent(deps, user, "step_up_verified", ctx, { method: factor.method, amr: result.amr });
   return { verification_token: verificationToken };
 }
 
@@ -121,19 +130,35 @@ export const stepUpTokens = (deps: Pick<DomainDeps, "stepUp" | "clock">): StepUp
   consume: (token, owner) => deps.stepUp.consumeVerificationToken(sha256Hex(token), owner, deps.clock.now()),
 });
 
+/** What a request to a sensitive operation may offer beyond a recent login. */
+export interface ReauthProof {
+  /** The current password, on endpoints that take one (it must then be right, whatever else holds). */
+  password?: string;
+  /** The body field the password came in, for the 422 `errors` map. */
+  passwordField?: string;
+  /** A step-up token (body `verification_token`/`verificationToken` or header X-Verification-Token). */
+  verificationToken?: string;
+}
+
 /**
- * The sensitive-operation rule: the session authenticated within REAUTH_MAX_AGE seconds, or the
- * request carries a verification token of this user and session (spent here). Otherwise 403
- * `mfa_required`, and the client steps up.
+ * The sensitive-operation rule (api-contract-2, "Sessions know how they were authenticated"):
+ * passes when the session authenticated (sessions.auth_time: login or MFA, never a refresh)
+ * within REAUTH_MAX_AGE seconds, or a verification token of this user and session is given
+ * (spent here), or the right current password where the endpoint takes one (counted against
+ * the per-account password re-check limit). Otherwise 403 `mfa_required`, and the client steps
+ * up. A password that is given is always checked: a wrong one is refused in a fresh session too.
  */
 export async function requireRecentAuthentication(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "clock" | "config" | "stepUp" | "limiter" | "hasher">,
   auth: Authenticated,
-  verificationToken: string | undefined,
+  proof: ReauthProof = {},
 ): Promise<void> {
-  const session = await deps.sessions.findSession(auth.sessionId);
-  const authenticatedAt = session?.createdAt.getTime() ?? 0;
-  if (deps.clock.now().getTime() - authenticatedAt <= deps.config.REAUTH_MAX_AGE * 1000) return;
-  if (verificationToken && (await stepUpTokens(deps).consume(verificationToken, ownerOf(auth)))) return;
+  if (proof.password !== undefined) {
+    await confirmPassword(deps, auth.user, proof.password, proof.passwordField ?? "password");
+    return;
+  }
+  const ageMs = deps.clock.now().getTime() - auth.session.authTime.getTime();
+  if (ageMs <= deps.config.REAUTH_MAX_AGE * 1000) return;
+  if (proof.verificationToken && (await stepUpTokens(deps).consume(proof.verificationToken, ownerOf(auth)))) return;
   throw new AuthError("MFA_REQUIRED", { oauthError: "mfa_required" });
 }

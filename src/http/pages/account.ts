@@ -1,13 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { AuthError } from "../../domain/errors.js";
-import {
-  disableTotp,
-  enableTotp,
-  getMfaStatus,
-  regenerateBackupCodes,
-  setupTotp,
-} from "../../domain/factors/management.js";
+import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
+import { totpEnabled } from "../../domain/factors/totp/factor.js";
+import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { listEvents } from "../../domain/security/events.js";
 import type { Authenticated } from "../../domain/sessions/authentication.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
@@ -247,7 +243,8 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
     errors = noErrors(),
     status = 200,
   ) => {
-    const setup = await setupTotp(deps, auth.user);
+    // A sensitive operation: a session that signed in too long ago is asked to sign in again.
+    const setup = await setupTotp(deps, auth);
     return render(
       request,
       reply,
@@ -275,7 +272,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       const auth = signedInUser(request, reply);
       if (!auth) return reply;
       // Already on (a second tab, a resubmitted form): the account page says so.
-      if (auth.user.totpEnabledAt) return reply.redirect(ACCOUNT, 303);
+      if (await totpEnabled(deps, auth.user.id)) return reply.redirect(ACCOUNT, 303);
       return showTotpSetup(request, reply, auth);
     },
   );
@@ -305,8 +302,8 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
           notice: t.notices["totp-enabled"],
         });
       } catch (error) {
-        if (!(error instanceof AuthError) || error.code === "MFA_ALREADY_ENABLED" || error.code === "RATE_LIMITED")
-          throw error;
+        const rethrown = ["MFA_ALREADY_ENABLED", "MFA_REQUIRED", "RATE_LIMITED"];
+        if (!(error instanceof AuthError) || rethrown.includes(error.code)) throw error;
         // A wrong code: a new secret and QR code, since the page holds no copy of the old one.
         return showTotpSetup(request, reply, auth, formErrorsOf(error, locale, "code"), statusOf(error));
       }
@@ -349,7 +346,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       try {
         const { backupCodes } = await regenerateBackupCodes(
           deps,
-          auth.user,
+          auth,
           request.body?.password ?? "",
           requestContext(request),
         );

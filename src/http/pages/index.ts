@@ -136,7 +136,8 @@ async function renderError(error: FastifyError, request: FastifyRequest, reply: 
   let message = t.tryAgain;
   if (error instanceof AuthError) {
     status = statusOf(error);
-    message = errorText(error.code, locale);
+    // A sensitive change in a session that signed in too long ago: pages have no step-up, only a new sign-in.
+    message = error.code === "MFA_REQUIRED" ? t.reauth : errorText(error.code, locale);
     if (error.details.retryAfterSeconds !== undefined)
       reply.header("retry-after", String(error.details.retryAfterSeconds));
   } else if (error instanceof HttpProblem) {

@@ -5,6 +5,7 @@ import { listIdentities, unlinkIdentity } from "../../domain/federation/linked-i
 import { signInWithProvider } from "../../domain/federation/sign-in.js";
 import { requestContext } from "../context.js";
 import { errorResponses, mfaChallenge, tokenPair } from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 
 /** An ID token is a JWT of a few kilobytes at most. */
 const idToken = { type: "string", maxLength: 8192 } as const;
@@ -172,10 +173,7 @@ export function identityRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request, reply) => {
-      const header = request.headers["x-verification-token"];
-      const body = (request.body ?? {}) as { verification_token?: string; verificationToken?: string };
-      const verificationToken =
-        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      const verificationToken = verificationTokenOf(request);
       await unlinkIdentity(deps, request.auth, request.params.id, verificationToken, requestContext(request));
       return reply.code(204).send();
     },

@@ -2,12 +2,12 @@ import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
 import { revokeAllApiKeys } from "../../domain/api-keys/management.js";
-import { deleteAccount, updateProfile, viewProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
-import { isMfaEnabled } from "../../domain/factors/challenges.js";
-import { errorResponses, password } from "../schemas.js";
+import { errorResponses, password, verificationTokenFields } from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
 const isoDate = { type: "string", format: "date-time" } as const;
@@ -64,12 +64,7 @@ const profileUpdate = {
     },
     newPassword: password,
     currentPassword: password,
-    verification_token: {
-      type: "string",
-      maxLength: 256,
-      description: "Step-up token (also verificationToken, X-Verification-Token)",
-    },
-    verificationToken: { type: "string", maxLength: 256 },
+    ...verificationTokenFields,
   },
 } as const;
 
@@ -122,10 +117,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => {
-      const { user } = request.apiKey ?? request.auth;
-      return viewProfile(user, await isMfaEnabled(deps, user));
-    },
+    async (request) => getProfile(deps, (request.apiKey ?? request.auth).user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
@@ -143,9 +135,7 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     },
     async (request) => {
       const body = request.body ?? {};
-      const header = request.headers["x-verification-token"];
-      const verificationToken =
-        body.verification_token ?? body.verificationToken ?? (typeof header === "string" ? header : undefined);
+      const verificationToken = verificationTokenOf(request);
       return updateProfile(deps, request.auth, { ...body, verificationToken }, requestContext(request));
     },
   );

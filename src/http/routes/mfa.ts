@@ -1,15 +1,18 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
-import {
-  disableTotp,
-  enableTotp,
-  getMfaStatus,
-  regenerateBackupCodes,
-  setupTotp,
-} from "../../domain/factors/management.js";
+import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
+import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
-import { errorResponses, password, tokenPair } from "../schemas.js";
+import {
+  errorResponses,
+  password,
+  tokenPair,
+  verificationTokenBody,
+  verificationTokenFields,
+  type VerificationTokenBody,
+} from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 import { credentialSchema } from "./passkeys.js";
 
 const code = { type: "string", minLength: 1, maxLength: 64 } as const;
@@ -81,16 +84,17 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     async (request) => getMfaStatus(deps, request.auth.user),
   );
 
-  v1.post(
+  v1.post<{ Body: VerificationTokenBody | null }>(
     "/me/mfa/totp/setup",
     {
       schema: {
         operationId: "setupTotp",
         summary: "Start TOTP enrolment",
         description:
-          "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one.",
+          "A new secret, pending until confirmed with /me/mfa/totp/enable; a second setup replaces an unconfirmed one. Sensitive: needs a session authenticated within REAUTH_MAX_AGE seconds or a step-up verification token (header X-Verification-Token or body).",
         tags: ["mfa"],
         security: bearer,
+        body: verificationTokenBody,
         response: {
           200: {
             type: "object",
@@ -105,19 +109,24 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => setupTotp(deps, request.auth.user),
+    async (request) => setupTotp(deps, request.auth, { verificationToken: verificationTokenOf(request) }),
   );
 
-  v1.post<{ Body: { code: string; revokeOtherSessions?: boolean } }>(
+  v1.post<{ Body: { code: string; revokeOtherSessions?: boolean } & VerificationTokenBody }>(
     "/me/mfa/totp/enable",
     {
       schema: {
         operationId: "enableTotp",
         summary: "Confirm TOTP enrolment",
-        description: "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes.",
+        description:
+          "Turns TOTP on with a code from the authenticator and returns 10 single-use backup codes. Sensitive, as setup.",
         tags: ["mfa"],
         security: bearer,
-        body: { type: "object", properties: { code, revokeOtherSessions }, required: ["code"] },
+        body: {
+          type: "object",
+          properties: { code, revokeOtherSessions, ...verificationTokenFields },
+          required: ["code"],
+        },
         response: {
           200: {
             type: "object",
@@ -128,7 +137,13 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => enableTotp(deps, request.auth, request.body, requestContext(request)),
+    async (request) =>
+      enableTotp(
+        deps,
+        request.auth,
+        { ...request.body, verificationToken: verificationTokenOf(request) },
+        requestContext(request),
+      ),
   );
 
   v1.post<{ Body: { password: string; revokeOtherSessions?: boolean } }>(
@@ -168,6 +183,6 @@ export function mfaRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => regenerateBackupCodes(deps, request.auth.user, request.body.password, requestContext(request)),
+    async (request) => regenerateBackupCodes(deps, request.auth, request.body.password, requestContext(request)),
   );
 }

@@ -4,9 +4,10 @@ import { loginWithPasskey, passkeyLoginOptions } from "../../domain/factors/pass
 import { deletePasskey, listPasskeys } from "../../domain/factors/passkeys/management.js";
 import { registerPasskey, registrationOptions, type PasskeyView } from "../../domain/factors/passkeys/registration.js";
 import { mfaPasskeyOptions } from "../../domain/factors/verify.js";
+import { requireRecentAuthentication } from "../../domain/sessions/step-up.js";
 import { requestContext } from "../context.js";
-import { errorResponses, tokenPair } from "../schemas.js";
-import { assertSensitiveAllowed } from "../sensitive-operation.js";
+import { errorResponses, tokenPair, verificationTokenBody, type VerificationTokenBody } from "../schemas.js";
+import { verificationTokenOf } from "../step-up.js";
 
 const bearer = [{ bearer: [] }];
 
@@ -70,15 +71,6 @@ const present = (p: PasskeyView) => ({
   createdAt: p.createdAt.toISOString(),
   lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
 });
-
-const verificationTokenBody = {
-  type: "object",
-  properties: {
-    verification_token: { type: "string", maxLength: 256 },
-    verificationToken: { type: "string", maxLength: 256 },
-  },
-  examples: [{}],
-} as const;
 
 /** The public half: passwordless login and the passkey answer to a login's MFA challenge. */
 export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void {
@@ -160,7 +152,7 @@ export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void 
 
 /** The Bearer half, inside the /api/v1 scope: enrolment, list, delete. */
 export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
-  v1.post<{ Body: { verification_token?: string; verificationToken?: string } | null }>(
+  v1.post<{ Body: VerificationTokenBody | null }>(
     "/passkey/register/options",
     {
       schema: {
@@ -170,7 +162,7 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
           "Sensitive: needs a session authenticated within REAUTH_MAX_AGE seconds or a step-up verification token (header X-Verification-Token or body).",
         tags: ["passkeys"],
         security: bearer,
-        body: { ...verificationTokenBody, type: ["object", "null"] },
+        body: verificationTokenBody,
         response: {
           200: {
             type: "object",
@@ -192,7 +184,7 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => {
-      await assertSensitiveAllowed(deps, request);
+      await requireRecentAuthentication(deps, request.auth, { verificationToken: verificationTokenOf(request) });
       return registrationOptions(deps, request.auth);
     },
   );
@@ -253,7 +245,7 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     async (request) => (await listPasskeys(deps, request.auth)).map(present),
   );
 
-  v1.delete<{ Params: { id: string }; Body: { verification_token?: string; verificationToken?: string } | null }>(
+  v1.delete<{ Params: { id: string }; Body: VerificationTokenBody | null }>(
     "/me/passkeys/:id",
     {
       schema: {
@@ -263,12 +255,12 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         tags: ["passkeys"],
         security: bearer,
         params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
-        body: { ...verificationTokenBody, type: ["object", "null"] },
+        body: verificationTokenBody,
         response: { 204: { type: "null", description: "Removed" }, ...errorResponses(401, 403, 404) },
       },
     },
     async (request, reply) => {
-      await assertSensitiveAllowed(deps, request);
+      await requireRecentAuthentication(deps, request.auth, { verificationToken: verificationTokenOf(request) });
       await deletePasskey(deps, request.auth, request.params.id, requestContext(request));
       return reply.code(204).send();
     },

@@ -1,5 +1,6 @@
 import type { DomainDeps } from "../../context.js";
 import type { Random } from "../../ports.js";
+import { requireCode, type SecondFactor } from "../second-factor.js";
 
 /** No 0/o, 1/l/i: nothing a user could misread off paper. 31 symbols, 8 per code: about 40 bits. */
 export const BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789";
@@ -53,4 +54,17 @@ export async function spendBackupCode(deps: DomainDeps, userId: string, input: s
   const normalised = normaliseBackupCode(input);
   if (!normalised) return false;
   return deps.backupCodes.consume(userId, hashBackupCode(deps, normalised), deps.clock.now());
+}
+
+/** Backup codes as a SecondFactor: they back up a factor that turns MFA on, never turn it on themselves. */
+export function backupCodeFactor(deps: DomainDeps): SecondFactor {
+  return {
+    method: "backup_code",
+    turnsMfaOn: false,
+    isAvailable: async (user) => (await deps.backupCodes.countUnused(user.id)) > 0,
+    assertInput: requireCode,
+    async verify(_challenge, user, input) {
+      return (await spendBackupCode(deps, user.id, input.code!.trim())) ? { ok: true, amr: ["otp"] } : { ok: false };
+    },
+  };
 }

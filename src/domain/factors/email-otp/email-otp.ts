@@ -9,7 +9,7 @@ import { MAX_MFA_ATTEMPTS } from "../challenges.js";
 import { hasMfa } from "../registry.js";
 import type { Authenticated } from "../../sessions/authentication.js";
 import { MAX_STEP_UP_ATTEMPTS } from "../../sessions/step-up.js";
-import type { FactorChallenge, SecondFactor } from "../second-factor.js";
+import { requireCode, type FactorChallenge, type SecondFactor } from "../second-factor.js";
 
 /** Codes are valid this long. */
 export const EMAIL_OTP_TTL_SECONDS = 300;
@@ -155,9 +155,7 @@ export function emailOtpFactor(deps: DomainDeps): SecondFactor {
     method: "email_otp",
     turnsMfaOn: false,
     isAvailable: async (user) => isEmailOtpAvailable(deps, user) && (await hasMfa(deps, user)),
-    assertInput(input) {
-      if (!input.code?.trim()) throw new AuthError("MFA_CODE_MISSING");
-    },
+    assertInput: requireCode,
     async verify(challenge, user, input) {
       return (await acceptEmailOtp(deps, user, challenge, input.code!)) ? { ok: true, amr: ["otp"] } : { ok: false };
     },

@@ -1,9 +1,5 @@
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-} from "@simplewebauthn/server";
+import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
+import { webauthn } from "./webauthn.js";
 import type { DomainDeps } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { sha256Hex } from "../../lib/secret-box.js";
@@ -80,7 +76,7 @@ export async function requestOptions(
   passkeys: PasskeyRecord[],
   userVerification: "required" | "preferred",
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  return generateAuthenticationOptions({
+  return (await webauthn()).generateAuthenticationOptions({
     rpID: deps.config.webauthn.rpId,
     challenge: await issueChallenge(deps, binding),
     timeout: CEREMONY_TIMEOUT_MS,
@@ -110,7 +106,9 @@ export async function verifyAssertion(
 ): Promise<VerifiedAssertion> {
   let info;
   try {
-    const result = await verifyAuthenticationResponse({
+    const result = await (
+      await webauthn()
+    ).verifyAuthenticationResponse({
       response: credential as AuthenticationResponseJSON,
       expectedChallenge,
       expectedOrigin: deps.config.webauthn.origins,

@@ -64,11 +64,11 @@ export async function loginWithPasskey(
     await recordEvent(deps, user, "login_failure", ctx, { method: "passkey", reason: "email_not_confirmed" });
     throw new AuthError("EMAIL_NOT_CONFIRMED");
   }
-  const tokens = await startSession(deps, user, ctx);
-  await recordEvent(deps, user, "login_success", ctx, {
-    method: "passkey",
-    passkeyId: passkey.id,
-    amr: [amrOf(passkey), "mfa"],
+  // A user-verified passkey is two factors in one (something held, and a PIN or biometric).
+  const amr = [amrOf(passkey), "mfa"];
+  return startSession(deps, user, ctx, {
+    amr,
+    refusal: "PASSKEY_ASSERTION_FAILED",
+    within: (tx) => recordEvent(tx, user, "login_success", ctx, { method: "passkey", passkeyId: passkey.id, amr }),
   });
-  return tokens;
 }

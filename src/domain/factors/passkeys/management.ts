@@ -1,6 +1,7 @@
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { recordEvent } from "../../security/events.js";
+import { inTransaction } from "../../unit-of-work.js";
 import type { Authenticated } from "../../sessions/authentication.js";
 import { viewOf, type PasskeyView } from "./registration.js";
 
@@ -11,11 +12,13 @@ export async function listPasskeys(deps: Pick<DomainDeps, "passkeys">, auth: Aut
 
 /** DELETE /api/v1/me/passkeys/{id} (sensitive). Another user's passkey is not found, like a missing one. */
 export async function deletePasskey(
-  deps: Pick<DomainDeps, "passkeys" | "events" | "clock">,
+  deps: DomainDeps,
   auth: Authenticated,
   id: string,
   ctx: RequestContext,
 ): Promise<void> {
-  if (!(await deps.passkeys.delete(auth.user.id, id))) throw new AuthError("PASSKEY_NOT_FOUND");
-  await recordEvent(deps, auth.user, "passkey_removed", ctx, { passkeyId: id });
+  await inTransaction(deps, async (tx) => {
+    if (!(await tx.passkeys.delete(auth.user.id, id))) throw new AuthError("PASSKEY_NOT_FOUND");
+    await recordEvent(tx, auth.user, "passkey_removed", ctx, { passkeyId: id });
+  });
 }

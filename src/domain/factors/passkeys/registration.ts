@@ -1,12 +1,9 @@
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-} from "@simplewebauthn/server";
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { webauthn } from "./webauthn.js";
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { recordEvent } from "../../security/events.js";
+import { inTransaction } from "../../unit-of-work.js";
 import type { Authenticated } from "../../sessions/authentication.js";
 import { CEREMONY_TIMEOUT_MS, issueChallenge, spendChallenge, type ChallengeBinding } from "./ceremonies.js";
 import type { PasskeyRecord } from "./ports.js";
@@ -47,7 +44,7 @@ export async function registrationOptions(
   const { user } = auth;
   const existing = await deps.passkeys.listForUser(user.id);
   const displayName = [user.firstName, user.lastName].filter(Boolean).join(" ") || user.email;
-  return generateRegistrationOptions({
+  return (await webauthn()).generateRegistrationOptions({
     rpName: deps.config.webauthn.rpName,
     rpID: deps.config.webauthn.rpId,
     userName: user.email,
@@ -76,7 +73,9 @@ export async function registerPasskey(
 
   let info;
   try {
-    const result = await verifyRegistrationResponse({
+    const result = await (
+      await webauthn()
+    ).verifyRegistrationResponse({
       response: credential,
       expectedChallenge: challenge,
       expectedOrigin: deps.config.webauthn.origins,
@@ -108,8 +107,10 @@ export async function registerPasskey(
     createdAt: now,
     lastUsedAt: null,
   };
-  if (!(await deps.passkeys.insert(passkey))) throw new AuthError("PASSKEY_ALREADY_REGISTERED");
-  await recordEvent(deps, auth.user, "passkey_added", ctx, { passkeyId: passkey.id, deviceType: passkey.deviceType });
+  await inTransaction(deps, async (tx) => {
+    if (!(await tx.passkeys.insert(passkey))) throw new AuthError("PASSKEY_ALREADY_REGISTERED");
+    await recordEvent(tx, auth.user, "passkey_added", ctx, { passkeyId: passkey.id, deviceType: passkey.deviceType });
+  });
   return viewOf(passkey);
 }
 

@@ -1,10 +1,24 @@
-import { dictionary } from "@zxcvbn-ts/language-common";
+import { createRequire } from "node:module";
 
 /** Longest password accepted. Far above any real one; bounds the work argon2 is asked to do. */
 export const PASSWORD_MAX_LENGTH = 4096;
 
-/** ~49,000 passwords most seen in breaches, from zxcvbn-ts's maintained list; checked offline. */
-const COMMON = new Set<string>((dictionary["passwords-common"] as string[]).map((p) => p.toLowerCase()));
+/**
+ * ~49,000 passwords most seen in breaches, from zxcvbn-ts's maintained list; checked offline.
+ * Read when a password is first set, not at start: the package holds every zxcvbn dictionary
+ * (about 12 MB in memory), and a process that only logs users in never needs it. Its CommonJS
+ * build keeps the check synchronous.
+ */
+let common: Set<string> | undefined;
+function commonPasswords(): Set<string> {
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)("@zxcvbn-ts/language-common") as {
+      dictionary: Record<string, string[]>;
+    };
+    common = new Set(dictionary["passwords-common"]!.map((p) => p.toLowerCase()));
+  }
+  return common;
+}
 
 export const PASSWORD_RULES = {
   tooShort: (min: number) => `The password must be at least ${min} characters long.`,
@@ -24,7 +38,7 @@ export function passwordProblems(password: string, options: { minLength: number;
   if (length < options.minLength) problems.push(PASSWORD_RULES.tooShort(options.minLength));
   if (length > PASSWORD_MAX_LENGTH) problems.push(PASSWORD_RULES.tooLong);
   const lowered = password.toLowerCase();
-  if (COMMON.has(lowered)) problems.push(PASSWORD_RULES.common);
+  if (commonPasswords().has(lowered)) problems.push(PASSWORD_RULES.common);
   if (options.email && lowered.trim() === options.email.trim().toLowerCase()) problems.push(PASSWORD_RULES.email);
   return problems;
 }

@@ -12,7 +12,7 @@ import { checkedWithin } from "../../security/rate-limits.js";
  * re-authentication priority: it can never take the hash slots logins need.
  */
 export async function confirmPassword(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "config" | "limiter" | "hasher">,
   user: UserRecord,
   password: string,
   field: string,

@@ -1,7 +1,8 @@
 import { Secret, TOTP } from "otpauth";
-import QRCode from "qrcode";
+import { lazy } from "../../lib/lazy.js";
 import type { DomainDeps } from "../../context.js";
 import type { Random } from "../../ports.js";
+import type { FactorRecord } from "../ports.js";
 
 /** RFC 6238 parameters. Warden's codes use WARDEN_TOTP; the RFC test vectors pass others. */
 export interface TotpParams {
@@ -68,22 +69,25 @@ export function buildOtpauthUri(issuer: string, account: string, secretBase32: s
   return `otpauth://totp/${label}?secret=${secretBase32}&issuer=${encodeURIComponent(issuer)}`;
 }
 
+const qrcode = lazy(() => import("qrcode"));
+
 /** The URI as a 300x300 PNG data URI, for apps that scan rather than type. */
-export const renderQrCode = (uri: string): Promise<string> =>
-  QRCode.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
+export const renderQrCode = async (uri: string): Promise<string> =>
+  (await qrcode()).default.toDataURL(uri, { width: 300, margin: 1, errorCorrectionLevel: "M" });
 
 /**
- * Checks `code` against the user's encrypted secret and, when it matches, records its time step
+ * Checks `code` against the factor's encrypted secret and, when it matches, records its time step
  * as accepted with a compare-and-set: a step at or before the last accepted one is refused, so
  * a code works once, and of two concurrent requests with one code exactly one passes.
  */
 export async function acceptTotpCode(
-  deps: Pick<DomainDeps, "box" | "clock" | "users">,
-  userId: string,
-  secretEnc: string,
+  deps: Pick<DomainDeps, "box" | "clock" | "factors">,
+  factor: FactorRecord,
   code: string,
 ): Promise<boolean> {
-  const secret = deps.box.decrypt(TOTP_SECRET_PURPOSE, secretEnc);
-  const step = findTotpStep(secret, code, deps.clock.now().getTime());
-  return step !== null && (await deps.users.advanceTotpStep(userId, step));
+  if (!factor.secretEnc) return false;
+  const secret = deps.box.decrypt(TOTP_SECRET_PURPOSE, factor.secretEnc);
+  const now = deps.clock.now();
+  const step = findTotpStep(secret, code, now.getTime());
+  return step !== null && (await deps.factors.advanceStep(factor.id, step, now));
 }
