@@ -5,7 +5,7 @@ import { revokeAllApiKeys } from "../api-keys/management.js";
 import { AuthError } from "../errors.js";
 import { resetMfa } from "../factors/management.js";
 import type { UserRecord } from "../ports.js";
-import type { SessionView } from "../sessions/sessions.js";
+import { liveSessionsOf, type SessionView } from "../sessions/sessions.js";
 import type { Actor, AdminDeps } from "./context.js";
 import type { UserStatus } from "./ports.js";
 
@@ -155,15 +155,7 @@ export async function listUserSessions(
   userId: string,
 ): Promise<Array<Omit<SessionView, "current">>> {
   const user = await target(deps, userId, { deleted: true });
-  const now = deps.clock.now();
-  const activeSince = new Date(now.getTime() - deps.config.REFRESH_TOKEN_TTL * 1000);
-  const sessions = await deps.sessions.listLiveSessions(user.id, now, activeSince);
+  const sessions = await liveSessionsOf(deps, user.id);
   await recordAdminAction(deps, actor, "sessions_viewed", user.id);
-  return sessions.map((s) => ({
-    id: s.id,
-    createdAt: s.createdAt.toISOString(),
-    lastUsedAt: s.lastUsedAt.toISOString(),
-    ip: s.ip,
-    userAgent: s.userAgent,
-  }));
+  return sessions;
 }
