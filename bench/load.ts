@@ -174,15 +174,26 @@ export async function runInterleaved<K extends string>(
     rounds: number;
     sliceSeconds: number;
     scenarios: Record<K, Step[]>;
+    /** The server's CPU seconds so far: each scenario is then charged what its own slices used. */
+    cpuSeconds?: () => number;
   },
-): Promise<Record<K, LoadResult>> {
-  const runs = new Map<K, LoadResult[]>();
+): Promise<Record<K, { result: LoadResult; cpuSeconds?: number }>> {
+  const runs = new Map<K, { results: LoadResult[]; cpuSeconds: number }>();
   for (let round = 0; round < options.rounds; round++)
     for (const [name, steps] of Object.entries(options.scenarios) as Array<[K, Step[]]>) {
+      const cpuBefore = options.cpuSeconds?.() ?? 0;
       const result = await runLoad({ ...options, durationSeconds: options.sliceSeconds, steps });
-      runs.set(name, [...(runs.get(name) ?? []), result]);
+      const run = runs.get(name) ?? { results: [], cpuSeconds: 0 };
+      run.results.push(result);
+      run.cpuSeconds += (options.cpuSeconds?.() ?? 0) - cpuBefore;
+      runs.set(name, run);
     }
-  return Object.fromEntries([...runs].map(([name, results]) => [name, mergeLoads(results)])) as Record<K, LoadResult>;
+  return Object.fromEntries(
+    [...runs].map(([name, run]) => [
+      name,
+      { result: mergeLoads(run.results), cpuSeconds: options.cpuSeconds ? run.cpuSeconds : undefined },
+    ]),
+  ) as Record<K, { result: LoadResult; cpuSeconds?: number }>;
 }
 
 /** Runs `job` with `concurrency` copies in flight for `durationSeconds`; completions per second. */

@@ -171,7 +171,7 @@ function apiKeySection(rows: Row[], configs: Row[]): string[] {
     "",
     "## API keys beside JWTs (same server, in alternation)",
     "",
-    "The three scenarios ran in alternating short runs on the same server and connections (see the rows marked `alternating`), so a busy machine weighs on all three alike. API-key cost = JWT /me req/s / API-key /me req/s: how many JWT requests the server answers in the time of one API-key request (1.00: the same cost).",
+    "The three scenarios ran in alternating short runs on the same server and connections (see the rows marked `alternating`), so a busy machine weighs on all three alike. API-key cost = JWT /me req/s / API-key /me req/s: how many JWT requests the server answers in the time of one API-key request (1.00: the same cost); by CPU = the server's CPU ms per API-key request / per JWT request, which a shared machine does not move.",
     "",
     table(
       [
@@ -180,6 +180,7 @@ function apiKeySection(rows: Row[], configs: Row[]): string[] {
         "JWT /me req/s (p50 ms)",
         "API-key /me req/s (p50 ms)",
         "API-key cost",
+        "(by CPU per op)",
         "introspection req/s (p50 ms)",
       ],
       configs.map((c) => {
@@ -192,6 +193,7 @@ function apiKeySection(rows: Row[], configs: Row[]): string[] {
           `${fmt(rate(jwt))} (${ms(jwt)})`,
           `${fmt(rate(key))} (${ms(key)})`,
           ratio(rate(jwt), rate(key)),
+          cpuRatio(key?.cpuMsPerOp, jwt?.cpuMsPerOp)?.toFixed(2) ?? "n/a",
           `${fmt(rate(introspect))} (${ms(introspect)})`,
         ];
       }),

@@ -214,14 +214,20 @@ async function measureApiKeys(
       key: wardenApiKeyMe(keys),
       introspect: wardenIntrospect(target.introspectionSecret, keys),
     },
+    cpuSeconds: () => target.server.cpuSeconds(),
   });
   const peakRss = target.server.peakRss();
-  return (["jwt", "key", "introspect"] as const).map((name) => ({
-    ...bases[name],
-    connections,
-    result: results[name],
-    peakRss,
-  }));
+  return (["jwt", "key", "introspect"] as const).map((name) => {
+    const { result, cpuSeconds } = results[name];
+    const passes = result.ok.count;
+    return {
+      ...bases[name],
+      connections,
+      result,
+      peakRss,
+      cpuMsPerOp: cpuSeconds !== undefined && passes > 0 ? (cpuSeconds * 1000) / passes : undefined,
+    };
+  });
 }
 
 /**

@@ -91,11 +91,17 @@ export function checkTargets(report: Report): Check[] {
   }
 
   for (const jwt of rows.filter((r) => r.server === "Warden" && r.operation === "me-jwt-paired" && r.result)) {
-    const key = rate(find(rows, "Warden", "me-api-key", jwt.engine, jwt.workers));
-    const cost = key ? jwt.result!.okPerSecond / key : undefined;
+    const key = find(rows, "Warden", "me-api-key", jwt.engine, jwt.workers);
+    const byRate = rate(key) ? jwt.result!.okPerSecond / rate(key)! : undefined;
+    // Judged by the server's CPU per request where measured (a shared machine does not move it), else by rate.
+    const byCpu = key?.cpuMsPerOp && jwt.cpuMsPerOp ? key.cpuMsPerOp / jwt.cpuMsPerOp : undefined;
+    const cost = byCpu ?? byRate;
     checks.push({
       target: `an API-key GET /api/v1/me costs <= 1.5x a JWT one (${jwt.engine}, ${jwt.workers}w)`,
-      measured: cost === undefined ? "not measured" : x(cost),
+      measured:
+        cost === undefined
+          ? "not measured"
+          : `${x(cost)}${byCpu !== undefined && byRate !== undefined ? ` by CPU per request (${x(byRate)} by rate)` : ""}`,
       met: cost === undefined ? null : cost <= 1.5,
     });
   }

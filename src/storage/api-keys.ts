@@ -1,6 +1,7 @@
 import type { Kysely, Migration, Selectable } from "kysely";
 import type { ApiKeyRecord, ApiKeyStore } from "../domain/api-keys/ports.js";
 import { toDate, type DB } from "./database.js";
+import { toRecord as userFromRow } from "./users.js";
 
 export interface ApiKeysTable {
   id: string;
@@ -86,9 +87,37 @@ export function createApiKeyStore(db: Kysely<DB>): ApiKeyStore {
       await db.insertInto("api_keys").values(toRow(key)).execute();
     },
 
-    async findByHash(tokenHash) {
-      const row = await keys().where("token_hash", "=", tokenHash).executeTakeFirst();
-      return row ? toRecord(row) : null;
+    async findWithOwner(tokenHash) {
+      const row = await db
+        .selectFrom("api_keys")
+        .innerJoin("users", "users.id", "api_keys.user_id")
+        .selectAll("users")
+        .select([
+          "api_keys.id as key_id",
+          "api_keys.name as key_name",
+          "api_keys.token_prefix as key_token_prefix",
+          "api_keys.scopes as key_scopes",
+          "api_keys.created_at as key_created_at",
+          "api_keys.expires_at as key_expires_at",
+          "api_keys.last_used_at as key_last_used_at",
+          "api_keys.revoked_at as key_revoked_at",
+        ])
+        .where("api_keys.token_hash", "=", tokenHash)
+        .executeTakeFirst();
+      if (!row) return null;
+      const key = toRecord({
+        id: row.key_id,
+        user_id: row.id,
+        name: row.key_name,
+        token_hash: tokenHash,
+        token_prefix: row.key_token_prefix,
+        scopes: row.key_scopes,
+        created_at: row.key_created_at,
+        expires_at: row.key_expires_at,
+        last_used_at: row.key_last_used_at,
+        revoked_at: row.key_revoked_at,
+      });
+      return { key, user: userFromRow(row) };
     },
 
     async findForUser(userId, id) {

@@ -2,7 +2,8 @@ import type { Kysely, Selectable } from "kysely";
 import type { NewUser, ProfilePatch, Random, UserRecord, UserStore } from "../domain/ports.js";
 import { toDate, type DB, type UsersTable } from "./database.js";
 
-function toRecord(row: Selectable<UsersTable>): UserRecord {
+/** A users row as the domain's UserRecord (also read by stores that join users, e.g. api-keys.ts). */
+export function toRecord(row: Selectable<UsersTable>): UserRecord {
   return {
     id: row.id,
     email: row.email,

@@ -181,10 +181,10 @@ for (const { engine, skip } of engines) {
     await withKeyWarden(engine, async (w) => {
       let lookups = 0;
       const store = w.deps.apiKeys;
-      const findByHash = store.findByHash.bind(store);
-      store.findByHash = async (hash) => {
+      const findWithOwner = store.findWithOwner.bind(store);
+      store.findWithOwner = async (hash) => {
         lookups++;
-        return findByHash(hash);
+        return findWithOwner(hash);
       };
       const real = newApiKey(systemRandom);
       const badChecksum = real.slice(0, -1) + (real.endsWith("0") ? "1" : "0");

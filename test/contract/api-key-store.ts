@@ -19,6 +19,9 @@ export const apiKeyFixture = (userId: string, overrides: Partial<ApiKeyRecord> =
   ...overrides,
 });
 
+/** The key alone, from the one lookup the store offers by hash. */
+const keyOf = async (store: ApiKeyStore, tokenHash: string) => (await store.findWithOwner(tokenHash))?.key ?? null;
+
 export function apiKeyStoreContract(
   name: string,
   make: () => Promise<OwnedStoreHarness<ApiKeyStore>>,
@@ -28,15 +31,18 @@ export function apiKeyStoreContract(
     const harness = lazily(make);
     after(harness.close);
 
-    test("insert, find by hash (every field back), find and list per owner, newest first", async () => {
+    test("insert, find by hash with its owner (every field back), find and list per owner, newest first", async () => {
       const h = await harness.open();
       const [userId, otherId] = [await h.newUserId(), await h.newUserId()];
       const first = apiKeyFixture(userId, { expiresAt: at(3600) });
       const second = apiKeyFixture(userId, { createdAt: at(5), scopes: ["invoices:read"] });
       const theirs = apiKeyFixture(otherId);
       for (const key of [first, second, theirs]) await h.store.insert(key);
-      assert.deepEqual(await h.store.findByHash(first.tokenHash), first);
-      assert.equal(await h.store.findByHash(crypto.randomBytes(32).toString("hex")), null);
+      const found = await h.store.findWithOwner(first.tokenHash);
+      assert.deepEqual(found?.key, first);
+      assert.equal(found?.user.id, userId);
+      assert.deepEqual(found?.user.roles, ["ROLE_USER"], "the owner as a full user record");
+      assert.equal(await keyOf(h.store, crypto.randomBytes(32).toString("hex")), null);
       assert.deepEqual(await h.store.findForUser(userId, second.id), second);
       assert.equal(await h.store.findForUser(userId, theirs.id), null, "another user's key is not found");
       assert.deepEqual(await h.store.listForUser(userId), [second, first]);
@@ -73,11 +79,11 @@ export function apiKeyStoreContract(
       assert.equal(await h.store.revoke(otherId, a.id, at(1)), false, "not the owner");
       assert.equal(await h.store.revoke(userId, a.id, at(1)), true);
       assert.equal(await h.store.revoke(userId, a.id, at(2)), false, "already revoked");
-      assert.deepEqual((await h.store.findByHash(a.tokenHash))!.revokedAt, at(1), "the first revocation's time stays");
+      assert.deepEqual((await keyOf(h.store, a.tokenHash))!.revokedAt, at(1), "the first revocation's time stays");
       assert.equal(await h.store.revokeAllForUser(userId, at(3)), 2);
       assert.equal(await h.store.revokeAllForUser(userId, at(4)), 0);
-      assert.deepEqual((await h.store.findByHash(b.tokenHash))!.revokedAt, at(3));
-      assert.equal((await h.store.findByHash(theirs.tokenHash))!.revokedAt, null, "another user's key lives");
+      assert.deepEqual((await keyOf(h.store, b.tokenHash))!.revokedAt, at(3));
+      assert.equal((await keyOf(h.store, theirs.tokenHash))!.revokedAt, null, "another user's key lives");
     });
 
     test("rotate: the old key dies and the successor appears together; of two racing rotations one wins", async () => {
@@ -96,9 +102,9 @@ export function apiKeyStoreContract(
       assert.deepEqual([...results].sort(), [false, true]);
       const winner = results[0] ? one : two;
       const loser = results[0] ? two : one;
-      assert.deepEqual((await h.store.findByHash(key.tokenHash))!.revokedAt, at(1));
-      assert.deepEqual(await h.store.findByHash(winner.tokenHash), winner);
-      assert.equal(await h.store.findByHash(loser.tokenHash), null, "the loser inserted nothing");
+      assert.deepEqual((await keyOf(h.store, key.tokenHash))!.revokedAt, at(1));
+      assert.deepEqual(await keyOf(h.store, winner.tokenHash), winner);
+      assert.equal(await keyOf(h.store, loser.tokenHash), null, "the loser inserted nothing");
       assert.equal(await h.store.rotate(userId, key.id, apiKeyFixture(userId), at(2)), false, "a revoked key");
       assert.equal(
         await h.store.rotate(await h.newUserId(), winner.id, apiKeyFixture(userId), at(2)),
@@ -111,7 +117,7 @@ export function apiKeyStoreContract(
       const h = await harness.open();
       const key = apiKeyFixture(await h.newUserId());
       await h.store.insert(key);
-      const lastUsed = async () => (await h.store.findByHash(key.tokenHash))!.lastUsedAt;
+      const lastUsed = async () => (await keyOf(h.store, key.tokenHash))!.lastUsedAt;
       await h.store.touchLastUsed(key.id, at(10), at(-50));
       assert.deepEqual(await lastUsed(), at(10), "never used: written");
       await h.store.touchLastUsed(key.id, at(30), at(-30));

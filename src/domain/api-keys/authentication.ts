@@ -16,12 +16,11 @@ const invalid = () => new AuthError("API_KEY_INVALID");
  */
 async function resolveKey(deps: ApiKeyDeps, token: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | null> {
   if (!isWellFormedApiKey(token)) return null;
-  const key = await deps.apiKeys.findByHash(hashApiKey(token));
-  const now = deps.clock.now();
-  if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= now)) return null;
-  const user = await deps.users.findById(key.userId);
-  if (!user || user.deletedAt) return null;
-  return { key, user };
+  const found = await deps.apiKeys.findWithOwner(hashApiKey(token));
+  if (!found) return null;
+  const { key, user } = found;
+  if (key.revokedAt || (key.expiresAt && key.expiresAt <= deps.clock.now()) || user.deletedAt) return null;
+  return found;
 }
 
 async function touch(deps: ApiKeyDeps, key: ApiKeyRecord): Promise<void> {

@@ -1,4 +1,5 @@
 /** What the API-key module needs from storage. Implemented in storage/api-keys.ts. */
+import type { UserRecord } from "../ports.js";
 
 export interface ApiKeyRecord {
   id: string;
@@ -23,8 +24,12 @@ export interface ApiKeyPatch {
 
 export interface ApiKeyStore {
   insert(key: ApiKeyRecord): Promise<void>;
-  /** The key with this hash, revoked or not; null when none. Read on every use: no cache, so a revocation holds at once everywhere. */
-  findByHash(tokenHash: string): Promise<ApiKeyRecord | null>;
+  /**
+   * The key with this hash (revoked or not) and its user, in one read: the request path of every
+   * API key and introspection. Null when there is no such key. Read on every use, never cached,
+   * so a revocation holds at once on every instance.
+   */
+  findWithOwner(tokenHash: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | null>;
   /** The user's key `id`; null when it does not exist or belongs to someone else. */
   findForUser(userId: string, id: string): Promise<ApiKeyRecord | null>;
   /** Every key of the user, revoked ones too, newest first. */
