@@ -1,4 +1,4 @@
-import type { Kysely, Migration, Selectable } from "kysely";
+import { CompiledQuery, type InferResult, type Kysely, type Migration, type Selectable } from "kysely";
 import type { ApiKeyRecord, ApiKeyStore } from "../domain/api-keys/ports.js";
 import { toDate, type DB } from "./database.js";
 import { toRecord as userFromRow } from "./users.js";
@@ -71,7 +71,29 @@ const toRow = (key: ApiKeyRecord): Selectable<ApiKeysTable> => ({
   revoked_at: key.revokedAt?.getTime() ?? null,
 });
 
+/** A key and its owner by the key's hash: the one read on the path of every API-key request and introspection. */
+const withOwnerQuery = (db: Kysely<DB>, tokenHash: string) =>
+  db
+    .selectFrom("api_keys")
+    .innerJoin("users", "users.id", "api_keys.user_id")
+    .selectAll("users")
+    .select([
+      "api_keys.id as key_id",
+      "api_keys.name as key_name",
+      "api_keys.token_prefix as key_token_prefix",
+      "api_keys.scopes as key_scopes",
+      "api_keys.created_at as key_created_at",
+      "api_keys.expires_at as key_expires_at",
+      "api_keys.last_used_at as key_last_used_at",
+      "api_keys.revoked_at as key_revoked_at",
+    ])
+    .where("api_keys.token_hash", "=", tokenHash);
+type WithOwnerRow = InferResult<ReturnType<typeof withOwnerQuery>>[number];
+
 export function createApiKeyStore(db: Kysely<DB>): ApiKeyStore {
+  // Compiled once, run with each hash as its one parameter: building this join per request took
+  // a third of an introspection's CPU (measured with --cpu-prof).
+  const withOwner = withOwnerQuery(db, "").compile();
   const keys = () => db.selectFrom("api_keys").selectAll();
   const revokeLive = (executor: Kysely<DB>, userId: string, id: string, now: Date) =>
     executor
@@ -88,22 +110,8 @@ export function createApiKeyStore(db: Kysely<DB>): ApiKeyStore {
     },
 
     async findWithOwner(tokenHash) {
-      const row = await db
-        .selectFrom("api_keys")
-        .innerJoin("users", "users.id", "api_keys.user_id")
-        .selectAll("users")
-        .select([
-          "api_keys.id as key_id",
-          "api_keys.name as key_name",
-          "api_keys.token_prefix as key_token_prefix",
-          "api_keys.scopes as key_scopes",
-          "api_keys.created_at as key_created_at",
-          "api_keys.expires_at as key_expires_at",
-          "api_keys.last_used_at as key_last_used_at",
-          "api_keys.revoked_at as key_revoked_at",
-        ])
-        .where("api_keys.token_hash", "=", tokenHash)
-        .executeTakeFirst();
+      const { rows } = await db.executeQuery(CompiledQuery.raw(withOwner.sql, [tokenHash]));
+      const row = rows[0] as WithOwnerRow | undefined;
       if (!row) return null;
       const key = toRecord({
         id: row.key_id,
