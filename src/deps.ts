@@ -22,7 +22,6 @@ import { createSecurityEventSearch } from "./storage/security-events.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
-import { createIdentityStore } from "./storage/identities.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
 import type { ApiKeyDeps } from "./domain/api-keys/context.js";
 import { Metrics, observedEventStore, observedUnitOfWork } from "./metrics.js";
@@ -125,7 +124,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const plain = createStores(database.db, database.engine, random);
+    const plain = createStores(database.db, database.engine, random, database.reader);
     // Every security event is counted and noted on its request, inside transactions too.
     const stores = { ...plain, events: observedEventStore(plain.events, metrics) };
     const { events } = stores;
@@ -167,7 +166,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       limiter: new SlidingWindowLimiter(counters, clock),
       ...stores,
       ...observedUnitOfWork(createUnitOfWork(database.db, database.engine, random), metrics),
-      apiKeys: createApiKeyStore(database.db),
+      apiKeys: createApiKeyStore(database.db, database.reader),
       userDirectory: createUserDirectory(database.db, stores.users),
       eventSearch: createSecurityEventSearch(database.db),
       apiKeyScopes,
@@ -193,7 +192,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
           { jwksCooldownMs: options.jwksCooldownMs },
         ),
       },
-      identities: createIdentityStore(database.db, database.engine, random),
       database,
       counters,
       retention: createRetentionStore(database.db, counters),

@@ -74,6 +74,12 @@ export interface UserStore {
    * revokes what it wrote. One conditional write, so both engines order it the same way.
    */
   confirmPasswordEpoch(id: string, passwordEpoch: number): Promise<boolean>;
+  /**
+   * Inside a transaction: locks the user's row until commit and returns it as it stands then.
+   * A use case that decides from the user's ways in (removing a passkey or an identity) takes it
+   * first, so two such removals are ordered and the second sees what the first left.
+   */
+  lock(id: string): Promise<UserRecord | null>;
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;
@@ -191,6 +197,8 @@ export interface SessionStore {
   /** Creates the session and its first refresh token in one transaction. */
   createSession(session: NewSession, token: NewRefreshToken): Promise<void>;
   findSession(id: string): Promise<SessionRecord | null>;
+  /** The session and its user in one read (Bearer authentication, every request); null when the session is unknown. */
+  findSessionWithUser(id: string): Promise<{ session: SessionRecord; user: UserRecord } | null>;
   /** Revokes one session (its whole refresh-token family); false when it was already revoked. */
   revokeSession(id: string, reason: string, now: Date): Promise<boolean>;
   /** Revokes every live session of the user, except `exceptSessionId`; returns how many. */

@@ -1,6 +1,45 @@
 import type { Kysely, Selectable } from "kysely";
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/ports.js";
-import { atomically, toDate, type DB, type Engine, type RefreshTokensTable, type SessionsTable } from "./database.js";
+import type { UserRecord } from "../domain/ports.js";
+import {
+  atomically,
+  toDate,
+  type DB,
+  type Engine,
+  type RawReader,
+  type RefreshTokensTable,
+  type SessionsTable,
+  type UsersTable,
+} from "./database.js";
+import { toUserRecord } from "./users.js";
+
+const SESSION_COLUMNS = [
+  "id",
+  "user_id",
+  "created_at",
+  "last_used_at",
+  "expires_at",
+  "ip",
+  "user_agent",
+  "revoked_at",
+  "revoked_reason",
+  "auth_time",
+  "amr",
+] as const satisfies ReadonlyArray<keyof SessionsTable>;
+
+/** The user's columns as they are, the session's prefixed `s_` (both tables have `id` and `created_at`). */
+const sessionWithUserSql = (reader: RawReader) =>
+  `select u.*, ${SESSION_COLUMNS.map((c) => `s.${c} as s_${c}`).join(", ")}
+   from sessions s join users u on u.id = s.user_id where s.id = ${reader.param(1)}`;
+
+type SessionWithUserRow = Selectable<UsersTable> & {
+  [K in (typeof SESSION_COLUMNS)[number] as `s_${K}`]: SessionsTable[K];
+};
+
+function splitSessionWithUser(row: SessionWithUserRow): { session: SessionRecord; user: UserRecord } {
+  const session = Object.fromEntries(SESSION_COLUMNS.map((c) => [c, row[`s_${c}`]])) as Selectable<SessionsTable>;
+  return { session: toSessionRecord(session), user: toUserRecord(row) };
+}
 
 export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -31,7 +70,12 @@ function toTokenRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord 
   };
 }
 
-export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore {
+/**
+ * `reader` (outside a transaction) serves findSessionWithUser in one hand-written query; inside a
+ * transaction the same answer comes from two Kysely reads on the transaction's connection.
+ */
+export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawReader): SessionStore {
+  const joinSql = reader ? sessionWithUserSql(reader) : "";
   return {
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
@@ -149,6 +193,17 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine): SessionStore
           })
           .execute();
       });
+    },
+
+    async findSessionWithUser(id) {
+      if (reader && !db.isTransaction) {
+        const row = await reader.first<SessionWithUserRow>(joinSql, [id]);
+        return row ? splitSessionWithUser(row) : null;
+      }
+      const session = await db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+      const user =
+        session && (await db.selectFrom("users").selectAll().where("id", "=", session.user_id).executeTakeFirst());
+      return session && user ? { session: toSessionRecord(session), user: toUserRecord(user) } : null;
     },
 
     async findSession(id) {

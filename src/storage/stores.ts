@@ -2,10 +2,11 @@ import type { Kysely } from "kysely";
 import type { Random } from "../domain/ports.js";
 import type { Stores, Tx, UnitOfWork } from "../domain/unit-of-work.js";
 import { createBackupCodeStore } from "./backup-codes.js";
-import type { DB, Engine } from "./database.js";
+import type { DB, Engine, RawReader } from "./database.js";
 import { createEmailOtpStore } from "./email-otp-codes.js";
 import { createEmailTokenStore } from "./email-tokens.js";
 import { createFactorStore } from "./factors.js";
+import { createIdentityStore } from "./identities.js";
 import { createPasskeyStore } from "./passkeys.js";
 import { createStepUpStore } from "./step-up.js";
 import { createWebAuthnChallengeStore } from "./webauthn-challenges.js";
@@ -14,11 +15,11 @@ import { createSecurityEventStore } from "./security-events.js";
 import { createSessionStore } from "./sessions.js";
 import { createUserStore } from "./users.js";
 
-/** Every store over `db`: the database itself, or one transaction of it. */
-export function createStores(db: Kysely<DB>, engine: Engine, random: Random): Stores {
+/** Every store over `db`: the database itself (with its raw `reader`), or one transaction of it. */
+export function createStores(db: Kysely<DB>, engine: Engine, random: Random, reader?: RawReader): Stores {
   return {
     users: createUserStore(db, random),
-    sessions: createSessionStore(db, engine),
+    sessions: createSessionStore(db, engine, reader),
     mfaChallenges: createMfaChallengeStore(db),
     backupCodes: createBackupCodeStore(db, random),
     events: createSecurityEventStore(db, random),
@@ -28,6 +29,7 @@ export function createStores(db: Kysely<DB>, engine: Engine, random: Random): St
     webauthnChallenges: createWebAuthnChallengeStore(db),
     stepUp: createStepUpStore(db),
     emailOtps: createEmailOtpStore(db),
+    identities: createIdentityStore(db, engine, random),
   };
 }
 

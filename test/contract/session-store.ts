@@ -53,6 +53,17 @@ export function sessionStoreContract(
       return { sessions: h.store, userId: await h.newUserId(), h };
     };
 
+    test("findSessionWithUser: the session and its user in one read, as findSession reads the session; null when unknown", async () => {
+      const { sessions, userId } = await fixture();
+      const { sessionId } = await openSession(userId);
+      const found = await sessions.findSessionWithUser(sessionId);
+      assert.ok(found);
+      assert.deepEqual(found.session, await sessions.findSession(sessionId));
+      assert.equal(found.user.id, userId);
+      assert.ok(found.user.createdAt instanceof Date && Array.isArray(found.user.roles));
+      assert.equal(await sessions.findSessionWithUser(crypto.randomUUID()), null);
+    });
+
     test("createSession stores the session (user, times, IP, user agent) and its first refresh token", async () => {
       const { sessions, userId } = await fixture();
       const { sessionId, tokenHash } = await openSession(userId, { ip: "203.0.113.7" });

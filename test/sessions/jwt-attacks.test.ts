@@ -174,12 +174,14 @@ for (const { engine, skip } of engines) {
 
           // Everything after the signature check reads the session and the user; count those reads.
           let reads = 0;
-          const { findSession } = w.deps.sessions;
+          const { findSession, findSessionWithUser } = w.deps.sessions;
           const { findById } = w.deps.users;
           w.deps.sessions.findSession = async (id) => (reads++, findSession(id));
+          w.deps.sessions.findSessionWithUser = async (id) => (reads++, findSessionWithUser(id));
           w.deps.users.findById = async (id) => (reads++, findById(id));
           t.after(() => {
             w.deps.sessions.findSession = findSession;
+            w.deps.sessions.findSessionWithUser = findSessionWithUser;
             w.deps.users.findById = findById;
           });
 

@@ -1,5 +1,5 @@
-import { activateUser, confirmUserEmail, deactivateUser } from "../accounts/lifecycle.js";
-import { eraseAccount, getProfile, type ProfileView } from "../accounts/profile.js";
+import { activateUser, confirmUserEmail, deactivateUser, deleteUserAccount } from "../accounts/lifecycle.js";
+import { getProfile, type ProfileView } from "../accounts/profile.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { revokeAllApiKeys } from "../api-keys/management.js";
 import { AuthError } from "../errors.js";
@@ -141,10 +141,10 @@ export async function revokeUserKeys(deps: AdminDeps, actor: Actor, userId: stri
   return { revoked };
 }
 
-/** Erases the account as the user's own deletion does (accounts/profile.ts eraseAccount), and ends its API keys. */
+/** Deletes the account as the user's own deletion does (accounts/lifecycle.ts deleteUserAccount), and ends its API keys. */
 export async function deleteUser(deps: AdminDeps, actor: Actor, userId: string): Promise<void> {
   const user = await target(deps, userId);
-  await eraseAccount(deps, user, ctxOf(actor));
+  await deleteUserAccount(deps, user, ctxOf(actor));
   await revokeAllApiKeys(deps, user.id, "account_deleted", ctxOf(actor));
   await recordAdminAction(deps, actor, "user_deleted", user.id, { email: user.email });
 }

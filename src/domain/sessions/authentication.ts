@@ -20,8 +20,9 @@ export async function authenticate(deps: DomainDeps, authorization: string | und
   const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
   if (!match) throw new AuthError("JWT_NOT_FOUND");
   const claims = await deps.accessTokens.verify(match[1]!);
-  const [session, user] = await Promise.all([deps.sessions.findSession(claims.sid), deps.users.findById(claims.sub)]);
-  if (!user || !session || session.userId !== user.id) throw new AuthError("JWT_INVALID");
+  const found = await deps.sessions.findSessionWithUser(claims.sid);
+  if (!found || found.user.id !== claims.sub) throw new AuthError("JWT_INVALID");
+  const { session, user } = found;
   if (user.deactivatedAt || user.deletedAt) throw new AuthError("ACCOUNT_INACTIVE");
   if (session.revokedAt || session.expiresAt <= deps.clock.now()) throw new AuthError("JWT_INVALID");
   return { claims, user, sessionId: session.id, session };
