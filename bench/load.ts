@@ -49,6 +49,8 @@ export interface LoadResult {
   statuses: Record<number, number>;
   /** Answers that were not a success, plus socket errors and timeouts. */
   errors: number;
+  /** The raw latencies (ms) behind `ok` and `unavailable`, so runs can be merged (`mergeLoads`). */
+  samples: { ok: number[]; unavailable: number[] };
 }
 
 /**
@@ -135,7 +137,63 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     statuses,
     // autocannon's `errors` counts connection errors, timeouts included.
     errors: failed + result.errors,
+    samples: { ok: okLatencies, unavailable: unavailableLatencies },
   };
+}
+
+/** Several runs of one scenario as if they were one: rates over the summed duration, percentiles over every sample. */
+export function mergeLoads(results: LoadResult[]): LoadResult {
+  const ok = results.flatMap((r) => r.samples.ok);
+  const unavailable = results.flatMap((r) => r.samples.unavailable);
+  const durationSeconds = results.reduce((sum, r) => sum + r.durationSeconds, 0);
+  const statuses: Record<number, number> = {};
+  for (const r of results)
+    for (const [status, n] of Object.entries(r.statuses))
+      statuses[Number(status)] = (statuses[Number(status)] ?? 0) + n;
+  return {
+    durationSeconds,
+    okPerSecond: Math.round(ok.length / durationSeconds),
+    ok: summarise(ok),
+    unavailable: {
+      ...summarise(unavailable),
+      withRetryAfter: results.reduce((sum, r) => sum + r.unavailable.withRetryAfter, 0),
+    },
+    statuses,
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    samples: { ok, unavailable },
+  };
+}
+
+/**
+ * Scenarios compared as a ratio, run in alternation: `rounds` short runs of each, one after the
+ * other, merged per scenario. A machine that slows down for a while (other work on it) then
+ * slows every scenario alike, instead of whichever happened to run at that moment.
+ */
+export async function runInterleaved<K extends string>(
+  options: Omit<LoadOptions, "steps" | "durationSeconds"> & {
+    rounds: number;
+    sliceSeconds: number;
+    scenarios: Record<K, Step[]>;
+    /** The server's CPU seconds so far: each scenario is then charged what its own slices used. */
+    cpuSeconds?: () => number;
+  },
+): Promise<Record<K, { result: LoadResult; cpuSeconds?: number }>> {
+  const runs = new Map<K, { results: LoadResult[]; cpuSeconds: number }>();
+  for (let round = 0; round < options.rounds; round++)
+    for (const [name, steps] of Object.entries(options.scenarios) as Array<[K, Step[]]>) {
+      const cpuBefore = options.cpuSeconds?.() ?? 0;
+      const result = await runLoad({ ...options, durationSeconds: options.sliceSeconds, steps });
+      const run = runs.get(name) ?? { results: [], cpuSeconds: 0 };
+      run.results.push(result);
+      run.cpuSeconds += (options.cpuSeconds?.() ?? 0) - cpuBefore;
+      runs.set(name, run);
+    }
+  return Object.fromEntries(
+    [...runs].map(([name, run]) => [
+      name,
+      { result: mergeLoads(run.results), cpuSeconds: options.cpuSeconds ? run.cpuSeconds : undefined },
+    ]),
+  ) as Record<K, { result: LoadResult; cpuSeconds?: number }>;
 }
 
 /** Runs `job` with `concurrency` copies in flight for `durationSeconds`; completions per second. */

@@ -10,6 +10,8 @@ export interface Plan {
   warmupSeconds: number;
   configs: Array<{ engine: EngineName; workers: "1" | "auto" }>;
   connections: { login: number; mfa: number; refresh: number; me: number; jwks: number };
+  /** API keys made for the API-key /me and introspection rows (each has its own per-minute limit). */
+  apiKeys: number;
   /** Extra connection counts measured on the sweep configuration, for the chart. */
   sweep: { login: number[]; refresh: number[]; me: number[] };
   sweepConfig: { engine: EngineName; workers: "1" | "auto" };
@@ -82,6 +84,8 @@ export function parsePlan(argv: string[]): Plan | null {
     // The peer is compared with Warden on SQLite and one process; it runs only when that row does.
     peer: !values["no-peer"],
     profileDir: values.profile ? path.resolve(import.meta.dirname, "results/profiles") : null,
+    // Enough that no key reaches API_KEY_RATE_LIMIT (600 a minute) at several thousand requests a second.
+    apiKeys: quick ? 256 : 1024,
     users: quick ? 200 : 2000,
     mfaUsers: quick ? 16 : 128,
     redisUrl: process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15",

@@ -2,7 +2,8 @@ import os from "node:os";
 import type { LoadResult } from "./load.js";
 import type { Rss } from "./server-process.js";
 
-export type Operation = "login" | "mfa" | "refresh" | "me" | "jwks";
+/** `me-jwt-paired`: GET /api/v1/me with a JWT, run in alternation with `me-api-key` and `introspect` (their baseline). */
+export type Operation = "login" | "mfa" | "refresh" | "me" | "me-jwt-paired" | "me-api-key" | "introspect" | "jwks";
 
 /** One measured load: who, what, how hard, and what came back. */
 export interface Row {
@@ -155,6 +156,49 @@ export function peerComparisonWorkers(rows: Row[]): number | null {
   if (!rows.some((r) => r.server === "better-auth" && r.result)) return null;
   const counts = rows.filter((r) => r.server === "Warden" && r.engine === "sqlite" && r.result).map((r) => r.workers);
   return counts.length ? Math.min(...counts) : null;
+}
+
+/**
+ * API keys beside JWTs, per configuration, from rows measured back to back on the same server:
+ * what a GET /api/v1/me costs with an API key against the same request with a Bearer JWT, and
+ * how many introspections a resource server can ask for.
+ */
+function apiKeySection(rows: Row[], configs: Row[]): string[] {
+  if (!rows.some((r) => r.server === "Warden" && (r.operation === "me-api-key" || r.operation === "introspect")))
+    return [];
+  const ms = (row: Row | undefined) => (row?.result ? fmt(row.result.ok.p50) : "-");
+  return [
+    "",
+    "## API keys beside JWTs (same server, in alternation)",
+    "",
+    "The three scenarios ran in alternating short runs on the same server and connections (see the rows marked `alternating`), so a busy machine weighs on all three alike. API-key cost = JWT /me req/s / API-key /me req/s: how many JWT requests the server answers in the time of one API-key request (1.00: the same cost); by CPU = the server's CPU ms per API-key request / per JWT request, which a shared machine does not move.",
+    "",
+    table(
+      [
+        "engine",
+        "workers",
+        "JWT /me req/s (p50 ms)",
+        "API-key /me req/s (p50 ms)",
+        "API-key cost",
+        "(by CPU per op)",
+        "introspection req/s (p50 ms)",
+      ],
+      configs.map((c) => {
+        const jwt = find(rows, "Warden", "me-jwt-paired", c.engine, c.workers);
+        const key = find(rows, "Warden", "me-api-key", c.engine, c.workers);
+        const introspect = find(rows, "Warden", "introspect", c.engine, c.workers);
+        return [
+          c.engine,
+          String(c.workers),
+          `${fmt(rate(jwt))} (${ms(jwt)})`,
+          `${fmt(rate(key))} (${ms(key)})`,
+          ratio(rate(jwt), rate(key)),
+          cpuRatio(key?.cpuMsPerOp, jwt?.cpuMsPerOp)?.toFixed(2) ?? "n/a",
+          `${fmt(rate(introspect))} (${ms(introspect)})`,
+        ];
+      }),
+    ),
+  ];
 }
 
 /** The whole report as Markdown: what the terminal prints and bench/results/latest.md holds. */
@@ -322,11 +366,8 @@ export function renderReport(report: Report): string {
         `median ${median(report.startMs)} ms (${report.startMs.join(", ")} ms).`,
     );
 
-  const peerPairs: Array<[Operation, string]> = [
-    ["login", "login vs email sign-in"],
-    ["me", "GET /api/v1/me vs get-session"],
-    ["refresh", "refresh vs get-session with session refresh"],
-  ];
+  out.push(...apiKeySection(rows, configs));
+
   const peerWorkers = peerComparisonWorkers(rows);
   if (peerWorkers !== null) {
     out.push(

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { renderChart } from "./chart.js";
-import { runLoad, type Step } from "./load.js";
+import { runInterleaved, runLoad, type Step } from "./load.js";
 import { enableMfa, type MfaUser } from "./mfa-users.js";
 import { signInMany, startPeerTarget } from "./peer/target.js";
 import { measureRawArgon2, measureRawSign } from "./physical.js";
@@ -15,6 +15,8 @@ import { renderReport, type Operation, type OverloadRow, type Report, type Row }
 import {
   peerGetSession,
   peerSignIn,
+  wardenApiKeyMe,
+  wardenIntrospect,
   wardenJwks,
   wardenLogin,
   wardenMe,
@@ -22,7 +24,15 @@ import {
   wardenRefresh,
 } from "./scenarios.js";
 import { freePort, startServer, type ServerProcess } from "./server-process.js";
-import { hasRoute, loginMany, measureStart, startWardenTarget, type Session, type WardenTarget } from "./warden.js";
+import {
+  createApiKeys,
+  hasRoute,
+  loginMany,
+  measureStart,
+  startWardenTarget,
+  type Session,
+  type WardenTarget,
+} from "./warden.js";
 import { renderTargets } from "./targets.js";
 
 const RESULTS = path.resolve(import.meta.dirname, "results");
@@ -132,6 +142,8 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
         ),
       );
     else rows.push(unavailable(base("me", "GET /api/v1/me"), c.me, "no GET /api/v1/me on this build (404)"));
+    // Right after the JWT row, on the same server and connections: the two are compared as a ratio.
+    if (canMe) rows.push(...(await measureApiKeys(plan, target, sessions.slice(0, 32), base)));
     // The floor is the same for every configuration: measured once, right after Warden's first /me row.
     if (canMe && !rows.some((r) => r.server === "floor")) rows.push(await measureFloor(plan, target, sessions));
     rows.push(await measure(server, base("jwks", "JWKS"), c.jwks, plan.durationSeconds, wardenJwks()));
@@ -160,6 +172,62 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
   } finally {
     await target.close();
   }
+}
+
+/**
+ * GET /api/v1/me with API keys and POST /api/auth/introspect, each beside GET /api/v1/me with a
+ * JWT: the three run in alternation (rounds of short runs, merged), on the JWT row's connections.
+ * The keys are made through the API by the /me row's users and never revoked, so every
+ * introspection answers `active: true`.
+ */
+async function measureApiKeys(
+  plan: Plan,
+  target: WardenTarget,
+  sessions: Session[],
+  base: (operation: Operation, scenario: string) => RowBase,
+): Promise<Row[]> {
+  const bases = {
+    jwt: base("me-jwt-paired", "GET /api/v1/me (JWT, alternating)"),
+    key: base("me-api-key", "GET /api/v1/me (API key, alternating)"),
+    introspect: base("introspect", "POST /api/auth/introspect (alternating)"),
+  };
+  const connections = plan.connections.me;
+  log(`creating ${plan.apiKeys} API keys`);
+  const keys = await createApiKeys(target, sessions, plan.apiKeys);
+  if (!keys) {
+    const note = "no POST /api/v1/api-tokens on this build (404)";
+    return Object.values(bases).map((b) => unavailable(b, connections, note));
+  }
+  const rounds = plan.quick ? 2 : 4;
+  const sliceSeconds = Math.max(1, Math.round(plan.durationSeconds / rounds));
+  log(
+    `JWT /me, API-key /me and introspection in ${rounds} alternating rounds of ${sliceSeconds} s, ${connections} connections`,
+  );
+  target.server.resetPeakRss();
+  const results = await runInterleaved({
+    url: target.server.url,
+    connections,
+    rounds,
+    sliceSeconds,
+    scenarios: {
+      jwt: wardenMe(sessions),
+      key: wardenApiKeyMe(keys),
+      introspect: wardenIntrospect(target.introspectionSecret, keys),
+    },
+    cpuSeconds: () => target.server.cpuSeconds(),
+  });
+  const peakRss = target.server.peakRss();
+  return (["jwt", "key", "introspect"] as const).map((name) => {
+    const { result, cpuSeconds } = results[name];
+    const passes = result.ok.count;
+    return {
+      ...bases[name],
+      connections,
+      result,
+      peakRss,
+      cpuMsPerOp: cpuSeconds !== undefined && passes > 0 ? (cpuSeconds * 1000) / passes : undefined,
+    };
+  });
 }
 
 /**

@@ -95,6 +95,29 @@ export function wardenMe(sessions: readonly Session[]): Step[] {
 
 export const wardenJwks = (): Step[] => [{ path: "/.well-known/jwks.json" }];
 
+/** GET /api/v1/me with API keys, sent as Storno's clients send them (`Authorization: af_...`). */
+export function wardenApiKeyMe(keys: readonly string[]): Step[] {
+  const key = cycle(keys);
+  return [{ path: "/api/v1/me", build: () => ({ headers: { authorization: key() } }) }];
+}
+
+/**
+ * POST /api/auth/introspect as a resource server calls it for each request it receives with a key:
+ * the shared secret, and a live key, so a success is `{"active":true,...}` (an inactive answer
+ * would mean the bench measured the wrong thing, and counts as an error).
+ */
+export function wardenIntrospect(secret: string, keys: readonly string[]): Step[] {
+  const key = cycle(keys);
+  return [
+    {
+      method: "POST",
+      path: "/api/auth/introspect",
+      build: () => ({ body: { token: key() }, headers: { authorization: `Bearer ${secret}` } }),
+      accept: (status, body) => status === 200 && body.includes('"active":true'),
+    },
+  ];
+}
+
 /**
  * better-auth: POST /api/auth/sign-in/email, the counterpart of Warden's login. It refuses a
  * sign-in without an Origin it trusts (CSRF defence); a browser on the app's origin sends one.

@@ -90,6 +90,33 @@ export function checkTargets(report: Report): Check[] {
     });
   }
 
+  for (const jwt of rows.filter((r) => r.server === "Warden" && r.operation === "me-jwt-paired" && r.result)) {
+    const key = find(rows, "Warden", "me-api-key", jwt.engine, jwt.workers);
+    const byRate = rate(key) ? jwt.result!.okPerSecond / rate(key)! : undefined;
+    // Judged by the server's CPU per request where measured (a shared machine does not move it), else by rate.
+    const byCpu = key?.cpuMsPerOp && jwt.cpuMsPerOp ? key.cpuMsPerOp / jwt.cpuMsPerOp : undefined;
+    const cost = byCpu ?? byRate;
+    checks.push({
+      target: `an API-key GET /api/v1/me costs <= 1.5x a JWT one (${jwt.engine}, ${jwt.workers}w)`,
+      measured:
+        cost === undefined
+          ? "not measured"
+          : `${x(cost)}${byCpu !== undefined && byRate !== undefined ? ` by CPU per request (${x(byRate)} by rate)` : ""}`,
+      met: cost === undefined ? null : cost <= 1.5,
+    });
+  }
+  const introspectRow = find(rows, "Warden", "introspect", "sqlite", 1);
+  const introspection = rate(introspectRow);
+  // Beside the rate, what its CPU per request allows one core (a worker's event loop) on an idle machine.
+  const ceiling = introspectRow?.cpuMsPerOp
+    ? `; ${Math.round(1000 / introspectRow.cpuMsPerOp)}/s by server CPU per request`
+    : "";
+  checks.push({
+    target: "introspection >= 3000/s (sqlite, 1 worker)",
+    measured: introspection === undefined ? "not measured" : `${introspection}/s${ceiling}`,
+    met: introspection === undefined ? null : introspection >= 3000,
+  });
+
   const peerWorkers = peerComparisonWorkers(rows);
   for (const [operation, label, minimum] of [
     ["login", "login", 1],

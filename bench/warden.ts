@@ -30,8 +30,13 @@ export interface WardenTarget {
   workers: number;
   emails: string[];
   mfaEmails: string[];
+  /** What resource servers send to POST /api/auth/introspect. */
+  introspectionSecret: string;
   close(): Promise<void>;
 }
+
+/** The scope catalogue of the bench's API keys (API_KEY_SCOPES_FILE). */
+const BENCH_SCOPES = [{ value: "bench:read", label: "Read benchmarks", category: "Bench" }];
 
 export const userEmail = (i: number) => `user-${i}@bench.test`;
 export const mfaEmail = (i: number) => `mfa-${i}@bench.test`;
@@ -71,6 +76,9 @@ export async function startWardenTarget(options: {
 }): Promise<WardenTarget> {
   const database = await (options.engine === "sqlite" ? sqliteEngine : postgresEngine).create();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-"));
+  const scopesFile = path.join(dataDir, "api-key-scopes.json");
+  fs.writeFileSync(scopesFile, JSON.stringify(BENCH_SCOPES));
+  const introspectionSecret = crypto.randomBytes(32).toString("hex");
   const env: Record<string, string> = {
     NODE_ENV: "production",
     DATABASE_URL: database.url,
@@ -82,6 +90,9 @@ export async function startWardenTarget(options: {
     LOG_LEVEL: "warn",
     COUNTER_PREFIX: `bench${crypto.randomBytes(4).toString("hex")}`,
     APP_URL: "http://warden.bench",
+    // API keys and introspection on, as an integrator configures them; API_KEY_RATE_LIMIT keeps its default.
+    API_KEY_SCOPES_FILE: scopesFile,
+    INTROSPECTION_SECRET: introspectionSecret,
   };
   if (options.engine === "postgres" && options.redisUrl) env.REDIS_URL = options.redisUrl;
   const emails = Array.from({ length: options.users }, (_, i) => userEmail(i));
@@ -104,6 +115,7 @@ export async function startWardenTarget(options: {
     workers,
     emails,
     mfaEmails,
+    introspectionSecret,
     async close() {
       await server.stop();
       await database.drop();
@@ -204,4 +216,29 @@ export async function hasRoute(
     headers,
   });
   return response.status !== 404;
+}
+
+/**
+ * `count` API keys, made through the API as a user makes them (POST /api/v1/api-tokens right after
+ * a login, so the session is fresh), spread over the given sessions' users. Each key has its own
+ * limit (API_KEY_RATE_LIMIT, default 600 a minute), so a load spreads over many keys as it spreads
+ * over many client addresses. Null when this build has no API keys (404).
+ */
+export async function createApiKeys(
+  target: WardenTarget,
+  sessions: Session[],
+  count: number,
+): Promise<string[] | null> {
+  const url = `${target.server.url}/api/v1/api-tokens`;
+  const probe = await call(url, { headers: { authorization: `Bearer ${sessions[0]!.token}` } });
+  if (probe.status === 404) return null;
+  return forEachLimited(count, 8, async (i) => {
+    const response = await call(url, {
+      body: { name: `bench key ${i}`, scopes: BENCH_SCOPES.map((s) => s.value) },
+      headers: { authorization: `Bearer ${sessions[i % sessions.length]!.token}` },
+    });
+    if (response.status !== 201)
+      throw new Error(`creating an API key answered ${response.status}: ${JSON.stringify(response.body)}`);
+    return String(response.body.token);
+  });
 }

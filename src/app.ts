@@ -24,6 +24,11 @@ import { stepUpRoutes } from "./http/routes/step-up.js";
 import { wellKnownRoutes } from "./http/routes/well-known.js";
 import { federationRoutes, identityRoutes } from "./http/routes/federation.js";
 import { emailOtpRoutes, stepUpEmailOtpRoutes } from "./http/routes/email-otp.js";
+import { installApiKeyAuthentication } from "./http/plugins/api-key.js";
+import { installMetrics, metricsRoute } from "./http/plugins/metrics.js";
+import { apiTokenRoutes } from "./http/routes/api-tokens.js";
+import { introspectionRoutes } from "./http/routes/introspection.js";
+import { adminRoutes } from "./http/admin/routes.js";
 
 /** Largest request body accepted; anything bigger is refused with 400 before it is parsed. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -72,13 +77,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  // First among the onRequest hooks: a 429 or 503 must still be readable by a listed origin.
+  // First of the request hooks: the ones after it run inside the request's observation.
+  installMetrics(app, deps.metrics);
+  // First among the hooks that may answer: a 429 or 503 must still be readable by a listed origin.
   await installCors(app, deps.config.CORS_ORIGINS);
   await installRefreshCookie(app, deps.config);
   installInputRules(app);
   installOverloadShedding(app, (priority) => deps.hasher.isSaturated(priority));
   installRateLimits(app, deps.limiter, deps.config);
   installDevices(app, deps.box, { days: deps.config.KNOWN_DEVICE_DAYS, secure: deps.config.DEVICE_COOKIE_SECURE });
+  installApiKeyAuthentication(app, deps);
 
   authRoutes(app, deps);
   tokenRoutes(app, deps);
@@ -89,6 +97,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
   healthRoutes(app, deps.database, deps.counters);
+  await introspectionRoutes(app, deps);
+  metricsRoute(app, deps.metrics, deps.config.METRICS_TOKEN);
   await app.register(
     async (v1) => {
       requireBearer(v1, deps);
@@ -98,9 +108,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
       stepUpRoutes(v1, deps);
       identityRoutes(v1, deps);
       stepUpEmailOtpRoutes(v1, deps);
+      apiTokenRoutes(v1, deps);
     },
     { prefix: "/api/v1" },
   );
+  await adminRoutes(app, deps);
   await installPages(app, deps);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

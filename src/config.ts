@@ -214,6 +214,20 @@ const schema = z.object({
   REAUTH_MAX_AGE: positiveSeconds.default(600),
   /** Per IP: passkey login and its options (and Google/Apple sign-in), one shared bucket. */
   OAUTH_LOGIN_RATE_LIMIT: rateRule.default({ points: 10, durationSeconds: 60 }),
+
+  // API keys, introspection and metrics (issue 13; docs/integrators.md, docs/operators.md).
+  /** JSON file: [{value, label, category, roles?}]. Unset: an empty catalogue, so no key can be created. */
+  API_KEY_SCOPES_FILE: z.string().min(1).optional(),
+  /** Requests per key on Warden's own endpoints (GET /api/v1/me), counted across instances. */
+  API_KEY_RATE_LIMIT: rateRule.default({ points: 600, durationSeconds: 60 }),
+  /** Resource servers send it as `Authorization: Bearer ...` to POST /api/auth/introspect. Unset: introspection is off (404). */
+  INTROSPECTION_SECRET: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .refine((v) => !v.startsWith("af_"), "must not look like an API key (af_...)")
+    .optional(),
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 export type Env = z.output<typeof schema>;

@@ -18,15 +18,25 @@ import { openDatabase, type Database } from "./storage/database.js";
 import { createHashClassRegistry } from "./storage/hash-classes.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
+import { createSecurityEventSearch } from "./storage/security-events.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
+import type { ApiKeyDeps } from "./domain/api-keys/context.js";
+import { Metrics, observedEventStore, observedUnitOfWork } from "./metrics.js";
+import { createApiKeyStore } from "./storage/api-keys.js";
+import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
+import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
+import { createUserDirectory } from "./storage/user-directory.js";
 import { createStores, createUnitOfWork } from "./storage/stores.js";
 
-export interface Deps extends Omit<DomainDeps, "config" | "hasher"> {
+export interface Deps extends Omit<DomainDeps, "config" | "hasher">, Omit<ApiKeyDeps, "config"> {
   config: Config;
   hasher: Hasher;
+  metrics: Metrics;
+  userDirectory: UserDirectory;
+  eventSearch: SecurityEventSearch;
   database: Database;
   counters: Counters;
   /** Deletes expired and old rows (`warden purge`, and periodically in the server). */
@@ -53,6 +63,8 @@ export interface BuildOptions {
   mailRetry?: RetryPolicy;
   /** Least time between two JWKS fetches caused by an unknown `kid` (default 30 s); tests rotate keys at once. */
   jwksCooldownMs?: number;
+  /** Add Node's process metrics (CPU, memory, event loop) to /metrics: the server does, tests need not. */
+  processMetrics?: boolean;
 }
 
 /**
@@ -89,13 +101,18 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
-  const database = openDatabase(config.DATABASE_URL);
+  const metrics = new Metrics({ processMetrics: options.processMetrics });
+  const apiKeyScopes = loadScopeCatalogue(config.API_KEY_SCOPES_FILE);
+  const database = openDatabase(config.DATABASE_URL, { onConnectionError: () => metrics.databaseErrors.inc() });
   try {
     if (options.prepare !== false)
       await migrateToLatest(database.db).catch((error: unknown) => {
         throw connectionProblem(error, "DATABASE_URL", config.DATABASE_URL);
       });
-    const counters = await createCounters(counterBackendFor(config, database), log).catch((error: unknown) => {
+    const counters = await createCounters(counterBackendFor(config, database), {
+      log,
+      onRedisError: () => metrics.redisErrors.inc(),
+    }).catch((error: unknown) => {
       throw connectionProblem(error, "REDIS_URL", config.REDIS_URL);
     });
     const box = new SecretBox(resolveSecret(config, log));
@@ -107,7 +124,9 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     );
     if (options.prepare !== false) await keys.init();
     else await keys.reload();
-    const stores = createStores(database.db, database.engine, random, database.reader);
+    const plain = createStores(database.db, database.engine, random, database.reader);
+    // Every security event is counted and noted on its request, inside transactions too.
+    const stores = { ...plain, events: observedEventStore(plain.events, metrics) };
     const { events } = stores;
     const mailer = new MailQueue({
       transport: createTransportFor(config, log),
@@ -130,6 +149,11 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       registry: createHashClassRegistry(database.db),
       onOverBudget: (reason) =>
         log.warn({ reason }, "a stored password hash is over the verify budget: not verified, the login fails"),
+      onWait: (ms, priority) => metrics.hashWait.observe({ priority }, ms / 1000),
+    });
+    metrics.watch({
+      hashQueueDepth: (priority) => hasher.gate.queuedFor(priority),
+      mailQueueDepth: () => mailer.pending,
     });
     const deps: Deps = {
       config,
@@ -141,7 +165,12 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
       ...stores,
-      ...createUnitOfWork(database.db, database.engine, random),
+      ...observedUnitOfWork(createUnitOfWork(database.db, database.engine, random), metrics),
+      apiKeys: createApiKeyStore(database.db, database.reader),
+      userDirectory: createUserDirectory(database.db, stores.users),
+      eventSearch: createSecurityEventSearch(database.db),
+      apiKeyScopes,
+      metrics,
       mailer,
       idTokens: {
         google: new IdTokenVerifier(

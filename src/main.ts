@@ -22,7 +22,8 @@ async function serve(config: Config): Promise<void> {
   const { buildDeps } = await import("./deps.js");
   const { KEY_RELOAD_MS } = await import("./domain/sessions/signing-keys.js");
   const log = createLogger(config.LOG_LEVEL);
-  const deps = await buildDeps(config, log);
+  const deps = await buildDeps(config, log, { processMetrics: true });
+  if (cluster.isWorker) deps.metrics.joinCluster();
   // Every second, so `warden keys rotate` and `keys revoke` reach every instance at once.
   deps.keys.startAutoReload(
     KEY_RELOAD_MS,
@@ -80,6 +81,8 @@ function schedulePurges(deps: import("./deps.js").Deps, config: Config): () => v
  */
 async function primary(config: Config): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
+  // /metrics on any worker reports the whole group: the primary sums every worker's registry.
+  (await import("./metrics.js")).serveClusterMetrics();
   const first = cluster.fork();
   await new Promise<void>((resolve, reject) => {
     const failed = (code: number | null) =>

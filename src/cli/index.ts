@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import {
@@ -8,6 +9,9 @@ import {
   deactivateUser,
   importUsers,
 } from "../domain/accounts/lifecycle.js";
+import type { Actor } from "../domain/admin/context.js";
+import type { UserStatus } from "../domain/admin/ports.js";
+import { deleteUser, revokeUserSessions, searchUsers, showUser } from "../domain/admin/users.js";
 import { normaliseEmail } from "../domain/context.js";
 import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
@@ -28,6 +32,10 @@ const USAGE = `usage: warden <command>
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles]);
                                 bad rows are reported by line and skipped; exit 1 if any was
+  user list [--email PREFIX] [--status active|inactive|unconfirmed|deleted] [--limit N]
+  user show --email E
+  user delete --email E         erase personal data; sessions, challenges and API keys end
+  sessions revoke --email E     end every session of the user
   keys rotate                   make a new signing key the signer
   keys revoke KID               a leaked key: out of the JWKS and verification at once, on every
                                 instance within a second; revoking the signer rotates in a new one
@@ -36,17 +44,31 @@ const USAGE = `usage: warden <command>
   purge                         delete expired tokens, ended sessions and old events now
                                 (RETENTION_DAYS_*; the server also does it every RETENTION_PURGE_INTERVAL)
 
-Configuration comes from the same environment variables as the server (DATABASE_URL, ...).`;
+  --version                     print Warden's version
 
-/** A failure the user can act on: printed as one line, exit code 1 (or `code`). */
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly code = 1,
-  ) {
-    super(message);
-  }
+Configuration comes from the same environment variables as the server (DATABASE_URL, ...).
+Exit codes: 0 done, 1 failed (e.g. no such user), 2 usage error (e.g. a required option missing), 78 bad configuration.`;
+
+/** A failure the user can act on (no such user...): printed as one line, exit code 1. */
+class CommandError extends Error {}
+
+/** The command line itself is wrong (a required option or argument missing): one line, exit code 2. */
+class UsageError extends Error {}
+
+/** A missing required option is a usage error, found before anything is opened. */
+function required(options: Options, ...names: string[]): void {
+  const missing = names.filter((name) => typeof options[name] !== "string");
+  if (missing.length > 0)
+    throw new UsageError(`${missing.map((n) => `--${n}`).join(" and ")} ${missing.length > 1 ? "are" : "is"} required`);
 }
+
+/** `--role admin` and `--role ROLE_ADMIN` are the same role: Symfony's ROLE_ names are what tokens carry. */
+export const normaliseRole = (role: string): string => {
+  const upper = role.trim().toUpperCase().replace(/-/g, "_");
+  return upper.startsWith("ROLE_") ? upper : `ROLE_${upper}`;
+};
+
+const STATUSES = ["active", "inactive", "unconfirmed", "deleted"];
 
 /** A command's answer: printed on stdout; a non-zero code still prints it (an import with bad rows). */
 type Outcome = string | { output: string; code: number };
@@ -57,8 +79,9 @@ const PASSWORD_IN_ARGV =
 
 type Options = Record<string, string | boolean | string[] | undefined>;
 
-/** What the CLI records as the actor in security events. */
+/** What the CLI records as the actor in security events: the shell on the server did it. */
 const CLI = { ip: null, userAgent: "warden-cli" };
+const CLI_ACTOR: Actor = { id: null, email: null, ...CLI };
 
 async function withDeps<T>(run: (deps: Deps) => Promise<T>, options: { createDatabase?: boolean } = {}): Promise<T> {
   const config = loadConfig();
@@ -72,70 +95,97 @@ async function withDeps<T>(run: (deps: Deps) => Promise<T>, options: { createDat
 }
 
 async function findUser(deps: Deps, options: Options) {
-  if (typeof options.email !== "string") throw new UsageError("--email is required");
-  const user = await deps.users.findByEmail(normaliseEmail(options.email));
-  if (!user || user.deletedAt) throw new UsageError(`no user with email ${options.email}`);
+  const user = await deps.users.findByEmail(normaliseEmail(options.email as string));
+  if (!user || user.deletedAt) throw new CommandError(`no user with email ${options.email}`);
   return user;
 }
 
+/** Commands on one user named by `--email`: the option is checked before the database is opened. */
+const withUser =
+  (run: (deps: Deps, user: Awaited<ReturnType<typeof findUser>>) => Promise<Outcome>) =>
+  (options: Options): Promise<Outcome> => {
+    required(options, "email");
+    return withDeps(async (deps) => run(deps, await findUser(deps, options)));
+  };
+
 const commands: Record<string, (options: Options, args: string[]) => Promise<Outcome>> = {
   "user create": async (o) => {
-    if (o.password !== undefined) throw new UsageError(PASSWORD_IN_ARGV, 2);
-    if (typeof o.email !== "string") throw new UsageError("--email is required");
+    if (o.password !== undefined) throw new UsageError(PASSWORD_IN_ARGV);
+    required(o, "email");
     const password = await readPassword();
-    if (!password) throw new UsageError("no password given (pipe it on standard input or type it at the prompt)");
+    if (!password) throw new CommandError("no password given (pipe it on standard input or type it at the prompt)");
     return withDeps(async (deps) => {
       const user = await createUser(deps, {
         email: o.email as string,
         password,
         confirmed: !o.unconfirmed,
         active: !o.inactive,
-        roles: (o.role as string[] | undefined) ?? [],
+        roles: ((o.role as string[] | undefined) ?? []).map(normaliseRole),
       });
       return `created user ${user.email} (${user.id})`;
     });
   },
-  "user deactivate": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await deactivateUser(deps, user, CLI);
-      return `deactivated ${user.email}; every session revoked`;
-    }),
-  "user activate": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await activateUser(deps, user, CLI);
-      return `activated ${user.email}`;
-    }),
-  "user confirm": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      const changed = await confirmUserEmail(deps, user, CLI);
-      return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
-    }),
-  "user mfa-reset": (o) =>
-    withDeps(async (deps) => {
-      const user = await findUser(deps, o);
-      await resetMfa(deps, user, CLI);
-      return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
-    }),
-  "user import": (o) =>
-    withDeps(async (deps) => {
-      if (typeof o.file !== "string") throw new UsageError("--file is required");
-      const report = await importUsers(deps, readImportFile(o.file));
+  "user deactivate": withUser(async (deps, user) => {
+    await deactivateUser(deps, user, CLI);
+    return `deactivated ${user.email}; every session revoked`;
+  }),
+  "user activate": withUser(async (deps, user) => {
+    await activateUser(deps, user, CLI);
+    return `activated ${user.email}`;
+  }),
+  "user confirm": withUser(async (deps, user) => {
+    const changed = await confirmUserEmail(deps, user, CLI);
+    return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
+  }),
+  "user mfa-reset": withUser(async (deps, user) => {
+    await resetMfa(deps, user, CLI);
+    return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
+  }),
+  "user import": (o) => {
+    required(o, "file");
+    return withDeps(async (deps) => {
+      const report = await importUsers(deps, readImportFile(o.file as string));
       const lines = report.skipped.map((s) => `  ${s.row} (${s.email || "no email"}): ${s.reason}`);
       const output = [`imported ${report.imported} user(s), skipped ${report.skipped.length}`, ...lines].join("\n");
       return { output, code: report.skipped.length > 0 ? 1 : 0 };
-    }),
+    });
+  },
+  "user list": (o) => {
+    if (o.status !== undefined && !STATUSES.includes(o.status as string))
+      throw new UsageError(`--status must be one of ${STATUSES.join(", ")}`);
+    if (o.limit !== undefined && !/^[1-9][0-9]{0,3}$/.test(o.limit as string))
+      throw new UsageError("--limit must be a whole number from 1 to 9999");
+    return withDeps(async (deps) => {
+      const page = await searchUsers(deps, CLI_ACTOR, {
+        email: o.email as string | undefined,
+        status: o.status as UserStatus | undefined,
+        limit: o.limit ? Number(o.limit) : 200,
+      });
+      const lines = page.data.map(
+        (u) => `${u.email}  ${u.id}  ${u.status}  ${u.roles.join(",")}  created ${u.createdAt}`,
+      );
+      if (page.next) lines.push("(more: narrow the search with --email or raise --limit)");
+      return lines.length ? lines.join("\n") : "no users";
+    });
+  },
+  "user show": withUser(async (deps, user) => JSON.stringify(await showUser(deps, CLI_ACTOR, user.id), null, 2)),
+  "user delete": withUser(async (deps, user) => {
+    await deleteUser(deps, CLI_ACTOR, user.id);
+    return `deleted ${user.email}; personal data erased, every session and API key ended`;
+  }),
+  "sessions revoke": withUser(async (deps, user) => {
+    const { revoked } = await revokeUserSessions(deps, CLI_ACTOR, user.id);
+    return `revoked ${revoked} session(s) of ${user.email}`;
+  }),
   "keys rotate": () =>
     withDeps(async (deps) => {
       const kid = await deps.keys.rotate();
       return `new signing key ${kid}; older keys stay in the JWKS until their tokens expire`;
     }),
-  "keys revoke": (_o, args) =>
-    withDeps(async (deps) => {
-      const kid = args[0];
-      if (!kid || args.length > 1) throw new UsageError("usage: warden keys revoke KID (see warden keys list)");
+  "keys revoke": (_o, args) => {
+    const kid = args[0];
+    if (!kid || args.length > 1) throw new UsageError("usage: warden keys revoke KID, a kid from warden keys list");
+    return withDeps(async (deps) => {
       try {
         const result = await deps.keys.revoke(kid);
         if (result.alreadyRevoked) return `${kid} was already revoked`;
@@ -143,10 +193,11 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
           ? `revoked ${kid}; new signing key ${result.newSigner}; every token ${kid} signed is refused within a second on every instance`
           : `revoked ${kid}; every token it signed is refused within a second on every instance`;
       } catch (error) {
-        if (error instanceof AuthError && error.code === "NOT_FOUND") throw new UsageError(`no signing key ${kid}`);
+        if (error instanceof AuthError && error.code === "NOT_FOUND") throw new CommandError(`no signing key ${kid}`);
         throw error;
       }
-    }),
+    });
+  },
   "keys list": () =>
     withDeps(async (deps) =>
       deps.keys
@@ -184,6 +235,9 @@ function parseCommandLine(argv: string[]) {
       password: { type: "string" },
       file: { type: "string" },
       role: { type: "string", multiple: true },
+      status: { type: "string" },
+      limit: { type: "string" },
+      version: { type: "boolean" },
       unconfirmed: { type: "boolean" },
       inactive: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -209,6 +263,13 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (values.version) {
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
+    console.log(`warden ${pkg.version}`);
+    return 0;
+  }
   if (!command) {
     console.error(positionals.length ? `warden: unknown command "${positionals.join(" ")}"\n\n${USAGE}` : USAGE);
     return 2;
@@ -226,14 +287,18 @@ export async function main(argv: string[]): Promise<number> {
       for (const problem of error.problems) console.error(`warden: invalid configuration: ${problem}`);
       return 78;
     }
+    if (error instanceof UsageError) {
+      console.error(`warden: ${error.message} (see warden --help)`);
+      return 2;
+    }
     if (
-      error instanceof UsageError ||
+      error instanceof CommandError ||
       error instanceof AccountError ||
       error instanceof PasswordInputError ||
       error instanceof StartupError
     ) {
       console.error(`warden: ${error.message}`);
-      return error instanceof UsageError ? error.code : 1;
+      return 1;
     }
     console.error(`warden: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

@@ -1,8 +1,12 @@
+import { API_KEY_ERRORS } from "./api-keys/errors.js";
+import { ADMIN_ERRORS } from "./admin/errors.js";
 import { PASSKEY_ERRORS } from "./factors/passkeys/errors.js";
 import { STEP_UP_ERRORS } from "./sessions/step-up-errors.js";
 
 /** Stable error codes and the sentence a client reads. HTTP statuses live in http/errors.ts. */
 export const AUTH_ERRORS = {
+  ...API_KEY_ERRORS,
+  ...ADMIN_ERRORS,
   ...PASSKEY_ERRORS,
   ...STEP_UP_ERRORS,
   INVALID_CREDENTIALS: "Invalid credentials.",
@@ -67,9 +71,11 @@ export class AuthError extends Error {
       reason?: string;
       /** An OAuth-style `error` code for the body, with the sentence as `error_description`. */
       oauthError?: string;
+      /** A sentence naming the offending value, replacing the code's generic one. */
+      message?: string;
     } = {},
   ) {
-    super(AUTH_ERRORS[code], { cause: details.cause });
+    super(details.message ?? AUTH_ERRORS[code], { cause: details.cause });
     this.name = "AuthError";
   }
 }

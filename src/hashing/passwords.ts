@@ -58,6 +58,8 @@ export class HashGate {
     private readonly concurrency: number,
     private readonly maxWaitMs: number,
     initialEstimateMs: number,
+    /** Told how long each admitted job waited for its slot (0 when one was free). */
+    private readonly onWait: (ms: number, priority: HashPriority) => void = () => {},
   ) {
     this.averageMs = initialEstimateMs;
     this.reauthShare = Math.max(1, Math.floor(concurrency / 2));
@@ -75,6 +77,11 @@ export class HashGate {
 
   get queued(): number {
     return this.waiting.login.length + this.waiting.reauth.length;
+  }
+
+  /** Jobs waiting for a slot, of one class. */
+  queuedFor(priority: HashPriority): number {
+    return this.waiting[priority].length;
   }
 
   /** True when a new login would be refused: callers can shed a request before doing any other work for it. */
@@ -98,17 +105,17 @@ export class HashGate {
   }
 
   async run<T>(job: () => Promise<T>, priority: HashPriority = "login"): Promise<T> {
+    const enqueuedAt = performance.now();
     // Logins waiting go first: a re-check never jumps the login queue even when a slot is free.
     if (this.canStart(priority) && (priority === "login" || this.waiting.login.length === 0)) {
       this.take(priority);
     } else {
       const bound = priority === "login" ? this.maxQueue : this.maxReauthQueue;
       if (this.waiting[priority].length >= bound) throw overloaded();
-      await new Promise<void>((start, refuse) =>
-        this.waiting[priority].push({ start, refuse, enqueuedAt: performance.now() }),
-      );
+      await new Promise<void>((start, refuse) => this.waiting[priority].push({ start, refuse, enqueuedAt }));
     }
     const started = performance.now();
+    this.onWait(started - enqueuedAt, priority);
     try {
       return await job();
     } finally {
@@ -274,6 +281,8 @@ export async function createPasswordHasher(options: {
   onOverBudget?: (reason: string) => void;
   /** How often to look for legacy hash kinds another process imported; 0: never. */
   recalibrateMs?: number;
+  /** Told how long each hash waited for a slot (the metrics' queue-wait histogram). */
+  onWait?: (ms: number, priority: HashPriority) => void;
 }): Promise<Hasher> {
   const params = options.params ?? OWASP_ARGON2ID;
   const argonOptions = { algorithm: argon2.Algorithm.Argon2id, ...params };
@@ -281,7 +290,12 @@ export async function createPasswordHasher(options: {
   const started = performance.now();
   const dummyHash = await argon2.hash(crypto.randomBytes(32).toString("base64url"), argonOptions);
   const nativeMs = Math.max(1, performance.now() - started);
-  const gate = new HashGate(options.concurrency ?? os.availableParallelism(), options.maxWaitMs ?? 1000, nativeMs);
+  const gate = new HashGate(
+    options.concurrency ?? os.availableParallelism(),
+    options.maxWaitMs ?? 1000,
+    nativeMs,
+    options.onWait,
+  );
 
   /**
    * Compute time of one verification, per kind of hash (moving average). Every failed

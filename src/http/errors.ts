@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { AUTH_ERRORS, AuthError, type AuthErrorCode } from "../domain/errors.js";
 import { isStoreUnavailable } from "../storage/faults.js";
+import { ADMIN_STATUS } from "./admin/status.js";
+import { API_KEY_STATUS } from "./plugins/api-key-status.js";
 
 /** What a client is told while PostgreSQL (or SQLite's lock, or Redis without a fallback) is unavailable. */
 export const UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Please try again shortly.";
@@ -8,6 +10,8 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** The one table: domain error code -> HTTP status. */
 export const STATUS = {
+  ...API_KEY_STATUS,
+  ...ADMIN_STATUS,
   INVALID_CREDENTIALS: 401,
   EMAIL_NOT_CONFIRMED: 403,
   ACCOUNT_INACTIVE: 403,
@@ -67,7 +71,10 @@ export const STATUS = {
 } as const satisfies Record<AuthErrorCode, number>;
 
 /** Errors whose body carries a fixed machine-readable `error` (Storno's clients branch on it). */
-const ERROR_NAMES: Partial<Record<AuthErrorCode, string>> = { REGISTRATION_REQUIRED: "registration_required" };
+const ERROR_NAMES: Partial<Record<AuthErrorCode, string>> = {
+  REGISTRATION_REQUIRED: "registration_required",
+  API_KEY_INVALID: "AUTH_HEADER_TOKEN",
+};
 
 /** Bearer failures carry the challenge header (RFC 6750). */
 const BEARER_ERRORS = new Set<AuthErrorCode>(["JWT_NOT_FOUND", "JWT_INVALID", "JWT_EXPIRED"]);
@@ -98,7 +105,9 @@ export function sendAuthError(reply: FastifyReply, error: AuthError): FastifyRep
     reply.header("retry-after", String(error.details.retryAfterSeconds));
   if (BEARER_ERRORS.has(error.code)) reply.header("www-authenticate", `Bearer error="invalid_token"`);
   const sentence = AUTH_ERRORS[error.code];
-  const message = error.details.reason ? `${sentence.replace(/\.$/, "")}: ${error.details.reason}` : sentence;
+  const message =
+    error.details.message ??
+    (error.details.reason ? `${sentence.replace(/\.$/, "")}: ${error.details.reason}` : sentence);
   const body: ErrorBody = { code: status, message };
   if (error.details.errors) body.errors = error.details.errors;
   if (error.details.oauthError) {

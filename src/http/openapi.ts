@@ -60,7 +60,15 @@ export function openapiOptions(serverUrl: string): FastifyDynamicSwaggerOptions 
         license: { name: "MIT", identifier: "MIT" },
       },
       servers: [{ url: serverUrl.replace(/\/+$/, "") }],
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+          // API keys, introspection and metrics (issue 13).
+          apiKey: { type: "apiKey", in: "header", name: "Authorization", description: "af_... or Bearer af_..." },
+          introspection: { type: "http", scheme: "bearer", description: "INTROSPECTION_SECRET" },
+          metrics: { type: "http", scheme: "bearer", description: "METRICS_TOKEN" },
+        },
+      },
     },
     transformObject: (documentObject) =>
       withExamples(("openapiObject" in documentObject ? documentObject.openapiObject : {}) as Document) as never,

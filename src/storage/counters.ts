@@ -35,6 +35,31 @@ export interface CounterLog {
   info(obj: object, message: string): void;
 }
 
+/**
+ * The per-instance counters that answer while Redis does not. The store calls it only after a
+ * Redis command failed (or Redis was not ready), so each call is one Redis error to count.
+ */
+class FallbackLimiter extends RateLimiterMemory {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiterMemory>[0],
+    private readonly onUse: () => void = () => {},
+  ) {
+    super(options);
+  }
+  override consume(...args: Parameters<RateLimiterMemory["consume"]>) {
+    this.onUse();
+    return super.consume(...args);
+  }
+  override reward(...args: Parameters<RateLimiterMemory["reward"]>) {
+    this.onUse();
+    return super.reward(...args);
+  }
+  override get(...args: Parameters<RateLimiterMemory["get"]>) {
+    this.onUse();
+    return super.get(...args);
+  }
+}
+
 /** How long a Redis command may take before the per-instance fallback answers instead. */
 const REDIS_COMMAND_TIMEOUT_MS = 1_000;
 /** How long a start waits for Redis before counting per instance. */
@@ -59,7 +84,15 @@ function waitUntilReady(client: Redis, timeoutMs: number): Promise<void> {
  * Atomic counters on rate-limiter-flexible's stores. One limiter per TTL, since the library
  * fixes the duration per instance; all of them share one table or key space.
  */
-export async function createCounters(backend: CounterBackend, log?: CounterLog): Promise<Counters> {
+export async function createCounters(
+  backend: CounterBackend,
+  observer: {
+    log?: CounterLog;
+    /** Told of every Redis failure: a connection error, or a command the per-instance fallback answered. */
+    onRedisError?: () => void;
+  } = {},
+): Promise<Counters> {
+  const { log, onRedisError } = observer;
   if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
   let redis: Redis | undefined;
   const connectRedis = (url: string): Redis => {
@@ -76,6 +109,7 @@ export async function createCounters(backend: CounterBackend, log?: CounterLog):
     let down = false;
     // Listening also keeps ioredis from printing "[ioredis] Unhandled error event" as plain text.
     client.on("error", (error: Error) => {
+      onRedisError?.();
       if (down) return;
       down = true;
       log?.warn({ err: error }, "Redis unreachable: rate limits fall back to per-instance counters until it is back");
@@ -107,7 +141,7 @@ export async function createCounters(backend: CounterBackend, log?: CounterLog):
           ...base,
           storeClient: redis!,
           rejectIfRedisNotReady: true,
-          insuranceLimiter: new RateLimiterMemory(base),
+          insuranceLimiter: new FallbackLimiter(base, onRedisError),
         });
       case "postgres": {
         // The first limiter creates the table; the rest reuse it.

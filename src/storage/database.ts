@@ -318,7 +318,14 @@ export const PG_CONNECT_TIMEOUT_MS = 2_000;
 /** Longest a query may run, on the server (statement_timeout) and as seen by the client. */
 export const PG_QUERY_TIMEOUT_MS = 3_000;
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): Database {
+export function openDatabase(
+  url: string,
+  options: {
+    poolSize?: number;
+    /** Told when an idle pooled PostgreSQL connection loses its server (the metrics count it). */
+    onConnectionError?: (error: unknown) => void;
+  } = {},
+): Database {
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
     if (file !== ":memory:") createPrivately(file);
@@ -348,7 +355,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
     keepAlive: true,
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
-  pgPool.on("error", () => {});
+  pgPool.on("error", (error) => options.onConnectionError?.(error));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
   const reader: RawReader = {
     param: (n) => `$${n}`,

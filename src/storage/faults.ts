@@ -30,6 +30,20 @@ const UNAVAILABLE_MESSAGES =
 /** SQLite: another process holds the write lock longer than busy_timeout. */
 const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
 
+/** ioredis's own failures (the counters' Redis); every other unavailable store is the database. */
+const REDIS_MESSAGES =
+  /Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries per request/;
+
+/** Which store an unavailability error came from, for the metrics (`warden_database_errors_total`, `warden_redis_errors_total`). */
+export function unavailableStore(error: unknown): "database" | "redis" | null {
+  if (!isStoreUnavailable(error)) return null;
+  const redis = (e: unknown, depth: number): boolean =>
+    e instanceof Error &&
+    depth <= 5 &&
+    (e.name === "MaxRetriesPerRequestError" || REDIS_MESSAGES.test(e.message) || redis(e.cause, depth + 1));
+  return redis(error, 0) ? "redis" : "database";
+}
+
 export function isStoreUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 5) return false;
   const code = (error as { code?: unknown }).code;

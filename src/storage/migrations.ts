@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { apiKeysMigration } from "./api-keys.js";
 
 /**
  * Migrations in order. Append new ones; never edit one that has shipped.
@@ -235,6 +236,9 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("users").addColumn("email_changed_at", "bigint").execute();
     },
   },
+  // API keys (issue 13): the table lives beside its store in api-keys.ts. It depends on nothing
+  // after 0300, so a database already past 0520 takes it as well (unordered migrations are allowed).
+  "0400_api_keys": apiKeysMigration,
   // Issue 9 (unit of work, factor model, how sessions were authenticated). Numbered after 0300 so
   // that a fresh database and one already at 0300 apply them in the same order.
   /** A password epoch, so a login that verified the old password cannot open a session after a reset. */

@@ -44,6 +44,12 @@ import { createWebAuthnChallengeStore } from "../../src/storage/webauthn-challen
 import { passkeyStoreContract } from "./passkey-store.js";
 import { stepUpStoreContract } from "./step-up-store.js";
 import { webAuthnChallengeStoreContract } from "./webauthn-challenge-store.js";
+import { createApiKeyStore } from "../../src/storage/api-keys.js";
+import { createSecurityEventSearch } from "../../src/storage/security-events.js";
+import { createUserDirectory } from "../../src/storage/user-directory.js";
+import { apiKeyStoreContract } from "./api-key-store.js";
+import { securityEventSearchContract } from "./security-event-search.js";
+import { userDirectoryContract } from "./user-directory.js";
 
 for (const { engine, skip } of engines) {
   const on = (port: string) => `${port} on ${engine.name}`;
@@ -122,6 +128,25 @@ for (const { engine, skip } of engines) {
           return id;
         },
       };
+    },
+    { skip },
+  );
+  apiKeyStoreContract(on("ApiKeyStore"), () => databaseHarness(engine, (d) => createApiKeyStore(d.db, d.reader)), {
+    skip,
+  });
+  userDirectoryContract(
+    on("UserDirectory"),
+    async () => {
+      const h = await databaseHarness(engine, (d) => createUserDirectory(d.db, createUserStore(d.db, systemRandom)));
+      return { ...h, users: createUserStore(h.test.database.db, systemRandom) };
+    },
+    { skip },
+  );
+  securityEventSearchContract(
+    on("SecurityEventSearch"),
+    async () => {
+      const h = await databaseHarness(engine, (d) => createSecurityEventSearch(d.db));
+      return { ...h, events: createSecurityEventStore(h.test.database.db, systemRandom) };
     },
     { skip },
   );

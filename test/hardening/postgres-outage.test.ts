@@ -9,6 +9,7 @@ import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
 import { authenticatorCode, challenge, enrolledUser } from "../mfa/mfa-helpers.js";
 import { login as loginTokens } from "../helpers/login.js";
+import { scrapeSum } from "../metrics/prometheus-text.js";
 
 const skip = skipReason("postgres") ?? skipReason("redis");
 
@@ -79,6 +80,9 @@ test(
         const ready = await w.app.inject({ url: "/readyz" });
         assert.equal(ready.statusCode, 503);
         assert.equal(ready.json().database, "unavailable");
+        // /metrics needs no database: an operator sees the outage there while it lasts.
+        assert.ok((await scrapeSum(w.app, "warden_database_errors_total")) >= 4, "each 503 counts a database error");
+        assert.ok((await scrapeSum(w.app, "warden_http_requests_total", { status: "503" })) >= 4);
       }
       for (const w of instances)
         assert.equal(w.logLines.filter((line) => !line.startsWith("{")).length, 0, "every log line is JSON");

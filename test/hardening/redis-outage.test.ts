@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { postgresEngine, skipReason } from "../helpers/engines.js";
 import { freePort } from "../helpers/process.js";
 import { postJson, startWarden, type Warden } from "../helpers/warden.js";
+import { scrapeSum } from "../metrics/prometheus-text.js";
 
 const skip = skipReason("postgres") ?? skipReason("redis");
 const PASSWORD = "correct horse battery";
@@ -165,6 +166,9 @@ test(
       assert.equal(ready.statusCode, 503);
       assert.equal(ready.json().redis, "unavailable");
       assert.equal(fallbackLines(w).length, 1);
+      // Each count the per-instance fallback answered is a Redis error an operator can alert on.
+      assert.ok((await scrapeSum(w.app, "warden_redis_errors_total")) >= 6);
+      assert.equal(await scrapeSum(w.app, "warden_database_errors_total"), 0, "the database was never at fault");
       assert.deepEqual(
         lines.filter((l) => /ioredis|ECONNREFUSED/i.test(l)),
         [],

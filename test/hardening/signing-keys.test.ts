@@ -170,7 +170,7 @@ test("warden keys revoke KID: revokes, rotates when it was the signer, and names
     const unknown = await warden("keys", "revoke", "nope");
     assert.deepEqual([unknown.code, unknown.stderr], [1, "warden: no signing key nope\n"]);
     const missing = await warden("keys", "revoke");
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2, "a missing argument is a usage error");
     assert.match(missing.stderr, /usage: warden keys revoke KID/);
   } finally {
     scratch.cleanup();

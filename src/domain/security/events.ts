@@ -31,10 +31,10 @@ export const EVENTS_PAGE_DEFAULT = 20;
 export const EVENTS_PAGE_MAX = 100;
 
 /** Opaque to clients: `<createdAt ms>.<id>` in base64url, the position after which the next page starts. */
-const encodeCursor = (event: { createdAt: Date; id: string }): string =>
+export const encodeCursor = (event: { createdAt: Date; id: string }): string =>
   Buffer.from(`${event.createdAt.getTime()}.${event.id}`).toString("base64url");
 
-function decodeCursor(cursor: string): EventCursor {
+export function decodeCursor(cursor: string): EventCursor {
   const match = /^(\d{1,15})\.([A-Za-z0-9-]{1,64})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
   if (!match) throw new AuthError("VALIDATION_FAILED", { errors: { before: ["This value is not a valid cursor."] } });
   return { createdAt: new Date(Number(match[1])), id: match[2]! };

@@ -76,6 +76,7 @@ async function replaySpentToken(
   if (withinGrace && token.successorEnc) {
     // A client that raced itself (two tabs, a retried request) converges on the one successor.
     const successor = openWithKey(successorKey(refreshToken), SUCCESSOR_PURPOSE, token.successorEnc);
+    await recordEvent(deps, user, "refresh_token_grace_replay", ctx, { sessionId: session.id });
     return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
   }
   // A spent token after the window: someone holds a copy. Kill the family, successor included.

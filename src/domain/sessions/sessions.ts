@@ -127,19 +127,26 @@ export interface SessionView {
   current: boolean;
 }
 
-/** The user's live sessions: unrevoked, within their lifetime, and refreshed (or opened) within REFRESH_TOKEN_TTL. */
-export async function listSessions(deps: DomainDeps, auth: Authenticated): Promise<SessionView[]> {
+/** A user's live sessions: unrevoked, within their lifetime, and refreshed (or opened) within REFRESH_TOKEN_TTL. */
+export async function liveSessionsOf(
+  deps: Pick<DomainDeps, "sessions" | "clock" | "config">,
+  userId: string,
+): Promise<Array<Omit<SessionView, "current">>> {
   const now = deps.clock.now();
   const activeSince = new Date(now.getTime() - deps.config.REFRESH_TOKEN_TTL * 1000);
-  const sessions = await deps.sessions.listLiveSessions(auth.user.id, now, activeSince);
+  const sessions = await deps.sessions.listLiveSessions(userId, now, activeSince);
   return sessions.map((s) => ({
     id: s.id,
     createdAt: s.createdAt.toISOString(),
     lastUsedAt: s.lastUsedAt.toISOString(),
     ip: s.ip,
     userAgent: s.userAgent,
-    current: s.id === auth.sessionId,
   }));
+}
+
+/** GET /api/v1/me/sessions: the caller's live sessions, the one it is in marked `current`. */
+export async function listSessions(deps: DomainDeps, auth: Authenticated): Promise<SessionView[]> {
+  return (await liveSessionsOf(deps, auth.user.id)).map((s) => ({ ...s, current: s.id === auth.sessionId }));
 }
 
 /** DELETE /api/v1/me/sessions/{id}. Another user's session, or one already ended, is NOT_FOUND alike. */

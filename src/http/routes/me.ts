@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
+import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
+import { revokeAllApiKeys } from "../../domain/api-keys/management.js";
 import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
@@ -100,19 +102,22 @@ const changesPassword = (body: unknown): boolean =>
   ["password", "newPassword", "currentPassword"].some((key) => (body as Record<string, unknown>)[key] !== undefined);
 
 /** Registered inside the /api/v1 scope, after requireBearer: `request.auth` is always set here. */
-export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
+export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps, "apiKeys">): void {
   v1.get(
     "/me",
     {
+      config: { acceptsApiKey: true },
       schema: {
         operationId: "getMe",
         summary: "The current user",
+        description:
+          "Also answers to an API key (`Authorization: af_...` or `Bearer af_...`), the only Warden endpoint that does.",
         tags: ["me"],
-        security,
+        security: [...security, { apiKey: [] }],
         response: { 200: profile, ...errorResponses(401, 403) },
       },
     },
-    async (request) => getProfile(deps, request.auth.user),
+    async (request) => getProfile(deps, (request.apiKey ?? request.auth).user),
   );
 
   v1.patch<{ Body: ProfileUpdate }>(
@@ -150,6 +155,8 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps): void {
     },
     async (request, reply) => {
       await deleteAccount(deps, request.auth, request.body.password, requestContext(request));
+      // Deleting the account kills its API keys (deactivation and password resets do not).
+      await revokeAllApiKeys(deps, request.auth.user.id, "account_deleted", requestContext(request));
       return reply.code(204).send();
     },
   );
