@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type pg from "pg";
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import {
   RateLimiterMemory,
   RateLimiterPostgres,
@@ -98,7 +99,9 @@ export async function createCounters(
   const connectRedis = (url: string): Redis => {
     // No offline queue and a short command timeout: while Redis is away a command fails at once
     // and the insurance limiter answers, instead of requests piling up behind a reconnect.
-    const client = new Redis(url, {
+    // ioredis is loaded when REDIS_URL is set, not by every process (issue 14: memory per worker).
+    const { Redis: RedisClient } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+    const client = new RedisClient(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import pg from "pg";
+import { createRequire } from "node:module";
+import type pg from "pg";
 import {
   CompiledQuery,
   Kysely,
@@ -290,15 +291,6 @@ function withStatementCache(sqlite: SQLite.Database) {
   };
 }
 
-const INT8_OID = 20;
-const pgTypes = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    // Millisecond timestamps fit a double exactly; return numbers, not strings.
-    if (oid === INT8_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as "text");
-  },
-} as pg.CustomTypesConfig;
-
 /**
  * The database holds password hashes and encrypted keys: a new folder is 0700 and a new file
  * 0600 (SQLite gives its -wal and -shm files the database file's mode). Existing files keep
@@ -343,6 +335,16 @@ export function openDatabase(
     };
     return { db, engine: "sqlite", sqlite, reader, close: () => db.destroy() };
   }
+  // pg is loaded for a PostgreSQL URL only: a SQLite process never pays its memory (issue 14).
+  const pg = createRequire(import.meta.url)("pg") as typeof import("pg").default;
+  const INT8_OID = 20;
+  const pgTypes = {
+    getTypeParser(oid: number, format?: "text" | "binary") {
+      // Millisecond timestamps fit a double exactly; return numbers, not strings.
+      if (oid === INT8_OID) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format as "text");
+    },
+  } as pg.CustomTypesConfig;
   const pgPool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
