@@ -80,9 +80,10 @@ export interface DeviceContext {
   remember(userId: string): void;
 }
 
+/** A session's credentials: a signed access token and its opaque refresh token (http/presenters.ts shapes them). */
 export interface TokenPair {
-  token: string;
-  refresh_token: string;
+  accessToken: string;
+  refreshToken: string;
 }
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();

@@ -1,7 +1,7 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
-import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
+import { createMfaChallenge, isMfaEnabled, type MfaChallenge } from "../factors/challenges.js";
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "../accounts/email-tokens.js";
 import { clientKey } from "../lib/network.js";
 import { sha256Hex } from "../lib/secret-box.js";
@@ -10,7 +10,10 @@ import { recordEvent } from "../security/events.js";
 import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "./sessions.js";
 
-export type LoginResult = TokenPair | MfaChallengeResponse;
+/** Tokens, or (when the user has a second factor) a challenge to answer first. */
+export type LoginResult = TokenPair | MfaChallenge;
+
+export const needsSecondFactor = (result: LoginResult): result is MfaChallenge => "challengeToken" in result;
 
 export const ACCOUNT_FAILURES = "account-failures";
 /** A known device's own budget, used once the account's is spent. */

@@ -55,7 +55,7 @@ export async function refreshSession(
     throw new AuthError("ACCOUNT_INACTIVE");
   }
   // The new access token carries the session's own authentication: refreshing proves nothing new.
-  if (result.rotated) return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
+  if (result.rotated) return { accessToken: await deps.accessTokens.issue(user, session), refreshToken: successor };
   if (session.revokedAt) throw new AuthError("REFRESH_TOKEN_INVALID");
   if (token.usedAt) return replaySpentToken(deps, refreshToken, token, session, user, ctx);
   // Unspent, session unrevoked, and still not rotated: the token or the session has run out.
@@ -76,7 +76,7 @@ async function replaySpentToken(
   if (withinGrace && token.successorEnc) {
     // A client that raced itself (two tabs, a retried request) converges on the one successor.
     const successor = openWithKey(successorKey(refreshToken), SUCCESSOR_PURPOSE, token.successorEnc);
-    return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
+    return { accessToken: await deps.accessTokens.issue(user, session), refreshToken: successor };
   }
   // A spent token after the window: someone holds a copy. Kill the family, successor included.
   const isFirstDetection = await deps.sessions.revokeSession(session.id, "refresh_token_reuse", now);

@@ -77,7 +77,7 @@ export async function issueTokens(
   user: UserRecord,
   opened: OpenedSession,
 ): Promise<TokenPair> {
-  return { token: await deps.accessTokens.issue(user, opened.session), refresh_token: opened.refreshToken };
+  return { accessToken: await deps.accessTokens.issue(user, opened.session), refreshToken: opened.refreshToken };
 }
 
 /**

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { TokenPair } from "../../domain/context.js";
 import { AuthError } from "../../domain/errors.js";
 import { resendConfirmation } from "../../domain/accounts/email-confirmation.js";
 import type { MfaMethod } from "../../domain/factors/challenges.js";
 import { verifyMfaChallenge } from "../../domain/factors/verify.js";
-import { login } from "../../domain/sessions/login.js";
+import { login, needsSecondFactor } from "../../domain/sessions/login.js";
 import { refreshSession } from "../../domain/sessions/refresh-tokens.js";
 import { logout, logoutSession } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
@@ -76,7 +77,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
     );
 
   /** After both steps: the cookies, then wherever the sign-in was for. */
-  const signedIn = (reply: FastifyReply, tokens: { token: string; refresh_token: string }, redirectTo: unknown) => {
+  const signedIn = (reply: FastifyReply, tokens: TokenPair, redirectTo: unknown) => {
     startPageSession(reply, config, tokens);
     return reply.redirect(target(redirectTo) ?? DEFAULT_AFTER_LOGIN, 303);
   };
@@ -112,10 +113,10 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
       if (errors.summary.length > 0) return showLogin(request, reply, form, errors, 400);
       try {
         const result = await login(deps, { email: form.email!, password: form.password! }, requestContext(request));
-        if ("mfa_required" in result) {
+        if (needsSecondFactor(result)) {
           return showMfa(request, reply, {
-            mfa_token: result.mfa_token,
-            methods: result.mfa_methods,
+            mfa_token: result.challengeToken,
+            methods: result.methods,
             redirect_to: target(form.redirect_to) ?? "",
           });
         }
