@@ -184,6 +184,15 @@ const schema = z.object({
   APPLE_CLIENT_IDS: commaList.default([]),
   APPLE_JWKS_URL: z.url().default("https://appleid.apple.com/auth/keys"),
   APPLE_ISSUER: z.string().min(1).default("https://appleid.apple.com"),
+  /**
+   * The hosted pages' "Continue with Google/Apple" buttons (docs/federation.md): the providers'
+   * authorization endpoints, and the client id the pages ask for (default: the first of
+   * *_CLIENT_IDS; Google's "Web application" client, Apple's Services ID).
+   */
+  GOOGLE_AUTHORIZE_URL: z.url().default("https://accounts.google.com/o/oauth2/v2/auth"),
+  GOOGLE_WEB_CLIENT_ID: z.string().min(1).optional(),
+  APPLE_AUTHORIZE_URL: z.url().default("https://appleid.apple.com/auth/authorize"),
+  APPLE_WEB_CLIENT_ID: z.string().min(1).optional(),
   /** Whether a first sign-in through a provider may create an account. */
   ALLOW_SIGNUP: bool.default(true),
   /** `fallback`: emailed codes offered except for EMAIL_OTP_COOLDOWN after a password reset or email change. */
@@ -267,6 +276,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, present)));
   }
   const value = parsed.data;
+  const webClients = [
+    ["GOOGLE_WEB_CLIENT_ID", value.GOOGLE_WEB_CLIENT_ID, value.GOOGLE_CLIENT_IDS, "GOOGLE_CLIENT_IDS"],
+    ["APPLE_WEB_CLIENT_ID", value.APPLE_WEB_CLIENT_ID, value.APPLE_CLIENT_IDS, "APPLE_CLIENT_IDS"],
+  ] as const;
+  const misplaced = webClients
+    .filter(([, id, ids]) => id !== undefined && !ids.includes(id))
+    .map(([name, id, , list]) => `${name}: "${id}" is not one of ${list}, so its ID tokens would be refused`);
+  if (misplaced.length) throw new ConfigError(misplaced);
   const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
   return {
     ...value,

@@ -12,6 +12,24 @@
  *
  * No runtime dependencies; see docs/sdk.md.
  */
+import {
+  createPasskeyCredential,
+  getPasskeyCredential,
+  type CreationOptionsJSON,
+  type RequestOptionsJSON,
+} from "./webauthn.js";
+
+export {
+  base64urlToBytes,
+  bytesToBase64url,
+  createPasskeyCredential,
+  getPasskeyCredential,
+  isPasskeySupported,
+  PasskeyCancelledError,
+  type CreationOptionsJSON,
+  type CredentialJSON,
+  type RequestOptionsJSON,
+} from "./webauthn.js";
 
 export interface WardenClientOptions {
   /** Warden's base URL, e.g. `https://auth.example.com` (its CORS_ORIGINS must list the app's origin). */
@@ -36,8 +54,38 @@ export interface TokenPair {
 export interface MfaChallenge {
   mfaRequired: true;
   mfaToken: string;
-  /** What the user may answer with: `totp`, `backup_code`. */
-  methods: string[];
+  /** What the user may answer with: `totp`, `backup_code`, `passkey`, `email_otp`. */
+  methods: MfaMethod[];
+}
+
+export type MfaMethod = "totp" | "backup_code" | "passkey" | "email_otp";
+/** The methods answered with a typed code (a passkey answers with `verifyMfaWithPasskey`). */
+export type CodeMethod = Exclude<MfaMethod, "passkey">;
+
+/** A passkey of the signed-in user (`GET /api/v1/me/passkeys`). */
+export interface PasskeyInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** A Google or Apple account linked to the signed-in user (`GET /api/v1/me/identities`). */
+export interface LinkedIdentity {
+  id: string;
+  provider: "google" | "apple";
+  email: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** `startStepUp()`: nothing to prove (no second factor: a fresh sign-in serves), or a challenge to answer. */
+export type StepUpChallenge =
+  { mfaRequired: false } | { mfaRequired: true; challengeToken: string; methods: MfaMethod[] };
+
+/** For a sensitive operation: the token from `verifyStepUp` / `verifyStepUpWithPasskey`. */
+export interface SensitiveOptions {
+  verificationToken?: string;
 }
 
 export type LoginResult = TokenPair | MfaChallenge;
@@ -89,6 +137,15 @@ export class WardenError extends Error {
     this.code = typeof body?.code === "number" ? body.code : status;
     this.errors = body?.errors;
     this.body = body;
+  }
+
+  /**
+   * A sensitive operation refused because the session is not fresh: prove a second factor with
+   * `startStepUp` and `verifyStepUp` (or sign in again when the user has none), then retry with
+   * the verification token.
+   */
+  get isStepUpRequired(): boolean {
+    return this.status === 403 && (this.body as { error?: unknown } | null)?.error === "mfa_required";
   }
 }
 
@@ -148,17 +205,55 @@ export class WardenClient {
 
   /** Email and password: signed in, or the second step to answer with `verifyMfa`. */
   async login(email: string, password: string): Promise<LoginResult> {
-    const body = await this.call("/api/auth", { email, password });
-    if (body.mfa_required) return { mfaRequired: true, mfaToken: body.mfa_token, methods: body.mfa_methods };
-    this.signedIn(body.token);
-    return { mfaRequired: false, accessToken: body.token };
+    return this.loginResult(await this.call("/api/auth", { email, password }));
   }
 
-  /** Answers the challenge of `login` with a TOTP code (default) or a backup code (`"backup_code"`). */
-  async verifyMfa(mfaToken: string, code: string, type: "totp" | "backup_code" = "totp"): Promise<TokenPair> {
-    const body = await this.call("/api/auth/mfa/verify", { mfaToken, code, type });
-    this.signedIn(body.token);
-    return { mfaRequired: false, accessToken: body.token };
+  /** Answers the challenge of `login` with a TOTP code (default), a backup code or an emailed code. */
+  async verifyMfa(mfaToken: string, code: string, type: CodeMethod = "totp"): Promise<TokenPair> {
+    return this.tokens(await this.call("/api/auth/mfa/verify", { mfaToken, code, type }));
+  }
+
+  /** Answers the challenge of `login` with one of the user's passkeys (the browser's prompt runs). */
+  async verifyMfaWithPasskey(mfaToken: string, signal?: AbortSignal): Promise<TokenPair> {
+    const options: RequestOptionsJSON = await this.call("/api/auth/mfa/passkey/options", { mfaToken });
+    const credential = await getPasskeyCredential(options, signal);
+    return this.tokens(await this.call("/api/auth/mfa/verify", { mfaToken, type: "passkey", credential }));
+  }
+
+  /** Mails a code for the `email_otp` method of a login's challenge (at most one a minute). */
+  async sendMfaEmailCode(mfaToken: string): Promise<void> {
+    await this.call("/api/auth/mfa/email-otp/send", { mfaToken });
+  }
+
+  /**
+   * Passwordless sign-in: the browser offers the passkeys it holds for Warden (discoverable
+   * credentials, user verification required), so no email is asked for and no MFA step follows.
+   */
+  async loginWithPasskey(signal?: AbortSignal): Promise<TokenPair> {
+    const options: RequestOptionsJSON & { sessionId: string } = await this.call("/api/auth/passkey/login/options", {});
+    const credential = await getPasskeyCredential(options, signal);
+    return this.tokens(await this.call("/api/auth/passkey/login", { sessionId: options.sessionId, credential }));
+  }
+
+  /**
+   * Google: hand over the ID token your page got from Google's own library (`credential`), and
+   * the raw nonce if you put one in Google's request. Signed in, or the MFA challenge of `login`.
+   */
+  async signInWithGoogle(idToken: string, options: { nonce?: string } = {}): Promise<LoginResult> {
+    return this.loginResult(await this.call("/api/auth/google", { credential: idToken, nonce: options.nonce }));
+  }
+
+  /**
+   * Apple: the `id_token` (identityToken) from Sign in with Apple JS, the raw nonce whose SHA-256
+   * (hex) you gave Apple, and the name Apple hands over on the first sign-in only.
+   */
+  async signInWithApple(
+    identityToken: string,
+    options: { nonce?: string; fullName?: { givenName?: string | null; familyName?: string | null } } = {},
+  ): Promise<LoginResult> {
+    return this.loginResult(
+      await this.call("/api/auth/apple", { identityToken, nonce: options.nonce, fullName: options.fullName }),
+    );
   }
 
   /** Creates an account. With email confirmation on (the default) nobody is signed in yet: `{message, email}`. */
@@ -191,6 +286,70 @@ export class WardenClient {
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new WardenError(response.status, body);
     return body;
+  }
+
+  // ---- The signed-in user's passkeys, linked identities and step-up ---------------------------
+
+  /**
+   * Adds a passkey (the browser's prompt runs). Sensitive: the session must be fresh
+   * (`REAUTH_MAX_AGE`) or `verificationToken` given, else a WardenError with `isStepUpRequired`.
+   */
+  async registerPasskey(
+    options: { name?: string } & SensitiveOptions = {},
+    signal?: AbortSignal,
+  ): Promise<PasskeyInfo> {
+    const creation: CreationOptionsJSON = await this.authed(
+      "POST",
+      "/api/v1/passkey/register/options",
+      {},
+      options.verificationToken,
+    );
+    const credential = await createPasskeyCredential(creation, signal);
+    return this.authed("POST", "/api/v1/passkey/register", { name: options.name, credential });
+  }
+
+  listPasskeys(): Promise<PasskeyInfo[]> {
+    return this.authed("GET", "/api/v1/me/passkeys");
+  }
+
+  /** Removes a passkey. Sensitive, as `registerPasskey`. */
+  async deletePasskey(id: string, options: SensitiveOptions = {}): Promise<void> {
+    await this.authed("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(id)}`, undefined, options.verificationToken);
+  }
+
+  async listIdentities(): Promise<LinkedIdentity[]> {
+    return (await this.authed("GET", "/api/v1/me/identities")).data;
+  }
+
+  /** Unlinks a Google or Apple account. Sensitive; refused (409) when it is the user's only way in. */
+  async unlinkIdentity(id: string, options: SensitiveOptions = {}): Promise<void> {
+    await this.authed(
+      "DELETE",
+      `/api/v1/me/identities/${encodeURIComponent(id)}`,
+      undefined,
+      options.verificationToken,
+    );
+  }
+
+  /** Starts proving a second factor again, inside this session, before a sensitive operation. */
+  async startStepUp(): Promise<StepUpChallenge> {
+    const body = await this.authed("POST", "/api/v1/mfa/challenge", {});
+    return body.mfa_required
+      ? { mfaRequired: true, challengeToken: body.challenge_token, methods: body.methods }
+      : { mfaRequired: false };
+  }
+
+  /** Answers a step-up challenge with a code; returns the verification token (single use, 120 s, this session only). */
+  async verifyStepUp(challengeToken: string, code: string, type: CodeMethod = "totp"): Promise<string> {
+    return (await this.authed("POST", "/api/v1/mfa/verify", { challengeToken, type, code })).verification_token;
+  }
+
+  /** Answers a step-up challenge with a passkey; returns the verification token. */
+  async verifyStepUpWithPasskey(challengeToken: string, signal?: AbortSignal): Promise<string> {
+    const options: RequestOptionsJSON = await this.authed("POST", "/api/v1/mfa/passkey/options", { challengeToken });
+    const credential = await getPasskeyCredential(options, signal);
+    return (await this.authed("POST", "/api/v1/mfa/verify", { challengeToken, type: "passkey", credential }))
+      .verification_token;
   }
 
   /** Ends the session at Warden (the cookie goes with it) and in every tab. */
@@ -435,6 +594,32 @@ export class WardenClient {
     } catch {
       // Storage disabled: tabs still share tokens over the channel, they just ask less often.
     }
+  }
+
+  /** A sign-in answer: tokens (now signed in) or the MFA challenge. */
+  private loginResult(body: any): LoginResult {
+    if (body.mfa_required) return { mfaRequired: true, mfaToken: body.mfa_token, methods: body.mfa_methods };
+    return this.tokens(body);
+  }
+
+  private tokens(body: any): TokenPair {
+    this.signedIn(body.token);
+    return { mfaRequired: false, accessToken: body.token };
+  }
+
+  /** A call with the access token (through `fetch`, so a 401 refreshes once); the parsed body, null for 204. */
+  private async authed(method: string, path: string, payload?: unknown, verificationToken?: string): Promise<any> {
+    const headers: Record<string, string> = {};
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    if (verificationToken) headers["X-Verification-Token"] = verificationToken;
+    const response = await this.fetch(path, {
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+    const body = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) throw new WardenError(response.status, body);
+    return body;
   }
 
   /** POST JSON to Warden with the cookie; the parsed body, or a WardenError. */

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
+import type { Clock } from "../../src/domain/ports.js";
 
 /** Debian's Chromium, as CI installs it (.ci/run). */
 export const launchChromium = (): Promise<Browser> =>
@@ -17,6 +18,14 @@ export const launchChromium = (): Promise<Browser> =>
 export function screenshotDir(): string {
   if (process.env.WARDEN_SCREENSHOTS === "1") return path.resolve(import.meta.dirname, "../../docs/screenshots");
   return fs.mkdtempSync(path.join(os.tmpdir(), "warden-shots-"));
+}
+
+/** `snap(page, name)`: screenshots into screenshotDir() when `enabled` (once per test file, not per engine), else nothing. */
+export function snapper(enabled: boolean): (page: Page, name: string) => Promise<void> {
+  const dir = enabled ? screenshotDir() : null;
+  return async (page, name) => {
+    if (dir) await shoot(page, dir, name);
+  };
 }
 
 export const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
@@ -44,4 +53,32 @@ export function watchForErrors(page: Page): string[] {
   });
   page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
   return problems;
+}
+
+/**
+ * Chromium's virtual authenticator (CDP WebAuthn domain) for this page: a platform authenticator
+ * (CTAP2, internal transport) that holds discoverable credentials and verifies the user, as a
+ * laptop's fingerprint reader does, answering without a prompt. Returns its id.
+ */
+export async function addVirtualAuthenticator(cdp: CDPSession): Promise<string> {
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return authenticatorId;
+}
+
+/** The real time, moved forward on demand (a session that signed in "ten minutes ago"). */
+export class OffsetClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
 }

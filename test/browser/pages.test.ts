@@ -11,7 +11,7 @@ import { startWardenWithSmtp } from "../accounts/helpers.js";
 import type { TestSmtp } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { freePort } from "../helpers/process.js";
-import { launchChromium, screenshotDir, shoot, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors } from "./chromium.js";
 
 const PASSWORD = "plum tree in winter";
 const NEW_PASSWORD = "a quiet river at dawn";
@@ -40,10 +40,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
       await w.app.listen({ port, host: "127.0.0.1" });
       const browser = await launchChromium();
       // Screenshots once: the pages look the same on either engine.
-      const dir = index === 0 ? screenshotDir() : null;
-      const snap = async (page: Page, name: string) => {
-        if (dir) await shoot(page, dir, name);
-      };
+      const snap = snapper(index === 0);
       try {
         const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB" });
         const page = await context.newPage();
@@ -121,7 +118,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         // Sign in again: now with the TOTP step. The enabling code's step is spent, so the next one.
         await page.getByLabel("Email address").fill(email);
         await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.getByRole("heading", { name: "Two-step verification" }).waitFor();
         assert.equal(await page.evaluate(() => document.activeElement?.id), "totp", "focus on the code field");
         await snap(page, "login-mfa");
@@ -162,7 +159,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await snap(page2, "login-ro");
         await page2.getByLabel("Adresa de email").fill(email);
         await page2.getByLabel("Parola").fill(NEW_PASSWORD);
-        await page2.getByRole("button", { name: "Autentifică-te" }).click();
+        await page2.getByRole("button", { name: "Autentifică-te", exact: true }).click();
         await page2.getByText("Folosește un cod de rezervă").click();
         await page2.getByLabel("Cod de rezervă").fill(backupCodes[0]!);
         await page2.getByLabel("Cod de rezervă").press("Enter");

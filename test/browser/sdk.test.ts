@@ -8,9 +8,7 @@
  * refresh endpoint and its grace window run on both engines in test/sessions and test/contract.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
 import { after, before, test } from "node:test";
 import { Secret, TOTP } from "otpauth";
 import type { Browser, BrowserContext, Page, Route } from "playwright-core";
@@ -18,56 +16,12 @@ import { startWardenWithSmtp } from "../accounts/helpers.js";
 import type { TestSmtp } from "../accounts/smtp.js";
 import { sqliteEngine } from "../helpers/engines.js";
 import { login, PASSWORD } from "../helpers/login.js";
-import { freePort, ROOT } from "../helpers/process.js";
+import { freePort } from "../helpers/process.js";
 import { withBearer, type Warden } from "../helpers/warden.js";
+import { startAppOrigin } from "./app-origin.js";
 import { launchChromium, watchForErrors } from "./chromium.js";
 
-const SDK = path.join(ROOT, "sdk/dist/warden.js");
 const TTL_SECONDS = 6;
-
-/**
- * The app on its own origin: one HTML page that creates a client from its query string
- * (`?warden=<base>&autoRefresh=0&lockTimeoutMs=...`) and exposes it as `window.warden`, and the SDK.
- */
-async function startAppOrigin(): Promise<{ origin: string; close(): Promise<void> }> {
-  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>App</title></head><body>
-<h1>App</h1>
-<script type="module">
-import { createWardenClient, WardenError } from "/warden.js";
-const q = new URLSearchParams(location.search);
-window.WardenError = WardenError;
-window.events = [];
-window.warden = createWardenClient({
-  baseUrl: q.get("warden"),
-  autoRefresh: q.get("autoRefresh") !== "0",
-  lockTimeoutMs: Number(q.get("lockTimeoutMs") ?? 10000),
-});
-window.warden.onAuthStateChange((event) => window.events.push(event));
-document.body.dataset.ready = "yes";
-</script></body></html>`;
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url ?? "/", "http://x");
-    if (url.pathname === "/spa.html") {
-      // The README's example as printed, pointed at this test's Warden.
-      const example = fs.readFileSync(path.join(ROOT, "docs/examples/spa.html"), "utf8");
-      response
-        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-        .end(example.replace("http://127.0.0.1:3000", url.searchParams.get("warden") ?? ""));
-    } else if (url.pathname === "/") {
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
-    } else if (url.pathname === "/warden.js") {
-      response.writeHead(200, { "content-type": "text/javascript" }).end(fs.readFileSync(SDK));
-    } else {
-      response.writeHead(404).end();
-    }
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 /**
  * The network between the browser and Warden: passes everything through, except that it can hold

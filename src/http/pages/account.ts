@@ -2,8 +2,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
 import { AuthError } from "../../domain/errors.js";
 import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
+import { listPasskeys } from "../../domain/factors/passkeys/management.js";
+import { hasPassword } from "../../domain/factors/password/hasher.js";
 import { totpEnabled } from "../../domain/factors/totp/factor.js";
 import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
+import { listIdentities } from "../../domain/federation/linked-identities.js";
+import { PROVIDER_LABEL } from "../../domain/federation/sign-in.js";
 import { listEvents } from "../../domain/security/events.js";
 import type { Authenticated } from "../../domain/sessions/authentication.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
@@ -14,15 +18,16 @@ import { LOCALES, type Locale } from "./i18n.js";
 import { RESUME_PATH } from "./login.js";
 import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
 import { field, pageSchema } from "./schemas.js";
+import { needsStepUp, onSensitiveAction, showStepUp } from "./sensitive.js";
 
-const ACCOUNT = "/account";
+export const ACCOUNT = "/account";
 const EVENTS_SHOWN = 20;
 
 /** Which account form an error belongs to, so it is shown there and nowhere else. */
-type Section = "profile" | "password" | "totp-disable" | "backup-codes";
+export type Section = "profile" | "password" | "totp-disable" | "backup-codes" | "passkeys" | "identities";
 
 /** A page that needs a signed-in user sends anyone else through the resume step (or on to sign-in). */
-function signedInUser(request: FastifyRequest, reply: FastifyReply): Authenticated | null {
+export function signedInUser(request: FastifyRequest, reply: FastifyReply): Authenticated | null {
   if (request.page.user) return request.page.user;
   void reply.redirect(`${RESUME_PATH}?redirect_to=${encodeURIComponent(ACCOUNT)}`, 303);
   return null;
@@ -57,107 +62,144 @@ export function describeDevice(userAgent: string | null): string | null {
   return browser ?? os ?? userAgent.slice(0, 40);
 }
 
+const formatDate = (iso: string, locale: Locale, timeZone: string | null) => {
+  try {
+    return new Intl.DateTimeFormat(locale === "ro" ? "ro-RO" : "en-GB", {
+      dateStyle: "medium",
+      timeStyle: "short",
+      timeZone: timeZone ?? "UTC",
+    }).format(new Date(iso));
+  } catch {
+    return iso;
+  }
+};
+
+/** A form's failure on the account page: its problems, shown next to that form and in the summary. */
+export interface FailedForm {
+  section: Section;
+  errors: FormErrors;
+  values?: Record<string, string>;
+}
+
+/** The whole account page; `failed` puts a failed form's problems next to it. */
+export async function showAccount(
+  deps: PageDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  auth: Authenticated,
+  failed?: FailedForm,
+  status = 200,
+  view: { verificationToken?: string; notice?: string } = {},
+) {
+  const { locale, t } = request.page;
+  const user = auth.user;
+  const [mfa, sessions, events, passkeys, identities] = await Promise.all([
+    getMfaStatus(deps, user),
+    listSessions(deps, auth),
+    listEvents(deps, user.id, { limit: EVENTS_SHOWN }),
+    listPasskeys(deps, auth),
+    listIdentities(deps, user.id),
+  ]);
+  const date = (value: Date | string | null) =>
+    value === null ? null : formatDate(typeof value === "string" ? value : value.toISOString(), locale, user.timezone);
+  const emptyErrors = noErrors();
+  const errorsFor = (section: Section) => (failed?.section === section ? failed.errors : emptyErrors);
+  return render(
+    request,
+    reply,
+    "account",
+    {
+      title: t.account,
+      wide: true,
+      profile: {
+        email: user.email,
+        firstName: failed?.section === "profile" ? (failed.values?.firstName ?? "") : (user.firstName ?? ""),
+        lastName: failed?.section === "profile" ? (failed.values?.lastName ?? "") : (user.lastName ?? ""),
+        locale: locale,
+        hasPassword: hasPassword(user),
+      },
+      verificationToken: view.verificationToken ?? "",
+      ...(view.notice ? { notice: view.notice } : {}),
+      localeNames: { en: "English", ro: "Română" },
+      mfa,
+      sessions: sessions.map((s) => ({
+        id: s.id,
+        current: s.current,
+        device: describeDevice(s.userAgent) ?? t.unknownDevice,
+        ip: s.ip ?? "",
+        createdAt: date(s.createdAt),
+        lastUsedAt: date(s.lastUsedAt),
+      })),
+      passkeys: passkeys.map((p) => ({
+        id: p.id,
+        name: p.name,
+        createdAt: date(p.createdAt),
+        lastUsedAt: date(p.lastUsedAt),
+      })),
+      passkeyName: failed?.section === "passkeys" ? (failed.values?.name ?? "") : "",
+      identities: identities.data.map((i) => ({
+        id: i.id,
+        provider: PROVIDER_LABEL[i.provider],
+        email: i.email ?? "",
+        createdAt: date(i.createdAt),
+        lastUsedAt: date(i.lastUsedAt),
+      })),
+      events: events.data.map((e) => ({
+        what: t.events[e.type] ?? e.type,
+        when: date(e.createdAt),
+        ip: e.ip ?? "",
+        device: describeDevice(e.userAgent) ?? "",
+      })),
+      errorsFor: {
+        profile: errorsFor("profile"),
+        password: errorsFor("password"),
+        totpDisable: errorsFor("totp-disable"),
+        backupCodes: errorsFor("backup-codes"),
+        passkeys: errorsFor("passkeys"),
+        identities: errorsFor("identities"),
+      },
+      // Anything failed on this page goes in the one summary at the top, announced on load.
+      errors: failed?.errors ?? emptyErrors,
+      minLength: deps.config.PASSWORD_MIN_LENGTH,
+    },
+    status,
+  );
+}
+
+/**
+ * A refusal of an account form: shown next to the form, with the API's status. Anything but a
+ * domain refusal (and a rate limit or overload, which get the error page) is rethrown.
+ */
+export function refused(
+  deps: PageDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  auth: Authenticated,
+  section: Section,
+  error: unknown,
+  fallbackField: string,
+  fieldMap: Record<string, string> = {},
+  values?: Record<string, string>,
+) {
+  if (!(error instanceof AuthError) || error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
+  return showAccount(
+    deps,
+    request,
+    reply,
+    auth,
+    { section, errors: formErrorsOf(error, request.page.locale, fallbackField, fieldMap), values },
+    statusOf(error),
+  );
+}
+
 /** /account: profile, password, two-step verification, sessions and the security log. */
 export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
-  const formatDate = (iso: string, locale: Locale, timeZone: string | null) => {
-    try {
-      return new Intl.DateTimeFormat(locale === "ro" ? "ro-RO" : "en-GB", {
-        dateStyle: "medium",
-        timeStyle: "short",
-        timeZone: timeZone ?? "UTC",
-      }).format(new Date(iso));
-    } catch {
-      return iso;
-    }
-  };
-
-  /** The whole account page; `section` and `errors` put a failed form's problems next to it. */
-  const showAccount = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: Authenticated,
-    failed?: { section: Section; errors: FormErrors; values?: Record<string, string> },
-    status = 200,
-  ) => {
-    const { locale, t } = request.page;
-    const user = auth.user;
-    const [mfa, sessions, events] = await Promise.all([
-      getMfaStatus(deps, user),
-      listSessions(deps, auth),
-      listEvents(deps, user.id, { limit: EVENTS_SHOWN }),
-    ]);
-    const emptyErrors = noErrors();
-    const errorsFor = (section: Section) => (failed?.section === section ? failed.errors : emptyErrors);
-    return render(
-      request,
-      reply,
-      "account",
-      {
-        title: t.account,
-        wide: true,
-        profile: {
-          email: user.email,
-          firstName: failed?.section === "profile" ? (failed.values?.firstName ?? "") : (user.firstName ?? ""),
-          lastName: failed?.section === "profile" ? (failed.values?.lastName ?? "") : (user.lastName ?? ""),
-          locale: locale,
-        },
-        localeNames: { en: "English", ro: "Română" },
-        mfa,
-        sessions: sessions.map((s) => ({
-          id: s.id,
-          current: s.current,
-          device: describeDevice(s.userAgent) ?? t.unknownDevice,
-          ip: s.ip ?? "",
-          createdAt: formatDate(s.createdAt, locale, user.timezone),
-          lastUsedAt: formatDate(s.lastUsedAt, locale, user.timezone),
-        })),
-        events: events.data.map((e) => ({
-          what: t.events[e.type] ?? e.type,
-          when: formatDate(e.createdAt, locale, user.timezone),
-          ip: e.ip ?? "",
-          device: describeDevice(e.userAgent) ?? "",
-        })),
-        errorsFor: {
-          profile: errorsFor("profile"),
-          password: errorsFor("password"),
-          totpDisable: errorsFor("totp-disable"),
-          backupCodes: errorsFor("backup-codes"),
-        },
-        // Anything failed on this page goes in the one summary at the top, announced on load.
-        errors: failed?.errors ?? emptyErrors,
-        minLength: deps.config.PASSWORD_MIN_LENGTH,
-      },
-      status,
-    );
-  };
-
-  /** A refusal of an account form: shown next to the form, with the API's status. */
-  const refused = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    auth: Authenticated,
-    section: Section,
-    error: unknown,
-    fallbackField: string,
-    fieldMap: Record<string, string> = {},
-    values?: Record<string, string>,
-  ) => {
-    if (!(error instanceof AuthError) || error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
-    return showAccount(
-      request,
-      reply,
-      auth,
-      { section, errors: formErrorsOf(error, request.page.locale, fallbackField, fieldMap), values },
-      statusOf(error),
-    );
-  };
-
   pages.get(
     ACCOUNT,
     { schema: pageSchema("pageAccount", "The signed-in user's account page") },
     async (request, reply) => {
       const auth = signedInUser(request, reply);
-      return auth ? showAccount(request, reply, auth) : reply;
+      return auth ? showAccount(deps, request, reply, auth) : reply;
     },
   );
 
@@ -184,6 +226,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
         await updateProfile(deps, auth, update, requestContext(request));
       } catch (error) {
         return refused(
+          deps,
           request,
           reply,
           auth,
@@ -200,12 +243,21 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
     },
   );
 
-  pages.post<{ Body: { currentPassword?: string; newPassword?: string } }>(
+  // A first password (an account made through Google or Apple) is a sensitive operation: after
+  // "Confirm it is you" the form comes back with the verification token, to be typed within 120 s.
+  onSensitiveAction("password-set", (request, reply, auth, _pending, verificationToken) =>
+    showAccount(deps, request, reply, auth, undefined, 200, {
+      verificationToken,
+      notice: request.page.t.choosePasswordNow,
+    }),
+  );
+
+  pages.post<{ Body: { currentPassword?: string; newPassword?: string; verification_token?: string } }>(
     `${ACCOUNT}/password`,
     {
       config: { hashesPassword: true },
-      schema: pageSchema("pageAccountPassword", "Change the password", {
-        body: { currentPassword: field(4096), newPassword: field(4096) },
+      schema: pageSchema("pageAccountPassword", "Change the password, or set a first one", {
+        body: { currentPassword: field(4096), newPassword: field(4096), verification_token: field(256) },
         example: { currentPassword: "plum tree in winter", newPassword: "a new plum tree", _csrf: "…" },
       }),
     },
@@ -213,25 +265,33 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       const auth = signedInUser(request, reply);
       if (!auth) return reply;
       const form = request.body ?? {};
+      const isFirst = !hasPassword(auth.user);
       const errors = noErrors();
-      for (const name of ["currentPassword", "newPassword"] as const) {
+      for (const name of isFirst ? (["newPassword"] as const) : (["currentPassword", "newPassword"] as const)) {
         if (!form[name]) {
           errors.fields[name] = [request.page.t.required];
           errors.summary.push({ text: request.page.t.required, field: name });
         }
       }
-      if (errors.summary.length > 0) return showAccount(request, reply, auth, { section: "password", errors }, 400);
+      if (errors.summary.length > 0)
+        return showAccount(deps, request, reply, auth, { section: "password", errors }, 400);
       try {
         await updateProfile(
           deps,
           auth,
-          { currentPassword: form.currentPassword, newPassword: form.newPassword },
+          isFirst
+            ? { newPassword: form.newPassword, verificationToken: form.verification_token || undefined }
+            : { currentPassword: form.currentPassword, newPassword: form.newPassword },
           requestContext(request),
         );
       } catch (error) {
-        return refused(request, reply, auth, "password", error, "currentPassword", { password: "newPassword" });
+        if (isFirst && needsStepUp(error))
+          return showStepUp(deps, request, reply, auth, { action: "password-set", target: "" });
+        return refused(deps, request, reply, auth, "password", error, isFirst ? "newPassword" : "currentPassword", {
+          password: "newPassword",
+        });
       }
-      return reply.redirect(`${ACCOUNT}?notice=password-changed`, 303);
+      return reply.redirect(`${ACCOUNT}?notice=${isFirst ? "password-set" : "password-changed"}`, 303);
     },
   );
 
@@ -325,7 +385,9 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       try {
         await disableTotp(deps, auth, { password: request.body?.password ?? "" }, requestContext(request));
       } catch (error) {
-        return refused(request, reply, auth, "totp-disable", error, "disablePassword", { password: "disablePassword" });
+        return refused(deps, request, reply, auth, "totp-disable", error, "disablePassword", {
+          password: "disablePassword",
+        });
       }
       return reply.redirect(`${ACCOUNT}?notice=totp-disabled`, 303);
     },
@@ -352,7 +414,9 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
         );
         return render(request, reply, "backup-codes", { title: request.page.t.backupCodesTitle, codes: backupCodes });
       } catch (error) {
-        return refused(request, reply, auth, "backup-codes", error, "codesPassword", { password: "codesPassword" });
+        return refused(deps, request, reply, auth, "backup-codes", error, "codesPassword", {
+          password: "codesPassword",
+        });
       }
     },
   );

@@ -8,10 +8,12 @@ import { Eta } from "eta";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config.js";
 import type { DomainDeps } from "../../domain/context.js";
+import type { CounterStore } from "../../domain/ports.js";
 import { AuthError } from "../../domain/errors.js";
 import { HttpProblem } from "../errors.js";
 import { assertAllowedOrigin, INVALID_ORIGIN } from "../plugins/origins.js";
 import { accountPages } from "./account.js";
+import { sensitivePages } from "./sensitive.js";
 import { errorText, MESSAGES, pickLocale } from "./i18n.js";
 import { loginPages } from "./login.js";
 import { LANGUAGE_COOKIE, pageCookieOptions, pageUser } from "./page-session.js";
@@ -21,9 +23,13 @@ import { render, statusOf } from "./render.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const VIEWS = path.join(here, "views");
 const ASSETS = path.join(here, "assets");
+/** The browser SDK, built by scripts/build.mjs: the page script imports its WebAuthn helpers. */
+const SDK = path.resolve(here, "../../../sdk/dist");
 
 export interface PageDeps extends DomainDeps {
   config: Config;
+  /** Spends a Google/Apple sign-in's state once (an atomic increment). */
+  counters: CounterStore;
 }
 
 /**
@@ -60,6 +66,16 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
       index: false,
       list: false,
       schemaHide: true,
+    });
+    await assets.register(fastifyStatic, {
+      root: SDK,
+      prefix: "/assets/sdk/",
+      decorateReply: false,
+      maxAge: "1h",
+      index: false,
+      list: false,
+      schemaHide: true,
+      allowedPath: (pathName) => /^\/[a-z-]+\.js$/.test(pathName),
     });
   });
 
@@ -99,7 +115,7 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
     // CSRF: every form post must come from Warden's own pages (Origin, else Referer) and carry
     // the token of the form it was rendered with (double submit against the warden_csrf cookie).
     pages.addHook("preHandler", function (request, reply, done) {
-      if (request.method !== "POST") return done();
+      if (request.method !== "POST" || request.routeOptions.config.crossSiteForm) return done();
       try {
         assertAllowedOrigin(request, ownOrigin);
       } catch (error) {
@@ -120,6 +136,7 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
     loginPages(pages, deps);
     publicAccountPages(pages, deps);
     accountPages(pages, deps);
+    sensitivePages(pages, deps);
   });
 }
 

@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TokenPair } from "../../domain/context.js";
-import { AuthError } from "../../domain/errors.js";
+import { AuthError, type AuthErrorCode } from "../../domain/errors.js";
 import { resendConfirmation } from "../../domain/accounts/email-confirmation.js";
 import type { MfaMethod } from "../../domain/factors/challenges.js";
-import { verifyMfaChallenge } from "../../domain/factors/verify.js";
-import { login, needsSecondFactor } from "../../domain/sessions/login.js";
+import { sendLoginEmailOtp } from "../../domain/factors/email-otp/email-otp.js";
+import { mfaPasskeyOptions, verifyMfaChallenge } from "../../domain/factors/verify.js";
+import { login, needsSecondFactor, type LoginResult } from "../../domain/sessions/login.js";
 import { refreshSession } from "../../domain/sessions/refresh-tokens.js";
 import { logout, logoutSession } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
@@ -12,31 +13,67 @@ import { allowedOrigins, claimedOrigin } from "../plugins/origins.js";
 import type { PageDeps } from "./index.js";
 import { endPageSession, startPageSession } from "./page-session.js";
 import { DEFAULT_AFTER_LOGIN, safeLocalPath, safeRedirect } from "./redirects.js";
-import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
+import { federationPages } from "./federation.js";
+import { passkeyPages } from "./passkeys.js";
+import { formErrorsOf, optionsAttribute, noErrors, render, statusOf, type FormErrors } from "./render.js";
+import { fieldOf, parseCredential } from "./sensitive.js";
 import { field, pageSchema, redirectQuery } from "./schemas.js";
 
 type LoginForm = { email?: string; password?: string; redirect_to?: string };
-type MfaForm = { mfa_token?: string; methods?: string; type?: string; code?: string; redirect_to?: string };
+type MfaForm = {
+  mfa_token?: string;
+  methods?: string;
+  type?: string;
+  code?: string;
+  credential?: string;
+  redirect_to?: string;
+};
 
-const METHODS: readonly MfaMethod[] = ["totp", "backup_code"];
+const METHODS: readonly MfaMethod[] = ["passkey", "totp", "backup_code", "email_otp"];
+/** Refusals of one answer that leave the challenge open for another try (any method). */
+const WRONG_ANSWER = new Set<AuthErrorCode>([
+  "MFA_CODE_INVALID",
+  "MFA_CODE_MISSING",
+  "MFA_CREDENTIAL_MISSING",
+  "PASSKEY_ASSERTION_FAILED",
+  "PASSKEY_CHALLENGE_INVALID",
+  "PASSKEY_RESPONSE_INVALID",
+  "PASSKEY_NONE_AVAILABLE",
+  "EMAIL_OTP_UNAVAILABLE",
+  "EMAIL_OTP_TOO_SOON",
+  "EMAIL_OTP_SEND_LIMIT",
+]);
 
 /** Page helpers that need the refresh cookie, so they live under its Path (/api/auth). */
 export const RESUME_PATH = "/api/auth/page/resume";
 export const LOGOUT_PATH = "/api/auth/page/logout";
 
 /**
- * Sign-in methods other than the password appear on the login page only when they exist:
- * passkeys (domain/factors/passkeys) and Google/Apple (domain/federation, when their client ids
- * are configured) set their flag here when they land, and fill views/partials/sign-in-alternatives.eta.
+ * Sign-in methods beside the password on the login page: a passkey always (the page script shows
+ * its button only where the browser can use one), Google and Apple when their client ids are set.
  */
-export function signInAlternatives(): { passkeys: boolean; google: boolean; apple: boolean } {
-  return { passkeys: false, google: false, apple: false };
+export function signInAlternatives(config: Pick<PageDeps["config"], "GOOGLE_CLIENT_IDS" | "APPLE_CLIENT_IDS">): {
+  passkeys: boolean;
+  google: boolean;
+  apple: boolean;
+} {
+  return { passkeys: true, google: config.GOOGLE_CLIENT_IDS.length > 0, apple: config.APPLE_CLIENT_IDS.length > 0 };
 }
 
 export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
   const { config } = deps;
   const allowed = allowedOrigins(config);
   const target = (value: unknown) => safeRedirect(value, config.PUBLIC_URL, allowed);
+
+  /** The second step as its hidden fields carry it. */
+  const stepOf = (form: MfaForm) => {
+    const methods = (form.methods ?? "").split(",").filter((m): m is MfaMethod => METHODS.includes(m as MfaMethod));
+    return {
+      mfa_token: form.mfa_token ?? "",
+      methods: methods.length ? methods : ["totp" as const],
+      redirect_to: target(form.redirect_to) ?? "",
+    };
+  };
 
   const showLogin = (
     request: FastifyRequest,
@@ -54,32 +91,81 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
         title: request.page.t.loginTitle,
         values: { email: values.email ?? "", redirect_to: target(values.redirect_to) ?? "" },
         errors,
-        alternatives: signInAlternatives(),
+        alternatives: signInAlternatives(config),
+        redirectParam: encodeURIComponent(target(values.redirect_to) ?? ""),
         ...extra,
       },
       status,
     );
 
-  const showMfa = (
+  const showMfa = async (
     request: FastifyRequest,
     reply: FastifyReply,
     form: { mfa_token: string; methods: MfaMethod[]; redirect_to: string },
     errors: FormErrors = noErrors(),
     status = 200,
-    openMethod: MfaMethod = "totp",
-  ) =>
-    render(
+    openMethod?: MfaMethod,
+    notice?: string,
+  ) => {
+    // The passkey answer's options, made now for this challenge (it lives as long as they do).
+    let passkeyOptions: string | null = null;
+    if (form.methods.includes("passkey")) {
+      try {
+        passkeyOptions = optionsAttribute(await mfaPasskeyOptions(deps, { mfaToken: form.mfa_token }));
+      } catch (error) {
+        if (!(error instanceof AuthError)) throw error;
+      }
+    }
+    return render(
       request,
       reply,
       "mfa",
-      { title: request.page.t.mfaTitle, form, errors, openMethod, alternatives: signInAlternatives() },
+      {
+        title: request.page.t.mfaTitle,
+        form,
+        errors,
+        passkeyOptions,
+        openMethod: openMethod ?? form.methods.find((m) => m === "totp" || m === "backup_code") ?? form.methods[0],
+        ...(notice ? { notice } : {}),
+      },
       status,
     );
+  };
 
   /** After both steps: the cookies, then wherever the sign-in was for. */
   const signedIn = (reply: FastifyReply, tokens: TokenPair, redirectTo: unknown) => {
     startPageSession(reply, config, tokens);
     return reply.redirect(target(redirectTo) ?? DEFAULT_AFTER_LOGIN, 303);
+  };
+
+  /** A first step's result: signed in, or the second step. */
+  const afterFirstStep = (request: FastifyRequest, reply: FastifyReply, result: LoginResult, redirectTo: unknown) =>
+    needsSecondFactor(result)
+      ? showMfa(request, reply, {
+          mfa_token: result.challengeToken,
+          methods: result.methods,
+          redirect_to: target(redirectTo) ?? "",
+        })
+      : signedIn(reply, result, redirectTo);
+
+  /** The sign-in page again, the refusal in the summary and next to `field` (the passkey button, a provider). */
+  const refusedLogin = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    problem: AuthError | string,
+    redirectTo: unknown,
+    field = "passkey",
+  ) => {
+    if (typeof problem !== "string")
+      return showLogin(
+        request,
+        reply,
+        { redirect_to: redirectTo as string },
+        formErrorsOf(problem, request.page.locale, field),
+        statusOf(problem),
+      );
+    const errors: FormErrors = { fields: { [field]: [problem] }, summary: [{ text: problem, field }] };
+    return showLogin(request, reply, { redirect_to: redirectTo as string }, errors, 400);
   };
 
   pages.get<{ Querystring: { redirect_to?: string; prompt?: string } }>(
@@ -113,14 +199,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
       if (errors.summary.length > 0) return showLogin(request, reply, form, errors, 400);
       try {
         const result = await login(deps, { email: form.email!, password: form.password! }, requestContext(request));
-        if (needsSecondFactor(result)) {
-          return showMfa(request, reply, {
-            mfa_token: result.challengeToken,
-            methods: result.methods,
-            redirect_to: target(form.redirect_to) ?? "",
-          });
-        }
-        return signedIn(reply, result, form.redirect_to);
+        return afterFirstStep(request, reply, result, form.redirect_to);
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
         if (["RATE_LIMITED", "ACCOUNT_THROTTLED", "OVERLOADED"].includes(error.code)) throw error;
@@ -141,6 +220,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
           methods: field(128),
           type: field(16),
           code: field(64),
+          credential: field(8192),
           redirect_to: field(2048),
         },
         example: { mfa_token: "…", methods: "totp,backup_code", type: "totp", code: "123456", _csrf: "…" },
@@ -149,24 +229,19 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
     async (request, reply) => {
       const { locale } = request.page;
       const form = request.body ?? {};
-      const methods = (form.methods ?? "").split(",").filter((m): m is MfaMethod => METHODS.includes(m as MfaMethod));
-      const type: MfaMethod = form.type === "backup_code" ? "backup_code" : "totp";
-      const step = {
-        mfa_token: form.mfa_token ?? "",
-        methods: methods.length ? methods : ["totp" as const],
-        redirect_to: target(form.redirect_to) ?? "",
-      };
+      const type: MfaMethod = METHODS.find((m) => m === form.type) ?? "totp";
+      const step = stepOf(form);
       try {
         const tokens = await verifyMfaChallenge(
           deps,
-          { mfaToken: form.mfa_token, code: form.code, type },
+          { mfaToken: form.mfa_token, code: form.code, type, credential: parseCredential(form.credential) },
           requestContext(request),
         );
         return signedIn(reply, tokens, form.redirect_to);
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
-        if (error.code === "MFA_CODE_INVALID" || error.code === "MFA_CODE_MISSING") {
-          return showMfa(request, reply, step, formErrorsOf(error, locale, type), statusOf(error), type);
+        if (WRONG_ANSWER.has(error.code)) {
+          return showMfa(request, reply, step, formErrorsOf(error, locale, fieldOf(type)), statusOf(error), type);
         }
         if (error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
         // The challenge is over (expired, used up, five wrong codes): back to the password.
@@ -180,6 +255,48 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
       }
     },
   );
+
+  pages.post<{ Body: MfaForm }>(
+    "/login/mfa/email-code",
+    {
+      config: { rateLimit: "mfa" },
+      schema: pageSchema("pageLoginMfaEmailCode", "Mail a code that answers the second step", {
+        body: { mfa_token: field(256), methods: field(128), redirect_to: field(2048) },
+        example: { mfa_token: "…", methods: "totp,email_otp", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const form = request.body ?? {};
+      const step = stepOf(form);
+      try {
+        await sendLoginEmailOtp(deps, { mfaToken: form.mfa_token }, requestContext(request));
+      } catch (error) {
+        if (!(error instanceof AuthError)) throw error;
+        if (!WRONG_ANSWER.has(error.code)) {
+          if (error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
+          return showLogin(
+            request,
+            reply,
+            { redirect_to: form.redirect_to },
+            formErrorsOf(error, request.page.locale),
+            statusOf(error),
+          );
+        }
+        return showMfa(
+          request,
+          reply,
+          step,
+          formErrorsOf(error, request.page.locale, "email_otp"),
+          statusOf(error),
+          "email_otp",
+        );
+      }
+      return showMfa(request, reply, step, noErrors(), 200, "email_otp", request.page.t.emailCodeSent);
+    },
+  );
+
+  passkeyPages(pages, deps, { signedIn, refusedLogin });
+  federationPages(pages, deps, { afterFirstStep, refusedLogin });
 
   pages.post<{ Body: { email?: string } }>(
     "/confirm-email/resend",

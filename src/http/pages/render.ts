@@ -116,3 +116,6 @@ function pageOfForm(path: string): string {
   if (path === "/login/mfa" || path === "/confirm-email/resend" || path.startsWith("/api/auth/")) return "/login";
   return path;
 }
+
+/** WebAuthn options for the page script, in a `data-options` attribute (the template escapes it). */
+export const optionsAttribute = (value: unknown): string => JSON.stringify(value);
