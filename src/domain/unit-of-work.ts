@@ -1,12 +1,8 @@
-import type {
-  BackupCodeStore,
-  EmailTokenStore,
-  MfaChallengeStore,
-  SecurityEventStore,
-  SessionStore,
-  UserStore,
-} from "./ports.js";
-import type { FactorStore } from "./factors/ports.js";
+import type { EmailTokenStore, UserStore } from "./accounts/ports.js";
+import type { BackupCodeStore } from "./factors/backup-codes/ports.js";
+import type { SecurityEventStore } from "./security/ports.js";
+import type { SessionStore } from "./sessions/ports.js";
+import type { FactorStore, MfaChallengeStore } from "./factors/ports.js";
 import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
 import type { StepUpStore } from "./sessions/step-up-ports.js";

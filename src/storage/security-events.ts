@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
-import type { Random, SecurityEventStore } from "../domain/ports.js";
+import type { Random } from "../domain/lib/ports.js";
+import type { SecurityEventStore } from "../domain/security/ports.js";
 import type { DB } from "./database.js";
 
 /** Append-only: this store has no update or delete. */

@@ -1,4 +1,4 @@
-import type { UserRecord } from "../../src/domain/ports.js";
+import type { UserRecord } from "../../src/domain/accounts/ports.js";
 import { systemRandom } from "../../src/deps.js";
 import type { Database } from "../../src/storage/database.js";
 import { openDatabase } from "../../src/storage/database.js";

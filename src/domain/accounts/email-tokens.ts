@@ -1,7 +1,7 @@
 import type { RateRule } from "../security/rate-limits.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { mailFor } from "./notices.js";
-import type { EmailTokenPurpose, UserRecord } from "../ports.js";
+import type { EmailTokenPurpose, UserRecord } from "./ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 
 /**

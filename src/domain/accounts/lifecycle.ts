@@ -1,6 +1,6 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "./ports.js";
 import { recordEvent } from "../security/events.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { inTransaction } from "../unit-of-work.js";

@@ -1,7 +1,7 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
 import { sha256Hex } from "../lib/secret-box.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
 import { availableMethods, hasMfa } from "./registry.js";

@@ -5,7 +5,7 @@ import { createMfaChallenge, isMfaEnabled, type MfaChallenge } from "../factors/
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "../accounts/email-tokens.js";
 import { clientKey } from "../lib/network.js";
 import { sha256Hex } from "../lib/secret-box.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "./sessions.js";

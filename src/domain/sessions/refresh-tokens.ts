@@ -1,7 +1,8 @@
 import crypto from "node:crypto";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { RefreshTokenRecord, SessionRecord, UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
+import type { RefreshTokenRecord, SessionRecord } from "./ports.js";
 import { openWithKey, sealWithKey, sha256Hex } from "../lib/secret-box.js";
 import { sendNotice } from "../accounts/notices.js";
 import { recordEvent } from "../security/events.js";

@@ -1,7 +1,7 @@
 import type { Authenticated } from "./authentication.js";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
