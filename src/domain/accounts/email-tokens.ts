@@ -56,7 +56,7 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
  * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
  */
 export function mailTokenLink(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "random" | "clock" | "config" | "mailer" | "emailTokens">,
   user: UserRecord,
   purpose: EmailTokenPurpose,
   ctx: RequestContext,
@@ -84,7 +84,7 @@ export function mailTokenLink(
  * response. So status, body and time are the same on every path.
  */
 export async function mailTokenLinkIfDue(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "users" | "limiter" | "random" | "clock" | "config" | "mailer" | "emailTokens">,
   email: string,
   purpose: EmailTokenPurpose,
   isDue: (user: UserRecord) => boolean,

@@ -10,6 +10,12 @@ import { newRefreshToken } from "./sessions.js";
 
 const SUCCESSOR_PURPOSE = "refresh-successor";
 
+/** What refreshing a session uses. */
+type RefreshDeps = Pick<
+  DomainDeps,
+  "sessions" | "users" | "events" | "clock" | "random" | "config" | "accessTokens" | "mailer"
+>;
+
 /**
  * The grace-window copy of a successor is sealed under a key derived from the spent token, not
  * from the master secret: only whoever presents the spent token can open it, and a leaked
@@ -24,7 +30,7 @@ const successorKey = (spentToken: string): Buffer =>
  * successor again; after it, a repeat is theft: the whole session is revoked.
  */
 export async function refreshSession(
-  deps: DomainDeps,
+  deps: RefreshDeps,
   refreshToken: string | undefined,
   ctx: RequestContext,
 ): Promise<TokenPair> {
@@ -64,7 +70,7 @@ export async function refreshSession(
 }
 
 async function replaySpentToken(
-  deps: DomainDeps,
+  deps: RefreshDeps,
   refreshToken: string,
   token: RefreshTokenRecord,
   session: SessionRecord,

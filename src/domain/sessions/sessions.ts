@@ -102,7 +102,11 @@ export async function startSession(
  * POST /api/auth/logout: revokes the session the token belongs to, i.e. its whole rotation
  * family. Any token the session ever had is accepted (logging out is never harmful); an unknown one is 401.
  */
-export async function logout(deps: DomainDeps, refreshToken: string | undefined, ctx: RequestContext): Promise<void> {
+export async function logout(
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
+  refreshToken: string | undefined,
+  ctx: RequestContext,
+): Promise<void> {
   if (!refreshToken) throw new AuthError("REFRESH_TOKEN_MISSING");
   const token = await deps.sessions.findRefreshToken(sha256Hex(refreshToken));
   if (!token) throw new AuthError("REFRESH_TOKEN_INVALID");
@@ -112,7 +116,11 @@ export async function logout(deps: DomainDeps, refreshToken: string | undefined,
 }
 
 /** Signing out of the session the caller is in (a hosted page's sign-out): as logout, by session. */
-export async function logoutSession(deps: DomainDeps, auth: Authenticated, ctx: RequestContext): Promise<void> {
+export async function logoutSession(
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
+  auth: Authenticated,
+  ctx: RequestContext,
+): Promise<void> {
   if (await deps.sessions.revokeSession(auth.sessionId, "logout", deps.clock.now())) {
     await recordEvent(deps, auth.user, "logout", ctx, { sessionId: auth.sessionId });
   }
@@ -128,7 +136,10 @@ export interface SessionView {
 }
 
 /** The user's live sessions: unrevoked, within their lifetime, and refreshed (or opened) within REFRESH_TOKEN_TTL. */
-export async function listSessions(deps: DomainDeps, auth: Authenticated): Promise<SessionView[]> {
+export async function listSessions(
+  deps: Pick<DomainDeps, "sessions" | "clock" | "config">,
+  auth: Authenticated,
+): Promise<SessionView[]> {
   const now = deps.clock.now();
   const activeSince = new Date(now.getTime() - deps.config.REFRESH_TOKEN_TTL * 1000);
   const sessions = await deps.sessions.listLiveSessions(auth.user.id, now, activeSince);
@@ -144,7 +155,7 @@ export async function listSessions(deps: DomainDeps, auth: Authenticated): Promi
 
 /** DELETE /api/v1/me/sessions/{id}. Another user's session, or one already ended, is NOT_FOUND alike. */
 export async function endSession(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
   auth: Authenticated,
   sessionId: string,
   ctx: RequestContext,
