@@ -42,6 +42,6 @@ export interface UnitOfWork {
  * openSession...) then write through it unchanged. Mail is queued after this returns, so a
  * rolled-back change never mails a notice.
  */
-export function inTransaction<D extends Stores & UnitOfWork, T>(deps: D, work: (tx: D) => Promise<T>): Promise<T> {
+export function inTransaction<D extends UnitOfWork, T>(deps: D, work: (tx: D) => Promise<T>): Promise<T> {
   return deps.transaction((stores) => work({ ...deps, ...stores }));
 }

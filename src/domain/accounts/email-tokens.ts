@@ -51,6 +51,12 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
   },
 };
 
+/** What mailing a one-time link uses (forgot-password, resend-confirmation, unlock). */
+export type MailLinkDeps = Pick<
+  DomainDeps,
+  "users" | "limiter" | "random" | "clock" | "config" | "mailer" | "emailTokens"
+>;
+
 /**
  * Mails a link with a new single-use token for `purpose`. Only the token's SHA-256 is stored,
  * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
@@ -84,7 +90,7 @@ export function mailTokenLink(
  * response. So status, body and time are the same on every path.
  */
 export async function mailTokenLinkIfDue(
-  deps: Pick<DomainDeps, "users" | "limiter" | "random" | "clock" | "config" | "mailer" | "emailTokens">,
+  deps: MailLinkDeps,
   email: string,
   purpose: EmailTokenPurpose,
   isDue: (user: UserRecord) => boolean,
