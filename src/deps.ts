@@ -21,7 +21,6 @@ import { connectionProblem } from "./startup.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
 import { createSigningKeyStore } from "./storage/signing-keys.js";
-import { createIdentityStore } from "./storage/identities.js";
 import { IdTokenVerifier } from "./domain/federation/id-tokens.js";
 import { createStores, createUnitOfWork } from "./storage/stores.js";
 
@@ -164,7 +163,6 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
           { jwksCooldownMs: options.jwksCooldownMs },
         ),
       },
-      identities: createIdentityStore(database.db, database.engine, random),
       database,
       counters,
       retention: createRetentionStore(database.db, counters),

@@ -7,7 +7,7 @@ import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
 import type { SigningKeys } from "./sessions/signing-keys.js";
 import type { IdTokenVerifier } from "./federation/id-tokens.js";
-import type { IdentityStore, ProviderName } from "./federation/ports.js";
+import type { ProviderName } from "./federation/ports.js";
 
 /** The settings the domain reads; src/config.ts's Config satisfies it. */
 export interface DomainConfig {
@@ -56,12 +56,6 @@ export interface DomainDeps extends Stores, UnitOfWork {
   mailer: Mailer;
   /** ID-token verification per provider (each off while it has no client id). */
   idTokens: Record<ProviderName, IdTokenVerifier>;
-  /**
-   * Linked Google/Apple identities. Not one of the unit of work's stores: its writes keep their
-   * own transactions (a unique violation there is an answer, not an error), so never call it
-   * inside `transaction`.
-   */
-  identities: IdentityStore;
 }
 
 /** Who is asking: recorded with sessions and security events. */

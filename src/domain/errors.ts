@@ -30,6 +30,8 @@ export const AUTH_ERRORS = {
   WRONG_PASSWORD: "The password is incorrect.",
   WEAK_PASSWORD: "The password does not meet the requirements.",
   EMAIL_TAKEN: "An account with this email address already exists.",
+  /** ALLOW_SIGNUP=false: register answers this before it looks at the body, so it tells nothing about addresses. */
+  REGISTRATION_DISABLED: "Registration is disabled.",
   EMAIL_ALREADY_CONFIRMED: "This email address is already confirmed.",
   EMAIL_TOKEN_INVALID: "Invalid or expired token.",
   VALIDATION_FAILED: "Validation failed.",

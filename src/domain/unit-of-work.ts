@@ -6,6 +6,7 @@ import type { FactorStore, MfaChallengeStore } from "./factors/ports.js";
 import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
 import type { StepUpStore } from "./sessions/step-up-ports.js";
+import type { IdentityStore } from "./federation/ports.js";
 
 /** The stores of the domain's tables; the unit of work binds all of them to one transaction. */
 export interface Stores {
@@ -20,6 +21,7 @@ export interface Stores {
   webauthnChallenges: WebAuthnChallengeStore;
   stepUp: StepUpStore;
   emailOtps: EmailOtpStore;
+  identities: IdentityStore;
 }
 
 /** The same store interfaces, bound to one open transaction. */

@@ -2,7 +2,15 @@ import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from "kysely";
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  sql,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+} from "kysely";
 
 /** Times are stored as integer milliseconds since the epoch on both engines; flags as nullable times. */
 export interface UsersTable {
@@ -356,5 +364,29 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
  */
 export const atomically = <T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> =>
   db.isTransaction ? work(db) : db.transaction().execute(work);
+
+let savepoints = 0;
+
+/**
+ * Runs `work` so that a throw undoes exactly its own writes: in a transaction of its own, or,
+ * inside the caller's, in a savepoint rolled back on a throw. A store whose all-or-nothing write
+ * finds a conflict halfway (a user created, then the identity taken) throws to undo it; on
+ * PostgreSQL that also keeps the caller's transaction usable, where a failed statement outside
+ * a savepoint would abort it.
+ */
+export async function allOrNothing<T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (!db.isTransaction) return db.transaction().execute(work);
+  const name = sql.raw(`warden_sp${++savepoints}`);
+  await sql`savepoint ${name}`.execute(db);
+  try {
+    const result = await work(db);
+    await sql`release savepoint ${name}`.execute(db);
+    return result;
+  } catch (error) {
+    await sql`rollback to savepoint ${name}`.execute(db);
+    await sql`release savepoint ${name}`.execute(db);
+    throw error;
+  }
+}
 
 export const toDate = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));

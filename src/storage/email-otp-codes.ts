@@ -57,5 +57,9 @@ export function createEmailOtpStore(db: Kysely<DB>): EmailOtpStore {
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+
+    async deleteForUser(userId) {
+      await db.deleteFrom("email_otp_codes").where("user_id", "=", userId).execute();
+    },
   };
 }

@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { sql, type Kysely, type Selectable } from "kysely";
 import type { IdentityRecord, IdentityStore, ProviderName } from "../domain/federation/ports.js";
 import type { UserRecord } from "../domain/accounts/ports.js";
 import type { Random } from "../domain/lib/ports.js";
-import { toDate, type DB, type Engine, type IdentitiesTable } from "./database.js";
+import { allOrNothing, atomically, toDate, type DB, type Engine, type IdentitiesTable } from "./database.js";
 import { createUserStore } from "./users.js";
 
 const toRecord = (row: Selectable<IdentitiesTable>): IdentityRecord => ({
@@ -15,19 +15,21 @@ const toRecord = (row: Selectable<IdentitiesTable>): IdentityRecord => ({
   lastUsedAt: toDate(row.last_used_at),
 });
 
-const isUniqueViolation = (error: unknown): boolean => {
-  const e = error as { code?: string };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-};
-
-/** Thrown inside a transaction to roll it back; turned into the store's "nothing written" answer. */
+/** Thrown inside allOrNothing to undo the store's own writes; turned into its "nothing written" answer. */
 class Abort extends Error {}
 
+/**
+ * Linked identities. Works alone or inside the unit of work (`deps.transaction`): a taken
+ * (provider, subject) is found by `insert ... on conflict do nothing`, never by a caught unique
+ * violation, which on PostgreSQL would abort the caller's transaction; a write of several
+ * statements that finds a conflict halfway is undone in a savepoint (allOrNothing).
+ */
 export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Random): IdentityStore {
   /** PostgreSQL: lock the user's row for the transaction. SQLite's `begin immediate` already serialises writers. */
-  const lockUser = async (tx: Transaction<DB>, userId: string) => {
+  const lockUser = async (tx: Kysely<DB>, userId: string) => {
     if (engine === "postgres") await sql`select id from users where id = ${userId} for update`.execute(tx);
   };
+  /** The new identity, or undefined when (provider, subject) is linked already: the unique index decides. */
   const insertIdentity = (
     tx: Kysely<DB>,
     identity: { userId: string; provider: string; subject: string; email: string | null },
@@ -44,8 +46,9 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
         created_at: now.getTime(),
         last_used_at: now.getTime(),
       })
+      .onConflict((oc) => oc.doNothing())
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
 
   return {
     async findBySubject(provider, subject) {
@@ -70,12 +73,8 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
     },
 
     async link(identity, now) {
-      try {
-        return toRecord(await insertIdentity(db, identity, now));
-      } catch (error) {
-        if (isUniqueViolation(error)) return null;
-        throw error;
-      }
+      const row = await insertIdentity(db, identity, now);
+      return row ? toRecord(row) : null;
     },
 
     async touch(id, email, now) {
@@ -84,21 +83,22 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
 
     async createUserWithIdentity(user, identity, now) {
       try {
-        return await db.transaction().execute(async (tx) => {
+        return await allOrNothing(db, async (tx) => {
           const created: UserRecord | null = await createUserStore(tx, random).create(user, now);
-          if (!created) throw new Abort();
-          await insertIdentity(tx, { ...identity, userId: created.id }, now);
+          if (!created) return null;
+          // The identity taken meanwhile: the user just created goes too.
+          if (!(await insertIdentity(tx, { ...identity, userId: created.id }, now))) throw new Abort();
           return created;
         });
       } catch (error) {
-        if (error instanceof Abort || isUniqueViolation(error)) return null;
+        if (error instanceof Abort) return null;
         throw error;
       }
     },
 
     async takeOverUnconfirmed(userId, noPasswordHash, identity, now) {
       try {
-        return await db.transaction().execute(async (tx) => {
+        return await allOrNothing(db, async (tx) => {
           const at = now.getTime();
           const taken = await tx
             .updateTable("users")
@@ -113,7 +113,7 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
             .where("email_confirmed_at", "is", null)
             .where("deleted_at", "is", null)
             .executeTakeFirst();
-          if (Number(taken.numUpdatedRows) !== 1) throw new Abort();
+          if (Number(taken.numUpdatedRows) !== 1) return false;
           // Links mailed to the address stay the owner's, but nothing the registrant started may survive.
           await tx
             .updateTable("email_tokens")
@@ -128,17 +128,18 @@ export function createIdentityStore(db: Kysely<DB>, engine: Engine, random: Rand
             .where("revoked_at", "is", null)
             .execute();
           await tx.deleteFrom("identities").where("user_id", "=", userId).execute();
-          await insertIdentity(tx, { ...identity, userId }, now);
+          // The identity taken meanwhile: everything above is undone.
+          if (!(await insertIdentity(tx, { ...identity, userId }, now))) throw new Abort();
           return true;
         });
       } catch (error) {
-        if (error instanceof Abort || isUniqueViolation(error)) return false;
+        if (error instanceof Abort) return false;
         throw error;
       }
     },
 
     async unlink(userId, id, otherWaysIn) {
-      return db.transaction().execute(async (tx) => {
+      return atomically(db, async (tx) => {
         await lockUser(tx, userId);
         const identities = await tx.selectFrom("identities").select("id").where("user_id", "=", userId).execute();
         if (!identities.some((i) => i.id === id)) return "not_found" as const;

@@ -16,37 +16,29 @@ const toRecord = (row: Selectable<PasskeysTable>): PasskeyRecord => ({
   lastUsedAt: toDate(row.last_used_at === null ? null : Number(row.last_used_at)),
 });
 
-/** Unique violations on both engines: SQLite's constraint code, PostgreSQL's SQLSTATE 23505. */
-const isUniqueViolation = (error: unknown): boolean => {
-  const e = error as { code?: string };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-};
-
 export function createPasskeyStore(db: Kysely<DB>): PasskeyStore {
   return {
     async insert(p) {
-      try {
-        await db
-          .insertInto("passkeys")
-          .values({
-            id: p.id,
-            user_id: p.userId,
-            credential_id: p.credentialId,
-            public_key: p.publicKey,
-            counter: p.counter,
-            transports: JSON.stringify(p.transports),
-            device_type: p.deviceType,
-            backed_up: p.isBackedUp ? 1 : 0,
-            name: p.name,
-            created_at: p.createdAt.getTime(),
-            last_used_at: p.lastUsedAt?.getTime() ?? null,
-          })
-          .execute();
-        return true;
-      } catch (error) {
-        if (isUniqueViolation(error)) return false;
-        throw error;
-      }
+      // The unique index decides; `on conflict do nothing` keeps an enclosing PostgreSQL transaction usable.
+      const row = await db
+        .insertInto("passkeys")
+        .values({
+          id: p.id,
+          user_id: p.userId,
+          credential_id: p.credentialId,
+          public_key: p.publicKey,
+          counter: p.counter,
+          transports: JSON.stringify(p.transports),
+          device_type: p.deviceType,
+          backed_up: p.isBackedUp ? 1 : 0,
+          name: p.name,
+          created_at: p.createdAt.getTime(),
+          last_used_at: p.lastUsedAt?.getTime() ?? null,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async listForUser(userId) {

@@ -6,6 +6,7 @@ import type { DB, Engine, RawReader } from "./database.js";
 import { createEmailOtpStore } from "./email-otp-codes.js";
 import { createEmailTokenStore } from "./email-tokens.js";
 import { createFactorStore } from "./factors.js";
+import { createIdentityStore } from "./identities.js";
 import { createPasskeyStore } from "./passkeys.js";
 import { createStepUpStore } from "./step-up.js";
 import { createWebAuthnChallengeStore } from "./webauthn-challenges.js";
@@ -28,6 +29,7 @@ export function createStores(db: Kysely<DB>, engine: Engine, random: Random, rea
     webauthnChallenges: createWebAuthnChallengeStore(db),
     stepUp: createStepUpStore(db),
     emailOtps: createEmailOtpStore(db),
+    identities: createIdentityStore(db, engine, random),
   };
 }
 

@@ -27,11 +27,6 @@ export function toUserRecord(row: Selectable<UsersTable>): UserRecord {
   };
 }
 
-const isUniqueViolation = (error: unknown): boolean => {
-  const e = error as { code?: string };
-  return e?.code === "23505" || e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-};
-
 export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
   const users = () => db.selectFrom("users").selectAll();
   const update = (id: string, now: Date) =>
@@ -49,37 +44,35 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
     },
 
     async create(user: NewUser, now) {
-      try {
-        const row = await db
-          .insertInto("users")
-          .values({
-            id: random.uuid(),
-            email: user.email,
-            password_hash: user.passwordHash,
-            password_epoch: 0,
-            first_name: user.firstName ?? null,
-            last_name: user.lastName ?? null,
-            phone: null,
-            locale: user.locale ?? null,
-            timezone: null,
-            roles: JSON.stringify(user.roles),
-            preferences: "{}",
-            email_confirmed_at: user.emailConfirmedAt?.getTime() ?? null,
-            deactivated_at: user.deactivatedAt?.getTime() ?? null,
-            deleted_at: null,
-            last_connected_at: null,
-            password_reset_at: null,
-            email_changed_at: null,
-            created_at: now.getTime(),
-            updated_at: now.getTime(),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toUserRecord(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) return null;
-        throw error;
-      }
+      // `on conflict do nothing`, not a caught error: inside a unit of work on PostgreSQL a failed
+      // insert would abort the whole transaction.
+      const row = await db
+        .insertInto("users")
+        .values({
+          id: random.uuid(),
+          email: user.email,
+          password_hash: user.passwordHash,
+          password_epoch: 0,
+          first_name: user.firstName ?? null,
+          last_name: user.lastName ?? null,
+          phone: null,
+          locale: user.locale ?? null,
+          timezone: null,
+          roles: JSON.stringify(user.roles),
+          preferences: "{}",
+          email_confirmed_at: user.emailConfirmedAt?.getTime() ?? null,
+          deactivated_at: user.deactivatedAt?.getTime() ?? null,
+          deleted_at: null,
+          last_connected_at: null,
+          password_reset_at: null,
+          email_changed_at: null,
+          created_at: now.getTime(),
+          updated_at: now.getTime(),
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toUserRecord(row) : null;
     },
 
     async replacePasswordHash(id, expectedHash, newHash, now) {
@@ -113,6 +106,17 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
         .where("password_epoch", "=", passwordEpoch)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+
+    async lock(id) {
+      // A write that changes nothing takes the row lock on both engines (SQLite: the write lock).
+      const row = await db
+        .updateTable("users")
+        .set((eb) => ({ updated_at: eb.ref("updated_at") }))
+        .where("id", "=", id)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toUserRecord(row) : null;
     },
 
     async notePasswordReset(id, now) {

@@ -156,6 +156,31 @@ for (const { engine, skip } of engines) {
       }
     },
   );
+
+  test(
+    `${engine.name}: ALLOW_SIGNUP=false refuses every registration alike with 403; accounts that exist still sign in`,
+    { skip },
+    async () => {
+      const { w, smtp, close } = await startWardenWithSmtp({ engine, env: { ALLOW_SIGNUP: "false" } });
+      try {
+        await w.createUser("taken@example.com", PASSWORD);
+        const refused = [
+          await post(w.app, "/api/auth/register", { email: "new@example.com", password: PASSWORD }),
+          // A taken address and a weak password get the same answer: nothing is told about either.
+          await post(w.app, "/api/auth/register", { email: "taken@example.com", password: PASSWORD }),
+          await post(w.app, "/api/auth/register", { email: "weak@example.com", password: "password1" }),
+        ];
+        for (const r of refused) assert.equal(r.raw, '{"code":403,"message":"Registration is disabled."}');
+        assert.equal(await w.deps.users.findByEmail("new@example.com"), null);
+        await w.deps.mailer.idle();
+        assert.deepEqual(smtp.received, []);
+        // Operators still create accounts (`warden user create`), and those sign in.
+        assert.equal((await postLogin(w, "taken@example.com", PASSWORD)).status, 200);
+      } finally {
+        await close();
+      }
+    },
+  );
 }
 
 test("registration without required confirmation returns tokens and the account logs in", async () => {

@@ -21,11 +21,16 @@ import { createSessionStore } from "../../src/storage/sessions.js";
 import { createSigningKeyStore } from "../../src/storage/signing-keys.js";
 import { createUserStore } from "../../src/storage/users.js";
 import { createFactorStore } from "../../src/storage/factors.js";
+import { createEmailOtpStore } from "../../src/storage/email-otp-codes.js";
+import { createIdentityStore } from "../../src/storage/identities.js";
+import { createStores, createUnitOfWork } from "../../src/storage/stores.js";
 import { openTestDatabase } from "../helpers/database.js";
 import { engines, postgresEngine, redisUrl, skipReason } from "../helpers/engines.js";
 import { backupCodeStoreContract } from "./backup-code-store.js";
 import { counterStoreContract } from "./counter-store.js";
+import { emailOtpStoreContract } from "./email-otp-store.js";
 import { emailTokenStoreContract } from "./email-token-store.js";
+import { identityStoreContract } from "./identity-store.js";
 import { factorStoreContract } from "./factor-store.js";
 import { databaseHarness, newSession, T0 } from "./harness.js";
 import { mfaChallengeStoreContract } from "./mfa-challenge-store.js";
@@ -79,6 +84,22 @@ for (const { engine, skip } of engines) {
   emailTokenStoreContract(on("EmailTokenStore"), () => databaseHarness(engine, (d) => createEmailTokenStore(d.db)), {
     skip,
   });
+  emailOtpStoreContract(on("EmailOtpStore"), () => databaseHarness(engine, (d) => createEmailOtpStore(d.db)), {
+    skip,
+  });
+  identityStoreContract(
+    on("IdentityStore"),
+    async () => {
+      const h = await databaseHarness(engine, (d) => createIdentityStore(d.db, d.engine, systemRandom));
+      const { db, engine: kind } = h.test.database;
+      return {
+        ...h,
+        stores: createStores(db, kind, systemRandom),
+        transaction: createUnitOfWork(db, kind, systemRandom).transaction,
+      };
+    },
+    { skip },
+  );
   passkeyStoreContract(on("PasskeyStore"), () => databaseHarness(engine, (d) => createPasskeyStore(d.db)), { skip });
   webAuthnChallengeStoreContract(
     on("WebAuthnChallengeStore"),

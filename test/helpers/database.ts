@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { UserRecord } from "../../src/domain/accounts/ports.js";
 import { systemRandom } from "../../src/deps.js";
 import type { Database } from "../../src/storage/database.js";
@@ -49,4 +50,28 @@ export async function insertUsers(database: Database, ...emails: string[]): Prom
       ))!,
     );
   return created;
+}
+
+/**
+ * Makes the database itself refuse security events of `type` (a trigger) until the returned
+ * function is called: a real failure halfway through a use case, for the tests that check a use
+ * case stands or falls as one unit of work.
+ */
+export async function refuseSecurityEvents(database: Database, type: string): Promise<() => Promise<void>> {
+  const { db } = database;
+  if (database.engine === "sqlite") {
+    await sql`create trigger refuse_event before insert on security_events when new.type = ${sql.lit(type)}
+      begin select raise(abort, 'refused by the test'); end`.execute(db);
+    return async () => {
+      await sql`drop trigger refuse_event`.execute(db);
+    };
+  }
+  await sql`create function refuse_event() returns trigger language plpgsql
+    as $$ begin raise exception 'refused by the test'; end $$`.execute(db);
+  await sql`create trigger refuse_event before insert on security_events for each row
+    when (new.type = ${sql.lit(type)}) execute function refuse_event()`.execute(db);
+  return async () => {
+    await sql`drop trigger refuse_event on security_events`.execute(db);
+    await sql`drop function refuse_event()`.execute(db);
+  };
 }

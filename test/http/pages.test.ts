@@ -115,6 +115,7 @@ for (const { engine, skip } of engines) {
         }
         const login = await browser.get("/login", { "accept-language": "ro" });
         assert.match(login.body, /<label for="password">Parola<\/label>/);
+        assert.match(login.body, /<a href="\/register">/, "sign-up is on by default: the login page offers it");
         assert.equal(assertLabelled(login.body, "/login"), 2);
         // The switcher wins over Accept-Language, and is remembered.
         assert.match((await browser.get("/login?lang=ro", { "accept-language": "en" })).body, /<html lang="ro">/);
@@ -126,6 +127,41 @@ for (const { engine, skip } of engines) {
         const css = await browser.get("/assets/style.css");
         assert.equal(css.statusCode, 200);
         assert.match(css.headers["content-type"] as string, /^text\/css/);
+      } finally {
+        await w.close();
+      }
+    },
+  );
+
+  test(
+    `${engine.name}: with ALLOW_SIGNUP=false /register says sign-up is closed (403) and creates nothing`,
+    { skip },
+    async () => {
+      const w = await startWarden({ engine, env: { ALLOW_SIGNUP: "false" } });
+      try {
+        const browser = new Browser(w);
+        const page = await browser.get("/register", { "accept-language": "en" });
+        assert.equal(page.statusCode, 403);
+        assert.match(page.body, /<h1>Registration is closed<\/h1>/);
+        assert.doesNotMatch(page.body, /action="\/register"/, "no form to fill in for nothing");
+        assertStrictCsp(page.headers, page.body, "/register");
+        const ro = await browser.get("/register", { "accept-language": "ro" });
+        assert.match(ro.body, /<h1>Înregistrarea este închisă<\/h1>/);
+        assert.doesNotMatch(
+          (await browser.get("/login")).body,
+          /href="\/register"/,
+          "the login page offers no sign-up",
+        );
+
+        // A form posted anyway (an old tab, a script) is refused the same way.
+        const posted = await browser.post("/register", {
+          _csrf: await browser.csrfOf("/login"),
+          email: "new@example.com",
+          password: PASSWORD,
+        });
+        assert.equal(posted.statusCode, 403);
+        assert.match(posted.body, /Înregistrarea este închisă|Registration is closed/);
+        assert.equal(await w.deps.users.findByEmail("new@example.com"), null);
       } finally {
         await w.close();
       }

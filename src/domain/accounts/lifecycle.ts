@@ -1,9 +1,11 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
+import { removeSecondFactors } from "../factors/management.js";
 import type { UserRecord } from "./ports.js";
 import { recordEvent } from "../security/events.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { inTransaction } from "../unit-of-work.js";
+import { EMAIL_TOKEN_RULES } from "./email-tokens.js";
 
 export const isValidEmail = (email: string): boolean =>
   email.length <= 254 && /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>[\\\]]+$/.test(email);
@@ -131,6 +133,32 @@ export async function activateUser(
   await inTransaction(deps, async (tx) => {
     await tx.users.setDeactivated(user.id, null, tx.clock.now());
     await recordEvent(tx, user, "account_activated", ctx);
+  });
+}
+
+/**
+ * Deletes the account: the user's own DELETE /api/v1/me, and any admin deletion, which must
+ * call this too. The row stays for the security log, anonymised (email freed, no password, the
+ * password epoch moved so no login in flight opens a session). Nothing that could lead back in
+ * survives, in one transaction: every session and login waiting for its second factor ends;
+ * TOTP, backup codes, passkeys, linked Google/Apple identities and the pending email code are
+ * deleted; unused mailed links are spent. A later Google or Apple sign-in with the same
+ * provider account finds no identity and no address: it is a first sign-in (docs/federation.md).
+ * Step-up challenges and verification tokens belong to the ended sessions and die with them.
+ */
+export async function deleteUserAccount(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+  await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    await tx.users.markDeleted(user.id, now);
+    await removeSecondFactors(tx, user.id);
+    await tx.passkeys.deleteAllForUser(user.id);
+    await tx.identities.deleteAllForUser(user.id);
+    await tx.emailOtps.deleteForUser(user.id);
+    for (const purpose of Object.keys(EMAIL_TOKEN_RULES) as Array<keyof typeof EMAIL_TOKEN_RULES>) {
+      await tx.emailTokens.revokeForUser(user.id, purpose, now);
+    }
+    await endSessionsAndLogins(tx, user.id, "account_deleted", now);
+    await recordEvent(tx, user, "account_deleted", ctx);
   });
 }
 

@@ -68,6 +68,12 @@ export interface UserStore {
    * revokes what it wrote. One conditional write, so both engines order it the same way.
    */
   confirmPasswordEpoch(id: string, passwordEpoch: number): Promise<boolean>;
+  /**
+   * Inside a transaction: locks the user's row until commit and returns it as it stands then.
+   * A use case that decides from the user's ways in (removing a passkey or an identity) takes it
+   * first, so two such removals are ordered and the second sees what the first left.
+   */
+  lock(id: string): Promise<UserRecord | null>;
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;

@@ -5,8 +5,8 @@ import { passwordProblems } from "../factors/password/policy.js";
 import { hasPassword } from "../factors/password/hasher.js";
 import type { ProfilePatch, UserRecord } from "./ports.js";
 import { sendNotice } from "./notices.js";
+import { deleteUserAccount } from "./lifecycle.js";
 import { recordEvent } from "../security/events.js";
-import { removeSecondFactors } from "../factors/management.js";
 import { isMfaEnabled } from "../factors/challenges.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";
@@ -139,7 +139,7 @@ export async function updateProfile(
   return getProfile(deps, updated!);
 }
 
-/** DELETE /api/v1/me: needs the password; erases personal data and ends every session and challenge. */
+/** DELETE /api/v1/me: needs the password; see deleteUserAccount for what goes with the account. */
 export async function deleteAccount(
   deps: DomainDeps,
   auth: Authenticated,
@@ -147,12 +147,5 @@ export async function deleteAccount(
   ctx: RequestContext,
 ): Promise<void> {
   await requireRecentAuthentication(deps, auth, { password });
-  await inTransaction(deps, async (tx) => {
-    const now = tx.clock.now();
-    await tx.users.markDeleted(auth.user.id, now);
-    await removeSecondFactors(tx, auth.user.id);
-    await tx.passkeys.deleteAllForUser(auth.user.id);
-    await endSessionsAndLogins(tx, auth.user.id, "account_deleted", now);
-    await recordEvent(tx, auth.user, "account_deleted", ctx);
-  });
+  await deleteUserAccount(deps, auth.user, ctx);
 }

@@ -39,13 +39,16 @@ export function registrationErrors(
 /**
  * POST /api/auth/register. With REQUIRE_EMAIL_CONFIRMATION (the default) the account waits for
  * its address to be confirmed and no tokens are issued; without it the address is taken as
- * given (marked confirmed, so login accepts it) and a session starts at once.
+ * given (marked confirmed, so login accepts it) and a session starts at once. With ALLOW_SIGNUP
+ * off, every registration is refused first, whatever the body: an answer that differed for a
+ * taken address would tell which addresses have accounts.
  */
 export async function register(
   deps: DomainDeps,
   input: RegistrationInput,
   ctx: RequestContext,
 ): Promise<RegistrationResult> {
+  if (!deps.config.ALLOW_SIGNUP) throw new AuthError("REGISTRATION_DISABLED");
   const email = normaliseEmail(input.email);
   const errors = registrationErrors(deps, email, input.password);
   if (Object.keys(errors).length > 0) throw new AuthError("VALIDATION_FAILED", { errors });

@@ -1,9 +1,10 @@
 import type { Authenticated } from "../sessions/authentication.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
-import { hasPassword } from "../factors/password/hasher.js";
+import { lockWaysIn } from "../accounts/ways-in.js";
 import { recordEvent } from "../security/events.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";
+import { inTransaction } from "../unit-of-work.js";
 import type { ProviderName } from "./ports.js";
 
 export interface IdentityView {
@@ -33,8 +34,9 @@ export async function listIdentities(
 
 /**
  * DELETE /api/v1/me/identities/{id}, a sensitive operation. Never the last way in: the identity
- * goes only when the user keeps a password, a passkey or another identity (the store decides with the user's row locked, so two
- * concurrent unlinks cannot both pass). Another user's identity is NOT_FOUND, as an unknown one.
+ * goes only when the user keeps a password, a passkey or another identity, decided with the
+ * user's row locked (lockWaysIn), so two concurrent removals (two unlinks, or an unlink and a
+ * passkey deletion) cannot both pass. Another user's identity is NOT_FOUND, as an unknown one.
  */
 export async function unlinkIdentity(
   deps: DomainDeps,
@@ -44,9 +46,11 @@ export async function unlinkIdentity(
   ctx: RequestContext,
 ): Promise<void> {
   await requireRecentAuthentication(deps, auth, { verificationToken });
-  const otherWaysIn = hasPassword(auth.user) || (await deps.passkeys.countForUser(auth.user.id)) > 0;
-  const outcome = await deps.identities.unlink(auth.user.id, identityId, otherWaysIn);
-  if (outcome === "not_found") throw new AuthError("NOT_FOUND");
-  if (outcome === "last_way_in") throw new AuthError("LAST_WAY_IN");
-  await recordEvent(deps, auth.user, "identity_unlinked", ctx, { identityId });
+  await inTransaction(deps, async (tx) => {
+    const ways = await lockWaysIn(tx, auth.user.id);
+    const outcome = await tx.identities.unlink(auth.user.id, identityId, ways.password || ways.passkeyIds.length > 0);
+    if (outcome === "not_found") throw new AuthError("NOT_FOUND");
+    if (outcome === "last_way_in") throw new AuthError("LAST_WAY_IN");
+    await recordEvent(tx, auth.user, "identity_unlinked", ctx, { identityId });
+  });
 }

@@ -4,6 +4,7 @@ import { NO_PASSWORD } from "../factors/password/hasher.js";
 import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { completeLogin, type LoginResult } from "../sessions/login.js";
+import { inTransaction } from "../unit-of-work.js";
 import { IdTokenRejected, type VerifiedIdToken } from "./id-tokens.js";
 import type { ProviderName } from "./ports.js";
 
@@ -57,70 +58,74 @@ export async function signInWithProvider(
 
   // Two attempts: a concurrent first sign-in of the same person may create the account between our read and write.
   for (let attempt = 0; attempt < 2; attempt++) {
-    const user = await resolveAccount(deps, claims, input, ctx);
-    if (user) return completeFederatedLogin(deps, user, claims, ctx);
+    // The identity, the account it may create or take over, and their event stand or fall
+    // together; the notice of a new link is mailed once they stand.
+    const resolved = await inTransaction(deps, (tx) => resolveAccount(tx, claims, input, ctx));
+    if (resolved.refusal) throw new AuthError(resolved.refusal);
+    if (!resolved.user) continue;
+    if (resolved.linked) mailLinkNotice(deps, resolved.user, claims.provider, ctx);
+    return completeFederatedLogin(deps, resolved.user, claims, ctx);
   }
   throw new AuthError("EMAIL_TAKEN");
 }
 
-/** The account the token belongs to, linking or creating as the rules say; null when a race was lost (try again). */
+/** What resolution found: the account (null when a race was lost: try again), or a refusal to throw after commit. */
+type Resolution =
+  { user: UserRecord | null; linked?: boolean; refusal?: undefined } | { user?: undefined; refusal: AuthErrorCode };
+
+/**
+ * The account the token belongs to, linking or creating as the rules say. Runs in one unit of
+ * work: every store below is `tx`'s, and a lost race (the identity or the address taken
+ * meanwhile) writes nothing and answers null.
+ */
 async function resolveAccount(
-  deps: DomainDeps,
+  tx: DomainDeps,
   claims: VerifiedIdToken,
   input: ProviderSignIn,
   ctx: RequestContext,
-): Promise<UserRecord | null> {
-  const now = deps.clock.now();
-  const identity = await deps.identities.findBySubject(claims.provider, claims.subject);
+): Promise<Resolution> {
+  const now = tx.clock.now();
+  const identity = await tx.identities.findBySubject(claims.provider, claims.subject);
   if (identity) {
-    const user = await deps.users.findById(identity.userId);
+    const user = await tx.users.findById(identity.userId);
     if (user && !user.deletedAt) {
-      await deps.identities.touch(identity.id, claims.email, now);
-      return user;
+      await tx.identities.touch(identity.id, claims.email, now);
+      return { user };
     }
-    // The account was deleted: its identity is stale and the person starts over.
-    await deps.identities.deleteAllForUser(identity.userId);
+    // An identity of a deleted account (deleted before deletion took its identities along, or
+    // deleted a moment ago): it names nobody here any more, and the person starts over.
+    await tx.identities.deleteAllForUser(identity.userId);
   }
 
   if (!claims.email) throw new AuthError("PROVIDER_EMAIL_MISSING");
-  const local = await deps.users.findByEmail(claims.email);
+  const local = await tx.users.findByEmail(claims.email);
   const link = { provider: claims.provider, subject: claims.subject, email: claims.email };
 
   if (local) {
     // Linking by an address the provider does not vouch for would hand the account to whoever
-    // typed that address into their Google account: refuse, and never touch the account.
+    // typed that address into their Google account: refuse, and never touch the account. The
+    // refusal is recorded, so it is returned for the transaction to commit, and thrown after.
     if (!claims.vouchesForEmail) {
-      await recordEvent(deps, local, "identity_link_refused", ctx, { provider: claims.provider, reason: "unverified" });
-      throw new AuthError("EMAIL_TAKEN");
+      await recordEvent(tx, local, "identity_link_refused", ctx, { provider: claims.provider, reason: "unverified" });
+      return { refusal: "EMAIL_TAKEN" };
     }
     if (local.deactivatedAt) throw new AuthError("ACCOUNT_INACTIVE");
     if (local.emailConfirmedAt) {
-      const linked = await deps.identities.link({ ...link, userId: local.id }, now);
-      if (!linked) return null;
-      await recordEvent(deps, local, "identity_linked", ctx, { provider: claims.provider, via: "verified_email" });
-      deps.mailer.enqueue({
-        kind: "identity_linked",
-        to: local.email,
-        userId: local.id,
-        locale: local.locale,
-        firstName: local.firstName,
-        occurredAt: now,
-        ip: ctx.ip,
-        provider: PROVIDER_LABEL[claims.provider],
-      });
-      return local;
+      if (!(await tx.identities.link({ ...link, userId: local.id }, now))) return { user: null };
+      await recordEvent(tx, local, "identity_linked", ctx, { provider: claims.provider, via: "verified_email" });
+      return { user: local, linked: true };
     }
-    if (!(await deps.identities.takeOverUnconfirmed(local.id, NO_PASSWORD, link, now))) return null;
-    await recordEvent(deps, local, "account_taken_over", ctx, { provider: claims.provider });
-    return deps.users.findById(local.id);
+    if (!(await tx.identities.takeOverUnconfirmed(local.id, NO_PASSWORD, link, now))) return { user: null };
+    await recordEvent(tx, local, "account_taken_over", ctx, { provider: claims.provider });
+    return { user: await tx.users.findById(local.id) };
   }
 
   if (!claims.emailVerified) throw new AuthError("PROVIDER_EMAIL_UNVERIFIED");
-  if (!deps.config.ALLOW_SIGNUP || input.platform?.toLowerCase() === "ios") {
+  if (!tx.config.ALLOW_SIGNUP || input.platform?.toLowerCase() === "ios") {
     throw new AuthError("REGISTRATION_REQUIRED");
   }
   const text = (value: string | null | undefined) => value?.trim().slice(0, 100) || null;
-  const created = await deps.identities.createUserWithIdentity(
+  const created = await tx.identities.createUserWithIdentity(
     {
       email: claims.email,
       passwordHash: NO_PASSWORD,
@@ -133,9 +138,23 @@ async function resolveAccount(
     link,
     now,
   );
-  if (!created) return null;
-  await recordEvent(deps, created, "user_registered", ctx, { provider: claims.provider });
-  return created;
+  if (!created) return { user: null };
+  await recordEvent(tx, created, "user_registered", ctx, { provider: claims.provider });
+  return { user: created };
+}
+
+/** Tells the owner that a provider can now sign in to their account (after the link committed). */
+function mailLinkNotice(deps: DomainDeps, user: UserRecord, provider: ProviderName, ctx: RequestContext): void {
+  deps.mailer.enqueue({
+    kind: "identity_linked",
+    to: user.email,
+    userId: user.id,
+    locale: user.locale,
+    firstName: user.firstName,
+    occurredAt: deps.clock.now(),
+    ip: ctx.ip,
+    provider: PROVIDER_LABEL[provider],
+  });
 }
 
 async function completeFederatedLogin(

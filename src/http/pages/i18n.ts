@@ -73,6 +73,8 @@ const en = {
   newPasswordHint: (min: number) => `At least ${min} characters. A phrase of a few words is easy to remember.`,
   registerButton: "Create account",
   haveAccount: "Already have an account?",
+  registrationClosedTitle: "Registration is closed",
+  registrationClosed: "New accounts cannot be created here. If you already have an account, sign in.",
   checkEmailTitle: "Check your email",
   checkEmail: (email: string) =>
     `We sent a confirmation link to ${email}. Open it to activate your account; it works for 24 hours.`,
@@ -289,6 +291,8 @@ const ro: Messages = {
   newPasswordHint: (min: number) => `Cel puțin ${min} caractere. O frază din câteva cuvinte se ține minte ușor.`,
   registerButton: "Creează contul",
   haveAccount: "Ai deja cont?",
+  registrationClosedTitle: "Înregistrarea este închisă",
+  registrationClosed: "Aici nu se pot crea conturi noi. Dacă ai deja un cont, autentifică-te.",
   checkEmailTitle: "Verifică-ți emailul",
   checkEmail: (email: string) =>
     `Am trimis un link de confirmare la ${email}. Deschide-l ca să îți activezi contul; este valabil 24 de ore.`,
@@ -487,6 +491,7 @@ const RO_ERRORS: Partial<Record<AuthErrorCode, string>> = {
   WRONG_PASSWORD: "Parola nu este corectă.",
   WEAK_PASSWORD: "Parola nu îndeplinește cerințele.",
   EMAIL_TAKEN: "Există deja un cont cu această adresă de email.",
+  REGISTRATION_DISABLED: "Înregistrarea este dezactivată.",
   EMAIL_ALREADY_CONFIRMED: "Această adresă de email este deja confirmată.",
   EMAIL_TOKEN_INVALID: "Linkul nu este valid sau a expirat.",
   VALIDATION_FAILED: "Unele câmpuri trebuie corectate.",

@@ -93,6 +93,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
         errors,
         alternatives: signInAlternatives(config),
         redirectParam: encodeURIComponent(target(values.redirect_to) ?? ""),
+        allowSignup: config.ALLOW_SIGNUP,
         ...extra,
       },
       status,

@@ -68,8 +68,28 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
       status,
     );
 
+  /** A title, a sentence and the way back to sign in. */
+  const messageToSignIn = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    title: string,
+    message: string,
+    status: number,
+  ) =>
+    render(
+      request,
+      reply,
+      "message",
+      { title, message, links: [{ href: "/login", text: request.page.t.backToSignIn }] },
+      status,
+    );
+
+  // ALLOW_SIGNUP=false: the page says so (403), before any form is shown or read.
+  const registrationClosed = (request: FastifyRequest, reply: FastifyReply) =>
+    messageToSignIn(request, reply, request.page.t.registrationClosedTitle, request.page.t.registrationClosed, 403);
+
   pages.get("/register", { schema: pageSchema("pageRegister", "Registration page") }, async (request, reply) =>
-    showRegister(request, reply, {}),
+    config.ALLOW_SIGNUP ? showRegister(request, reply, {}) : registrationClosed(request, reply),
   );
 
   pages.post<{ Body: RegisterForm }>(
@@ -88,6 +108,7 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
       }),
     },
     async (request, reply) => {
+      if (!config.ALLOW_SIGNUP) return registrationClosed(request, reply);
       const form = request.body ?? {};
       const errors = missing(request, form, ["email", "password"]);
       if (errors.summary.length > 0) return showRegister(request, reply, form, errors, 400);
@@ -109,17 +130,7 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
           return reply.redirect(DEFAULT_AFTER_LOGIN, 303);
         }
         const { t } = request.page;
-        return render(
-          request,
-          reply,
-          "message",
-          {
-            title: t.checkEmailTitle,
-            message: t.checkEmail(result.email),
-            links: [{ href: "/login", text: t.backToSignIn }],
-          },
-          201,
-        );
+        return messageToSignIn(request, reply, t.checkEmailTitle, t.checkEmail(result.email), 201);
       } catch (error) {
         if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
         const fieldFor = error.code === "EMAIL_TAKEN" ? "email" : "password";
@@ -209,11 +220,7 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
           statusOf(error),
         );
       }
-      return render(request, reply, "message", {
-        title: t.forgotTitle,
-        message: t.forgotSent,
-        links: [{ href: "/login", text: t.backToSignIn }],
-      });
+      return messageToSignIn(request, reply, t.forgotTitle, t.forgotSent, 200);
     },
   );
 

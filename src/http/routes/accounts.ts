@@ -35,7 +35,9 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
         security: [],
         summary: "Create an account",
         description:
-          "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned.",
+          "With email confirmation required (the default) a confirmation mail is sent and no tokens are returned. " +
+          'With ALLOW_SIGNUP=false every registration is refused: 403 `{"code":403,"message":"Registration is disabled."}`, ' +
+          "whatever the address (so the answer tells nothing about which addresses have accounts).",
         tags: ["accounts"],
         body: {
           type: "object",
@@ -59,7 +61,7 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
               tokenPair,
             ],
           },
-          ...errorResponses(400, 409, 429, 503),
+          ...errorResponses(400, 403, 409, 429, 503),
         },
       },
     },

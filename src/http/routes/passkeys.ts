@@ -252,12 +252,13 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       schema: {
         operationId: "deletePasskey",
         summary: "Remove a passkey",
-        description: "Sensitive: a fresh session or a step-up verification token.",
+        description:
+          "Sensitive: a fresh session or a step-up verification token. 409 `This is your only way to sign in.` when it is the user's last passkey and they have no password and no linked Google/Apple identity.",
         tags: ["passkeys"],
         security: bearer,
         params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
         body: verificationTokenBody,
-        response: { 204: { type: "null", description: "Removed" }, ...errorResponses(401, 403, 404) },
+        response: { 204: { type: "null", description: "Removed" }, ...errorResponses(401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

@@ -10,6 +10,7 @@ import { hasMfa } from "../registry.js";
 import type { Authenticated } from "../../sessions/authentication.js";
 import { MAX_STEP_UP_ATTEMPTS } from "../../sessions/step-up.js";
 import { requireCode, type FactorChallenge, type SecondFactor } from "../second-factor.js";
+import { inTransaction } from "../../unit-of-work.js";
 
 /** Codes are valid this long. */
 export const EMAIL_OTP_TTL_SECONDS = 300;
@@ -98,8 +99,10 @@ export async function sendStepUpEmailOtp(
 
 /**
  * Mails a fresh code bound to `challenge` (a login or step-up challenge), replacing any earlier
- * code. At most one send per EMAIL_OTP_SPACING_SECONDS (decided by one
- * conditional write) and EMAIL_OTP_HOURLY per account.
+ * code. At most one send per EMAIL_OTP_SPACING_SECONDS (decided by one conditional write) and
+ * EMAIL_OTP_HOURLY per account. The hourly unit is reserved before the code is written and given
+ * back when the spacing refuses it (counters stay out of the transaction); the code and its event
+ * are one unit of work; the mail leaves after it committed.
  */
 export async function sendEmailOtp(
   deps: DomainDeps,
@@ -108,30 +111,40 @@ export async function sendEmailOtp(
   ctx: RequestContext,
 ): Promise<void> {
   if (!(await emailOtpFactor(deps).isAvailable(user))) throw new AuthError("EMAIL_OTP_UNAVAILABLE");
-  const hourly = await deps.limiter.check(SEND_BUCKET, EMAIL_OTP_HOURLY, user.id);
+  const hourly = await deps.limiter.reserve(SEND_BUCKET, EMAIL_OTP_HOURLY, user.id);
   if (!hourly.allowed) {
     await recordEvent(deps, user, "email_otp_refused", ctx, { reason: "hourly_limit" });
     throw new AuthError("EMAIL_OTP_SEND_LIMIT", { retryAfterSeconds: hourly.retryAfterSeconds });
   }
   const now = deps.clock.now();
   const code = newCode(deps);
-  const stored = await deps.emailOtps.replace(
-    {
-      userId: user.id,
-      challengeHash: challengeBinding(challenge),
-      codeHash: hashCode(deps, code),
-      sentAt: now,
-      expiresAt: new Date(now.getTime() + EMAIL_OTP_TTL_SECONDS * 1000),
-    },
-    new Date(now.getTime() - EMAIL_OTP_SPACING_SECONDS * 1000),
-  );
-  if (!stored) {
-    const previous = await deps.emailOtps.find(user.id);
-    const waitMs = previous ? previous.sentAt.getTime() + EMAIL_OTP_SPACING_SECONDS * 1000 - now.getTime() : 1000;
+  let outcome: { stored: true } | { stored: false; previousSentAt: Date | null };
+  try {
+    outcome = await inTransaction(deps, async (tx) => {
+      const stored = await tx.emailOtps.replace(
+        {
+          userId: user.id,
+          challengeHash: challengeBinding(challenge),
+          codeHash: hashCode(deps, code),
+          sentAt: now,
+          expiresAt: new Date(now.getTime() + EMAIL_OTP_TTL_SECONDS * 1000),
+        },
+        new Date(now.getTime() - EMAIL_OTP_SPACING_SECONDS * 1000),
+      );
+      if (!stored) return { stored, previousSentAt: (await tx.emailOtps.find(user.id))?.sentAt ?? null };
+      await recordEvent(tx, user, "email_otp_sent", ctx, { for: challenge.kind });
+      return { stored };
+    });
+  } catch (error) {
+    await hourly.refund();
+    throw error;
+  }
+  if (!outcome.stored) {
+    await hourly.refund();
+    const { previousSentAt } = outcome;
+    const waitMs = previousSentAt ? previousSentAt.getTime() + EMAIL_OTP_SPACING_SECONDS * 1000 - now.getTime() : 1000;
     throw new AuthError("EMAIL_OTP_TOO_SOON", { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
   }
-  await deps.limiter.record(SEND_BUCKET, EMAIL_OTP_HOURLY, user.id);
-  await recordEvent(deps, user, "email_otp_sent", ctx, { for: challenge.kind });
   deps.mailer.enqueue({
     kind: "email_otp_code",
     to: user.email,

@@ -23,4 +23,6 @@ export interface EmailOtpStore {
    * challenge. One conditional write: of two concurrent callers exactly one wins.
    */
   consume(userId: string, challengeHash: string, codeHash: string, now: Date): Promise<boolean>;
+  /** Removes the user's code, used or not (account deletion). */
+  deleteForUser(userId: string): Promise<void>;
 }
