@@ -7,7 +7,7 @@ import type { Config } from "./config.js";
 import { AccessTokens } from "./domain/sessions/access-tokens.js";
 import type { DomainDeps } from "./domain/context.js";
 import { createPasswordHasher, type Argon2Params, type Hasher } from "./hashing/passwords.js";
-import type { Clock, Random } from "./domain/ports.js";
+import type { Clock, Random } from "./domain/lib/ports.js";
 import { SlidingWindowLimiter } from "./domain/security/rate-limits.js";
 import { SecretBox } from "./domain/lib/secret-box.js";
 import { SigningKeys } from "./domain/sessions/signing-keys.js";

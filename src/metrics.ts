@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import cluster from "node:cluster";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { HashPriority } from "./domain/factors/password/hasher.js";
-import type { SecurityEventStore } from "./domain/ports.js";
+import type { SecurityEventStore } from "./domain/security/ports.js";
 import type { Tx, UnitOfWork } from "./domain/unit-of-work.js";
 
 const HASH_PRIORITIES: readonly HashPriority[] = ["login", "reauth"];

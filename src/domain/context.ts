@@ -1,7 +1,7 @@
 import type { RateRule } from "./security/rate-limits.js";
 import type { AccessTokens } from "./sessions/access-tokens.js";
 import type { PasswordHasher } from "./factors/password/hasher.js";
-import type { Clock, Mailer, Random } from "./ports.js";
+import type { Clock, Mailer, Random } from "./lib/ports.js";
 import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
@@ -74,9 +74,10 @@ export interface DeviceContext {
   remember(userId: string): void;
 }
 
+/** A session's credentials: a signed access token and its opaque refresh token (http/presenters.ts shapes them). */
 export interface TokenPair {
-  token: string;
-  refresh_token: string;
+  accessToken: string;
+  refreshToken: string;
 }
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();

@@ -1,12 +1,8 @@
-import type {
-  BackupCodeStore,
-  EmailTokenStore,
-  MfaChallengeStore,
-  SecurityEventStore,
-  SessionStore,
-  UserStore,
-} from "./ports.js";
-import type { FactorStore } from "./factors/ports.js";
+import type { EmailTokenStore, UserStore } from "./accounts/ports.js";
+import type { BackupCodeStore } from "./factors/backup-codes/ports.js";
+import type { SecurityEventStore } from "./security/ports.js";
+import type { SessionStore } from "./sessions/ports.js";
+import type { FactorStore, MfaChallengeStore } from "./factors/ports.js";
 import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
 import type { StepUpStore } from "./sessions/step-up-ports.js";
@@ -48,6 +44,6 @@ export interface UnitOfWork {
  * openSession...) then write through it unchanged. Mail is queued after this returns, so a
  * rolled-back change never mails a notice.
  */
-export function inTransaction<D extends Stores & UnitOfWork, T>(deps: D, work: (tx: D) => Promise<T>): Promise<T> {
+export function inTransaction<D extends UnitOfWork, T>(deps: D, work: (tx: D) => Promise<T>): Promise<T> {
   return deps.transaction((stores) => work({ ...deps, ...stores }));
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { Clock, Mailer, OutgoingMail, SecurityEventStore } from "../domain/ports.js";
+import type { Clock, Mailer, OutgoingMail } from "../domain/lib/ports.js";
+import type { SecurityEventStore } from "../domain/security/ports.js";
 import { renderMail, type Brand } from "./templates/index.js";
 import type { Envelope, MailTransport } from "./transport.js";
 

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
-import type { BackupCodeStore, Random } from "../domain/ports.js";
+import type { BackupCodeStore } from "../domain/factors/backup-codes/ports.js";
+import type { Random } from "../domain/lib/ports.js";
 import { atomically, type DB } from "./database.js";
 
 export function createBackupCodeStore(db: Kysely<DB>, random: Random): BackupCodeStore {

@@ -8,7 +8,7 @@ import {
   RateLimiterRedis,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
-import type { CounterStore } from "../domain/ports.js";
+import type { CounterStore } from "../domain/security/ports.js";
 import type { DB } from "./database.js";
 
 /** Counters never reject by themselves: the sliding-window policy in domain/rate-limits.ts decides. */

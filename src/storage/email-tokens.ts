@@ -1,5 +1,5 @@
 import type { ExpressionBuilder, Kysely, Selectable } from "kysely";
-import type { EmailTokenPurpose, EmailTokenRecord, EmailTokenStore } from "../domain/ports.js";
+import type { EmailTokenPurpose, EmailTokenRecord, EmailTokenStore } from "../domain/accounts/ports.js";
 import { toDate, type DB, type EmailTokensTable } from "./database.js";
 
 function toRecord(row: Selectable<EmailTokensTable>): EmailTokenRecord {

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import type { FactorRecord, FactorState, FactorStore, NewFactor } from "../domain/factors/ports.js";
-import type { Random } from "../domain/ports.js";
+import type { Random } from "../domain/lib/ports.js";
 import { toDate, type DB, type FactorsTable } from "./database.js";
 
 function toRecord(row: Selectable<FactorsTable>): FactorRecord {

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import type { IdentityRecord, IdentityStore, ProviderName } from "../domain/federation/ports.js";
-import type { Random, UserRecord } from "../domain/ports.js";
+import type { UserRecord } from "../domain/accounts/ports.js";
+import type { Random } from "../domain/lib/ports.js";
 import { allOrNothing, atomically, toDate, type DB, type Engine, type IdentitiesTable } from "./database.js";
 import { createUserStore } from "./users.js";
 

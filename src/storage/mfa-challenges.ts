@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { MfaChallengeStore } from "../domain/ports.js";
+import type { MfaChallengeStore } from "../domain/factors/ports.js";
 import { toDate, type DB } from "./database.js";
 
 /** Challenges from before 0520 recorded no first factor: they were all password logins. */

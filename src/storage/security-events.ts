@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { EventQuery, SecurityEventSearch } from "../domain/admin/ports.js";
-import type { Random, SecurityEventRecord, SecurityEventStore } from "../domain/ports.js";
+import type { Random } from "../domain/lib/ports.js";
+import type { SecurityEventRecord, SecurityEventStore } from "../domain/security/ports.js";
 import type { DB } from "./database.js";
 
 /** Append-only: this store has no update or delete. */

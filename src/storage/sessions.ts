@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
-import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/ports.js";
-import type { UserRecord } from "../domain/ports.js";
+import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/sessions/ports.js";
+import type { UserRecord } from "../domain/accounts/ports.js";
 import {
   atomically,
   toDate,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import type { KeyRevocation, SigningKeyRecord, SigningKeyStore } from "../domain/ports.js";
+import type { KeyRevocation, SigningKeyRecord, SigningKeyStore } from "../domain/sessions/ports.js";
 import { toDate, type DB, type Engine } from "./database.js";
 
 export function createSigningKeyStore(db: Kysely<DB>, engine: Engine): SigningKeyStore {

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Random } from "../domain/ports.js";
+import type { Random } from "../domain/lib/ports.js";
 import type { Stores, Tx, UnitOfWork } from "../domain/unit-of-work.js";
 import { createBackupCodeStore } from "./backup-codes.js";
 import type { DB, Engine, RawReader } from "./database.js";

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { UserDirectory } from "../domain/admin/ports.js";
-import type { UserStore } from "../domain/ports.js";
+import type { UserStore } from "../domain/accounts/ports.js";
 import type { DB } from "./database.js";
 
 /** LIKE with its wildcards escaped, so `a_b` matches only `a_b...`. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
-import type { NewUser, ProfilePatch, Random, UserRecord, UserStore } from "../domain/ports.js";
+import type { NewUser, ProfilePatch, UserRecord, UserStore } from "../domain/accounts/ports.js";
+import type { Random } from "../domain/lib/ports.js";
 import { toDate, type DB, type UsersTable } from "./database.js";
 
 export function toUserRecord(row: Selectable<UsersTable>): UserRecord {

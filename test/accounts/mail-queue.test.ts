@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { test } from "node:test";
-import type { OutgoingMail } from "../../src/domain/ports.js";
+import type { OutgoingMail } from "../../src/domain/lib/ports.js";
 import { createLogger } from "../../src/log.js";
 import { MailQueue, type RetryPolicy } from "../../src/mail/queue.js";
 import { createSmtpTransport } from "../../src/mail/transport.js";

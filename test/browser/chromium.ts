@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
-import type { Clock } from "../../src/domain/ports.js";
+import type { Clock } from "../../src/domain/lib/ports.js";
 
 /** Debian's Chromium, as CI installs it (.ci/run). */
 export const launchChromium = (): Promise<Browser> =>

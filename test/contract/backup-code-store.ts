@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
-import type { BackupCodeStore } from "../../src/domain/ports.js";
+import type { BackupCodeStore } from "../../src/domain/factors/backup-codes/ports.js";
 import { atSeconds as at, lazily, type OwnedStoreHarness } from "./harness.js";
 
 const codeHashes = (count: number) => Array.from({ length: count }, () => crypto.randomBytes(32).toString("hex"));

@@ -1,7 +1,7 @@
 /** CounterStore contract: the shared counts behind every rate limit. */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { CounterStore } from "../../src/domain/ports.js";
+import type { CounterStore } from "../../src/domain/security/ports.js";
 import { lazily, type StoreHarness } from "./harness.js";
 
 export function counterStoreContract(

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
-import type { EmailTokenPurpose, EmailTokenStore } from "../../src/domain/ports.js";
+import type { EmailTokenPurpose, EmailTokenStore } from "../../src/domain/accounts/ports.js";
 import { atSeconds as later, lazily, T0 as NOW, type OwnedStoreHarness } from "./harness.js";
 
 const hashOf = (name: string) => crypto.createHash("sha256").update(name).digest("hex");

@@ -4,7 +4,7 @@
  * implementation of a port passes the port's suite by providing one of these.
  */
 import { systemRandom } from "../../src/deps.js";
-import type { NewSession } from "../../src/domain/ports.js";
+import type { NewSession } from "../../src/domain/sessions/ports.js";
 import type { Database } from "../../src/storage/database.js";
 import { createUserStore } from "../../src/storage/users.js";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.js";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
 import type { IdentityStore, NewIdentity } from "../../src/domain/federation/ports.js";
-import type { NewUser } from "../../src/domain/ports.js";
+import type { NewUser } from "../../src/domain/accounts/ports.js";
 import type { Stores, Tx } from "../../src/domain/unit-of-work.js";
 import { atSeconds as at, lazily, newSession, T0, type OwnedStoreHarness } from "./harness.js";
 

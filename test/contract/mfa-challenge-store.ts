@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
-import type { MfaChallengeStore } from "../../src/domain/ports.js";
+import type { MfaChallengeStore } from "../../src/domain/factors/ports.js";
 import { atSeconds as at, lazily, T0, type OwnedStoreHarness } from "./harness.js";
 
 export function mfaChallengeStoreContract(

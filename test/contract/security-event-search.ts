@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { SecurityEventSearch } from "../../src/domain/admin/ports.js";
-import type { SecurityEventStore } from "../../src/domain/ports.js";
+import type { SecurityEventStore } from "../../src/domain/security/ports.js";
 import { atSeconds as at, lazily, type OwnedStoreHarness } from "./harness.js";
 
 export interface SecurityEventSearchHarness extends OwnedStoreHarness<SecurityEventSearch> {

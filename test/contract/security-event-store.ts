@@ -1,7 +1,7 @@
 /** SecurityEventStore contract: what is recorded, and the newest-first cursor pages of one user. */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { SecurityEventStore } from "../../src/domain/ports.js";
+import type { SecurityEventStore } from "../../src/domain/security/ports.js";
 import { atSeconds as at, lazily, type OwnedStoreHarness } from "./harness.js";
 
 export function securityEventStoreContract(

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { after, describe, test } from "node:test";
-import type { SessionStore, SuccessorToken } from "../../src/domain/ports.js";
+import type { SessionStore, SuccessorToken } from "../../src/domain/sessions/ports.js";
 import { atSeconds as at, lazily, newSession, T0, type OwnedStoreHarness } from "./harness.js";
 
 const hash = () => crypto.randomBytes(32).toString("hex");

@@ -1,7 +1,7 @@
 /** SigningKeyStore contract: the first key made once, rotation, and pruning of retired keys. */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { SigningKeyRecord, SigningKeyStore } from "../../src/domain/ports.js";
+import type { SigningKeyRecord, SigningKeyStore } from "../../src/domain/sessions/ports.js";
 import { lazily, T0 } from "./harness.js";
 
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { UserDirectory } from "../../src/domain/admin/ports.js";
-import type { UserStore } from "../../src/domain/ports.js";
+import type { UserStore } from "../../src/domain/accounts/ports.js";
 import { atSeconds as at, lazily, T0, type StoreHarness } from "./harness.js";
 
 export interface UserDirectoryHarness extends StoreHarness<UserDirectory> {

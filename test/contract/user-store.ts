@@ -1,7 +1,7 @@
 /** UserStore contract: accounts, password-hash compare-and-set, confirmation, TOTP state and steps. */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import type { NewUser, UserStore } from "../../src/domain/ports.js";
+import type { NewUser, UserStore } from "../../src/domain/accounts/ports.js";
 import { lazily, type StoreHarness } from "./harness.js";
 
 const NOW = new Date("2026-01-15T10:00:00Z");

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { UserRecord } from "../../src/domain/ports.js";
+import type { UserRecord } from "../../src/domain/accounts/ports.js";
 import { systemRandom } from "../../src/deps.js";
 import type { Database } from "../../src/storage/database.js";
 import { openDatabase } from "../../src/storage/database.js";

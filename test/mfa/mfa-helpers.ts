@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TOTP, Secret } from "otpauth";
-import type { Clock } from "../../src/domain/ports.js";
+import type { Clock } from "../../src/domain/lib/ports.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { postJson, withBearer, type Warden } from "../helpers/warden.js";
 

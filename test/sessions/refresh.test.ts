@@ -220,8 +220,8 @@ for (const { engine, skip } of engines) {
         // Delay one side or the other by 0..9 turns of the event loop, so both orders (and the overlap) occur.
         const [refreshDelay, logoutDelay] = i % 2 === 0 ? [(i / 2) % 10, 0] : [0, ((i - 1) / 2) % 10];
         const [r, l] = await Promise.all([
-          ticks(refreshDelay).then(() => refresh(w, pair.refresh_token)),
-          ticks(logoutDelay).then(() => logout(w, pair.refresh_token)),
+          ticks(refreshDelay).then(() => refresh(w, pair.refreshToken)),
+          ticks(logoutDelay).then(() => logout(w, pair.refreshToken)),
         ]);
         return { pair, r, l };
       });
@@ -229,10 +229,10 @@ for (const { engine, skip } of engines) {
       for (const { pair, r, l } of rounds) {
         assert.equal(l.status, 200, l.raw);
         assert.ok(r.status === 200 || r.status === 401, r.raw);
-        const tokens = [pair.refresh_token, ...(r.status === 200 ? [r.body.refresh_token] : [])];
+        const tokens = [pair.refreshToken, ...(r.status === 200 ? [r.body.refresh_token] : [])];
         for (const t of tokens)
           assert.equal((await refresh(w, t)).status, 401, "no refresh token of a logged-out session works");
-        for (const a of [pair.token, ...(r.status === 200 ? [r.body.token] : [])])
+        for (const a of [pair.accessToken, ...(r.status === 200 ? [r.body.token] : [])])
           assert.equal((await getMe(w, a)).status, 401);
         if (r.status === 200) refreshWon++;
       }

@@ -1,7 +1,7 @@
 import { isValidEmail } from "./lifecycle.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
-import { mailTokenLinkIfDue } from "./email-tokens.js";
+import { mailTokenLinkIfDue, type MailLinkDeps } from "./email-tokens.js";
 import { AuthError } from "../errors.js";
 import { INVALID_EMAIL } from "./registration.js";
 import { sha256Hex } from "../lib/secret-box.js";
@@ -17,7 +17,11 @@ export const RESENT_MESSAGE =
  * Other confirmation tokens of the user stay valid until they expire: opening an older mail
  * afterwards says "already confirmed" (409) rather than "invalid".
  */
-export async function confirmEmail(deps: DomainDeps, token: string, ctx: RequestContext): Promise<{ message: string }> {
+export async function confirmEmail(
+  deps: Pick<DomainDeps, "transaction" | "emailTokens" | "users" | "events" | "clock">,
+  token: string,
+  ctx: RequestContext,
+): Promise<{ message: string }> {
   const refusal = await inTransaction(deps, async (tx) => {
     const now = tx.clock.now();
     const spent = await tx.emailTokens.consume(sha256Hex(token), "confirm", now);
@@ -39,7 +43,7 @@ export async function confirmEmail(deps: DomainDeps, token: string, ctx: Request
  * few minutes per address.
  */
 export async function resendConfirmation(
-  deps: DomainDeps,
+  deps: MailLinkDeps,
   rawEmail: string,
   ctx: RequestContext,
 ): Promise<{ message: string }> {

@@ -1,7 +1,7 @@
 import type { RateRule } from "../security/rate-limits.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { mailFor } from "./notices.js";
-import type { EmailTokenPurpose, UserRecord } from "../ports.js";
+import type { EmailTokenPurpose, UserRecord } from "./ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 
 /**
@@ -51,12 +51,18 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
   },
 };
 
+/** What mailing a one-time link uses (forgot-password, resend-confirmation, unlock). */
+export type MailLinkDeps = Pick<
+  DomainDeps,
+  "users" | "limiter" | "random" | "clock" | "config" | "mailer" | "emailTokens"
+>;
+
 /**
  * Mails a link with a new single-use token for `purpose`. Only the token's SHA-256 is stored,
  * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
  */
 export function mailTokenLink(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "random" | "clock" | "config" | "mailer" | "emailTokens">,
   user: UserRecord,
   purpose: EmailTokenPurpose,
   ctx: RequestContext,
@@ -84,7 +90,7 @@ export function mailTokenLink(
  * response. So status, body and time are the same on every path.
  */
 export async function mailTokenLinkIfDue(
-  deps: DomainDeps,
+  deps: MailLinkDeps,
   email: string,
   purpose: EmailTokenPurpose,
   isDue: (user: UserRecord) => boolean,

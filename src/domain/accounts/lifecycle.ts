@@ -1,7 +1,7 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { removeSecondFactors } from "../factors/management.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "./ports.js";
 import { recordEvent } from "../security/events.js";
 import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { inTransaction } from "../unit-of-work.js";
@@ -15,7 +15,7 @@ export class AccountError extends Error {
 }
 
 export async function createUser(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "users" | "clock" | "hasher">,
   input: {
     email: string;
     password: string;
@@ -73,7 +73,10 @@ export interface ImportReport {
  * bcrypt is stored wrapped in argon2id (hashing/passwords.ts); every imported user is rehashed
  * to native argon2id at their first login.
  */
-export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<ImportReport> {
+export async function importUsers(
+  deps: Pick<DomainDeps, "users" | "clock" | "hasher">,
+  rows: ImportRow[],
+): Promise<ImportReport> {
   const report: ImportReport = { imported: 0, skipped: [] };
   for (const row of rows) {
     const email = normaliseEmail(row.email ?? "");
@@ -109,7 +112,11 @@ export async function importUsers(deps: DomainDeps, rows: ImportRow[]): Promise<
 }
 
 /** ASVS 5.0 7.4.2: deactivation ends every session and every login in progress at once. */
-export async function deactivateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+export async function deactivateUser(
+  deps: Pick<DomainDeps, "transaction" | "users" | "sessions" | "mfaChallenges" | "events" | "clock">,
+  user: UserRecord,
+  ctx: RequestContext,
+): Promise<void> {
   await inTransaction(deps, async (tx) => {
     const now = tx.clock.now();
     await tx.users.setDeactivated(user.id, now, now);
@@ -118,7 +125,11 @@ export async function deactivateUser(deps: DomainDeps, user: UserRecord, ctx: Re
   });
 }
 
-export async function activateUser(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+export async function activateUser(
+  deps: Pick<DomainDeps, "transaction" | "users" | "events" | "clock">,
+  user: UserRecord,
+  ctx: RequestContext,
+): Promise<void> {
   await inTransaction(deps, async (tx) => {
     await tx.users.setDeactivated(user.id, null, tx.clock.now());
     await recordEvent(tx, user, "account_activated", ctx);
@@ -155,7 +166,11 @@ export async function deleteUserAccount(deps: DomainDeps, user: UserRecord, ctx:
  * An administrator marks the address confirmed (`warden user confirm`): recorded as a security
  * event like every other change to the account. False when it already was confirmed.
  */
-export async function confirmUserEmail(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<boolean> {
+export async function confirmUserEmail(
+  deps: Pick<DomainDeps, "transaction" | "users" | "events" | "clock">,
+  user: UserRecord,
+  ctx: RequestContext,
+): Promise<boolean> {
   return inTransaction(deps, async (tx) => {
     if (!(await tx.users.confirmEmail(user.id, tx.clock.now()))) return false;
     await recordEvent(tx, user, "email_confirmed", ctx, { by: "admin" });

@@ -1,5 +1,6 @@
 import type { DomainDeps, RequestContext } from "../context.js";
-import type { MailKind, OutgoingMail, UserRecord } from "../ports.js";
+import type { UserRecord } from "./ports.js";
+import type { MailKind, OutgoingMail } from "../lib/ports.js";
 
 /** Mails that tell the user something happened to their account; they carry no link with a token. */
 export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock">;

@@ -1,7 +1,7 @@
 import { isValidEmail } from "./lifecycle.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { normaliseEmail } from "../context.js";
-import { mailTokenLinkIfDue } from "./email-tokens.js";
+import { mailTokenLinkIfDue, type MailLinkDeps } from "./email-tokens.js";
 import { AuthError } from "../errors.js";
 import { sendNotice } from "./notices.js";
 import { passwordProblems } from "../factors/password/policy.js";
@@ -17,7 +17,7 @@ export const RESET_DONE_MESSAGE = "Your password has been reset. Please log in w
 
 /** POST /api/auth/forgot-password: the same answer and work whether or not the address has an account. */
 export async function forgotPassword(
-  deps: DomainDeps,
+  deps: MailLinkDeps,
   rawEmail: string,
   ctx: RequestContext,
 ): Promise<{ message: string }> {
@@ -34,7 +34,19 @@ export async function forgotPassword(
  * links die, and the user gets a notice.
  */
 export async function resetPassword(
-  deps: DomainDeps,
+  deps: Pick<
+    DomainDeps,
+    | "transaction"
+    | "emailTokens"
+    | "users"
+    | "sessions"
+    | "mfaChallenges"
+    | "events"
+    | "clock"
+    | "config"
+    | "hasher"
+    | "mailer"
+  >,
   input: { token: string; password: string },
   ctx: RequestContext,
 ): Promise<{ message: string }> {

@@ -3,7 +3,7 @@ import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
 import { passwordProblems } from "../factors/password/policy.js";
 import { hasPassword } from "../factors/password/hasher.js";
-import type { ProfilePatch, UserRecord } from "../ports.js";
+import type { ProfilePatch, UserRecord } from "./ports.js";
 import { sendNotice } from "./notices.js";
 import { deleteUserAccount } from "./lifecycle.js";
 import { recordEvent } from "../security/events.js";

@@ -1,4 +1,5 @@
-import type { EventCursor, SecurityEventRecord, UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
+import type { EventCursor, SecurityEventRecord } from "../security/ports.js";
 
 /** Who an account is to an operator. `active`: usable (confirmed, not deactivated); `deleted` accounts are only listed when asked for. */
 export type UserStatus = "active" | "inactive" | "unconfirmed" | "deleted";

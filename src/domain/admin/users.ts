@@ -4,7 +4,7 @@ import { endSessionsAndLogins } from "../sessions/revocation.js";
 import { revokeAllApiKeys } from "../api-keys/management.js";
 import { AuthError } from "../errors.js";
 import { resetMfa } from "../factors/management.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { liveSessionsOf, type SessionView } from "../sessions/sessions.js";
 import type { Actor, AdminDeps } from "./context.js";
 import type { UserStatus } from "./ports.js";

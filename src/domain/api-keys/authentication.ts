@@ -1,5 +1,5 @@
 import { AuthError } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import type { ApiKeyDeps } from "./context.js";
 import { hashApiKey, isWellFormedApiKey } from "./format.js";
 import type { ApiKeyRecord } from "./ports.js";

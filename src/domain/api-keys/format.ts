@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import type { Random } from "../ports.js";
+import type { Random } from "../lib/ports.js";
 
 /**
  * `af_` + 56 random hex + 8 hex of checksum: the first 8 hex of SHA-256 over the 56 random hex.

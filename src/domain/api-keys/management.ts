@@ -1,6 +1,6 @@
 import type { RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import type { ApiKeyDeps } from "./context.js";
 import { hashApiKey, newApiKey, TOKEN_PREFIX_LENGTH } from "./format.js";

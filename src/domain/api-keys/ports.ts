@@ -1,5 +1,5 @@
 /** What the API-key module needs from storage. Implemented in storage/api-keys.ts. */
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 
 export interface ApiKeyRecord {
   id: string;

@@ -1,7 +1,7 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
 import { sha256Hex } from "../lib/secret-box.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
 import { availableMethods, hasMfa } from "./registry.js";
@@ -9,10 +9,10 @@ import type { FactorMethod } from "./second-factor.js";
 
 export type MfaMethod = FactorMethod;
 
-export interface MfaChallengeResponse {
-  mfa_required: true;
-  mfa_token: string;
-  mfa_methods: MfaMethod[];
+/** A login that needs a second factor: the challenge's token and the methods that can answer it. */
+export interface MfaChallenge {
+  challengeToken: string;
+  methods: MfaMethod[];
 }
 
 /** The methods a user can answer a challenge with right now. */
@@ -36,7 +36,7 @@ export async function createMfaChallenge(
     detail?: Record<string, unknown>;
     refusal?: AuthErrorCode;
   },
-): Promise<MfaChallengeResponse> {
+): Promise<MfaChallenge> {
   const methods = await mfaMethodsOf(deps, user);
   const now = deps.clock.now();
   const token = deps.random.bytes(32).toString("hex");
@@ -57,7 +57,7 @@ export async function createMfaChallenge(
     });
     await recordEvent(tx, user, "mfa_challenge_issued", ctx, login.detail);
   });
-  return { mfa_required: true, mfa_token: token, mfa_methods: methods };
+  return { challengeToken: token, methods };
 }
 
 /** Codes checked against one challenge at most; then it is dead and the user must log in again. */

@@ -1,7 +1,7 @@
 import { sendNotice } from "../accounts/notices.js";
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import type { Authenticated } from "../sessions/authentication.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";

@@ -1,4 +1,7 @@
-/** What the factors module needs from storage. src/storage/factors.ts implements it. */
+/**
+ * What the factors module needs from storage: its factors and the MFA challenges of logins.
+ * Implementations: src/storage/factors.ts, mfa-challenges.ts.
+ */
 
 export type FactorState = "pending" | "confirmed";
 
@@ -50,4 +53,40 @@ export interface FactorStore {
   advanceStep(id: string, step: number, now: Date): Promise<boolean>;
   /** Deletes the user's factors of `type`, or every factor when `type` is omitted; returns how many. */
   removeAll(userId: string, type?: string): Promise<number>;
+}
+
+/** The MFA challenge of a login (challenges.ts, verify.ts). Implementation: src/storage/mfa-challenges.ts. */
+
+export interface MfaChallengeRecord {
+  /** SHA-256 of the 64-character challenge token, hex. */
+  tokenHash: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  failedAttempts: number;
+  consumedAt: Date | null;
+  ip: string | null;
+  userAgent: string | null;
+  /** RFC 8176 references of the first factor that won the challenge: ["pwd"], ["fed"]. */
+  amr: string[];
+}
+
+export interface MfaChallengeStore {
+  create(challenge: Omit<MfaChallengeRecord, "failedAttempts" | "consumedAt">): Promise<void>;
+  find(tokenHash: string): Promise<MfaChallengeRecord | null>;
+  /**
+   * Counts one answer against an open challenge before the code is checked, in one conditional
+   * write, and returns the new count with the challenge's user; null when the challenge is
+   * unknown, spent, expired or already at `maxAttempts`. However many requests race, at most
+   * `maxAttempts` codes are ever checked against one challenge.
+   */
+  recordAttempt(
+    tokenHash: string,
+    now: Date,
+    maxAttempts: number,
+  ): Promise<{ userId: string; attempts: number; amr: string[] } | null>;
+  /** Marks the challenge spent; false when it was already spent or expired. Of two concurrent callers exactly one wins. */
+  consume(tokenHash: string, now: Date): Promise<boolean>;
+  /** Kills every open challenge of the user (deactivation, MFA reset). */
+  revokeForUser(userId: string, now: Date): Promise<void>;
 }

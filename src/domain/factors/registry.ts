@@ -1,5 +1,5 @@
 import type { DomainDeps } from "../context.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { backupCodeFactor } from "./backup-codes/backup-codes.js";
 import { passkeyFactor } from "./passkeys/factor.js";
 import { emailOtpFactor } from "./email-otp/email-otp.js";

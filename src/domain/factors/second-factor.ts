@@ -1,5 +1,5 @@
 import { AuthError, type AuthErrorCode } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 
 export type FactorMethod = "totp" | "backup_code" | "passkey" | "email_otp";
 

@@ -1,4 +1,4 @@
-import type { NewUser, UserRecord } from "../ports.js";
+import type { NewUser, UserRecord } from "../accounts/ports.js";
 
 export type ProviderName = "google" | "apple";
 

@@ -1,7 +1,7 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
 import { NO_PASSWORD } from "../factors/password/hasher.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { completeLogin, type LoginResult } from "../sessions/login.js";
 import { inTransaction } from "../unit-of-work.js";

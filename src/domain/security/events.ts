@@ -1,6 +1,7 @@
 import type { DomainDeps, RequestContext } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { EventCursor, UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
+import type { EventCursor } from "./ports.js";
 
 /** Appends to the user's security record (login success/failure, reuse detected, revocations...). */
 export async function recordEvent(

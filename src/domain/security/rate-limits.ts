@@ -3,7 +3,8 @@ export interface RateRule {
   points: number;
   durationSeconds: number;
 }
-import type { Clock, CounterStore } from "../ports.js";
+import type { Clock } from "../lib/ports.js";
+import type { CounterStore } from "./ports.js";
 
 export interface RateDecision {
   allowed: boolean;

@@ -1,4 +1,4 @@
-import type { Clock } from "../ports.js";
+import type { Clock } from "../lib/ports.js";
 
 /** How long rows are kept after they stopped mattering; src/config.ts's Config satisfies it. */
 export interface RetentionConfig {

@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from "jose";
 import { AuthError } from "../errors.js";
-import type { Clock, Random } from "../ports.js";
+import type { Clock, Random } from "../lib/ports.js";
 import type { SigningKeys, VerificationKey } from "./signing-keys.js";
 
 export interface AccessClaims {

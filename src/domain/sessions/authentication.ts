@@ -1,7 +1,8 @@
 import type { AccessClaims } from "./access-tokens.js";
 import type { DomainDeps } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { SessionRecord, UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
+import type { SessionRecord } from "./ports.js";
 
 export interface Authenticated {
   claims: AccessClaims;

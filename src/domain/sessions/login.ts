@@ -1,18 +1,27 @@
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { normaliseEmail } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
-import { createMfaChallenge, isMfaEnabled, type MfaChallengeResponse } from "../factors/challenges.js";
+import { createMfaChallenge, isMfaEnabled, type MfaChallenge } from "../factors/challenges.js";
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "../accounts/email-tokens.js";
 import { clientKey } from "../lib/network.js";
 import { sha256Hex } from "../lib/secret-box.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { recordEvent } from "../security/events.js";
 import { checkedWithin } from "../security/rate-limits.js";
 import { startSession } from "./sessions.js";
 
-export type LoginResult = TokenPair | MfaChallengeResponse;
+/** Tokens, or (when the user has a second factor) a challenge to answer first. */
+export type LoginResult = TokenPair | MfaChallenge;
+
+export const needsSecondFactor = (result: LoginResult): result is MfaChallenge => "challengeToken" in result;
 
 export const ACCOUNT_FAILURES = "account-failures";
+
+/** What the account failure budget uses (reserving, recognising a known device, mailing an unlock link). */
+type BudgetDeps = Pick<
+  DomainDeps,
+  "limiter" | "sessions" | "events" | "clock" | "config" | "mailer" | "emailTokens" | "random"
+>;
 /** A known device's own budget, used once the account's is spent. */
 const KNOWN_DEVICE_FAILURES = "known-device-failures";
 /** Recent session addresses compared with the caller's network (IPv4 address or IPv6 /64). */
@@ -94,7 +103,7 @@ export async function completeLogin(
  * mailed a one-time link that lifts the throttle (POST /api/auth/unlock).
  */
 export async function reserveAccountBudget(
-  deps: DomainDeps,
+  deps: BudgetDeps,
   email: string,
   user: UserRecord | null,
   ctx: RequestContext,
@@ -114,7 +123,11 @@ export async function reserveAccountBudget(
 }
 
 /** How the caller is known to the user: `cookie:<device id>`, `net:<network>`, or null for a new device. */
-async function knownDevice(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<string | null> {
+async function knownDevice(
+  deps: Pick<DomainDeps, "sessions" | "clock" | "config">,
+  user: UserRecord,
+  ctx: RequestContext,
+): Promise<string | null> {
   const cookie = ctx.device?.knownId(user.id);
   if (cookie) return `cookie:${cookie}`;
   if (!ctx.ip) return null;
@@ -125,7 +138,7 @@ async function knownDevice(deps: DomainDeps, user: UserRecord, ctx: RequestConte
 }
 
 /** Tells a throttled owner, at most once an hour, and mails the link that lets them back in. */
-async function offerUnlock(deps: DomainDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
+async function offerUnlock(deps: BudgetDeps, user: UserRecord, ctx: RequestContext): Promise<void> {
   const rules = EMAIL_TOKEN_RULES.unlock;
   for (const cap of rules.caps) if (!(await deps.limiter.hit(cap.name, cap.rule, user.id)).allowed) return;
   mailTokenLink(deps, user, "unlock", ctx);
@@ -139,7 +152,7 @@ export const UNLOCK_DONE_MESSAGE = "Sign-in is unlocked. You can log in now.";
  * the account budget, and remembers the browser that opened the link as a device of the owner.
  */
 export async function unlockAccount(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "emailTokens" | "users" | "limiter" | "events" | "clock" | "config">,
   token: string,
   ctx: RequestContext,
 ): Promise<{ message: string }> {

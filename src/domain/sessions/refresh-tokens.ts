@@ -1,13 +1,20 @@
 import crypto from "node:crypto";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { AuthError } from "../errors.js";
-import type { RefreshTokenRecord, SessionRecord, UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
+import type { RefreshTokenRecord, SessionRecord } from "./ports.js";
 import { openWithKey, sealWithKey, sha256Hex } from "../lib/secret-box.js";
 import { sendNotice } from "../accounts/notices.js";
 import { recordEvent } from "../security/events.js";
 import { newRefreshToken } from "./sessions.js";
 
 const SUCCESSOR_PURPOSE = "refresh-successor";
+
+/** What refreshing a session uses. */
+type RefreshDeps = Pick<
+  DomainDeps,
+  "sessions" | "users" | "events" | "clock" | "random" | "config" | "accessTokens" | "mailer"
+>;
 
 /**
  * The grace-window copy of a successor is sealed under a key derived from the spent token, not
@@ -23,7 +30,7 @@ const successorKey = (spentToken: string): Buffer =>
  * successor again; after it, a repeat is theft: the whole session is revoked.
  */
 export async function refreshSession(
-  deps: DomainDeps,
+  deps: RefreshDeps,
   refreshToken: string | undefined,
   ctx: RequestContext,
 ): Promise<TokenPair> {
@@ -55,7 +62,7 @@ export async function refreshSession(
     throw new AuthError("ACCOUNT_INACTIVE");
   }
   // The new access token carries the session's own authentication: refreshing proves nothing new.
-  if (result.rotated) return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
+  if (result.rotated) return { accessToken: await deps.accessTokens.issue(user, session), refreshToken: successor };
   if (session.revokedAt) throw new AuthError("REFRESH_TOKEN_INVALID");
   if (token.usedAt) return replaySpentToken(deps, refreshToken, token, session, user, ctx);
   // Unspent, session unrevoked, and still not rotated: the token or the session has run out.
@@ -63,7 +70,7 @@ export async function refreshSession(
 }
 
 async function replaySpentToken(
-  deps: DomainDeps,
+  deps: RefreshDeps,
   refreshToken: string,
   token: RefreshTokenRecord,
   session: SessionRecord,
@@ -77,7 +84,7 @@ async function replaySpentToken(
     // A client that raced itself (two tabs, a retried request) converges on the one successor.
     const successor = openWithKey(successorKey(refreshToken), SUCCESSOR_PURPOSE, token.successorEnc);
     await recordEvent(deps, user, "refresh_token_grace_replay", ctx, { sessionId: session.id });
-    return { token: await deps.accessTokens.issue(user, session), refresh_token: successor };
+    return { accessToken: await deps.accessTokens.issue(user, session), refreshToken: successor };
   }
   // A spent token after the window: someone holds a copy. Kill the family, successor included.
   const isFirstDetection = await deps.sessions.revokeSession(session.id, "refresh_token_reuse", now);

@@ -1,7 +1,7 @@
 import type { Authenticated } from "./authentication.js";
 import type { DomainDeps, RequestContext, TokenPair } from "../context.js";
 import { AuthError, type AuthErrorCode } from "../errors.js";
-import type { UserRecord } from "../ports.js";
+import type { UserRecord } from "../accounts/ports.js";
 import { sha256Hex } from "../lib/secret-box.js";
 import { recordEvent } from "../security/events.js";
 import { inTransaction } from "../unit-of-work.js";
@@ -77,7 +77,7 @@ export async function issueTokens(
   user: UserRecord,
   opened: OpenedSession,
 ): Promise<TokenPair> {
-  return { token: await deps.accessTokens.issue(user, opened.session), refresh_token: opened.refreshToken };
+  return { accessToken: await deps.accessTokens.issue(user, opened.session), refreshToken: opened.refreshToken };
 }
 
 /**
@@ -102,7 +102,11 @@ export async function startSession(
  * POST /api/auth/logout: revokes the session the token belongs to, i.e. its whole rotation
  * family. Any token the session ever had is accepted (logging out is never harmful); an unknown one is 401.
  */
-export async function logout(deps: DomainDeps, refreshToken: string | undefined, ctx: RequestContext): Promise<void> {
+export async function logout(
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
+  refreshToken: string | undefined,
+  ctx: RequestContext,
+): Promise<void> {
   if (!refreshToken) throw new AuthError("REFRESH_TOKEN_MISSING");
   const token = await deps.sessions.findRefreshToken(sha256Hex(refreshToken));
   if (!token) throw new AuthError("REFRESH_TOKEN_INVALID");
@@ -112,7 +116,11 @@ export async function logout(deps: DomainDeps, refreshToken: string | undefined,
 }
 
 /** Signing out of the session the caller is in (a hosted page's sign-out): as logout, by session. */
-export async function logoutSession(deps: DomainDeps, auth: Authenticated, ctx: RequestContext): Promise<void> {
+export async function logoutSession(
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
+  auth: Authenticated,
+  ctx: RequestContext,
+): Promise<void> {
   if (await deps.sessions.revokeSession(auth.sessionId, "logout", deps.clock.now())) {
     await recordEvent(deps, auth.user, "logout", ctx, { sessionId: auth.sessionId });
   }
@@ -151,7 +159,7 @@ export async function listSessions(deps: DomainDeps, auth: Authenticated): Promi
 
 /** DELETE /api/v1/me/sessions/{id}. Another user's session, or one already ended, is NOT_FOUND alike. */
 export async function endSession(
-  deps: DomainDeps,
+  deps: Pick<DomainDeps, "sessions" | "events" | "clock">,
   auth: Authenticated,
   sessionId: string,
   ctx: RequestContext,

@@ -1,6 +1,7 @@
 import crypto, { type KeyObject } from "node:crypto";
 import type { JWK } from "jose";
-import type { Clock, SigningKeyRecord, SigningKeyStore } from "../ports.js";
+import type { Clock } from "../lib/ports.js";
+import type { SigningKeyRecord, SigningKeyStore } from "./ports.js";
 import type { SecretBox } from "../lib/secret-box.js";
 import { AuthError } from "../errors.js";
 

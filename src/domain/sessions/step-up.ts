@@ -17,8 +17,8 @@ export const MAX_STEP_UP_ATTEMPTS = 5;
 /** A verification token buys one sensitive operation within this many seconds. */
 export const VERIFICATION_TOKEN_TTL_SECONDS = 120;
 
-export type StepUpChallengeResponse =
-  { mfa_required: false } | { mfa_required: true; challenge_token: string; methods: FactorMethod[] };
+/** A step-up challenge, or null when the user has no second factor to step up with. */
+export type StepUpChallenge = { challengeToken: string; methods: FactorMethod[] } | null;
 
 const ownerOf = (auth: Authenticated) => ({ userId: auth.user.id, sessionId: auth.sessionId });
 
@@ -26,9 +26,9 @@ const ownerOf = (auth: Authenticated) => ({ userId: auth.user.id, sessionId: aut
  * POST /api/v1/mfa/challenge. A user without a second factor has nothing to step up with: the
  * current password (where the endpoint takes one) or a fresh session then serves.
  */
-export async function startStepUp(deps: DomainDeps, auth: Authenticated): Promise<StepUpChallengeResponse> {
+export async function startStepUp(deps: DomainDeps, auth: Authenticated): Promise<StepUpChallenge> {
   const methods = await availableMethods(deps, auth.user);
-  if (methods.length === 0) return { mfa_required: false };
+  if (methods.length === 0) return null;
   const token = deps.random.bytes(32).toString("hex");
   const now = deps.clock.now();
   await deps.stepUp.createChallenge({
@@ -37,7 +37,7 @@ export async function startStepUp(deps: DomainDeps, auth: Authenticated): Promis
     createdAt: now,
     expiresAt: new Date(now.getTime() + deps.config.MFA_CHALLENGE_TTL * 1000),
   });
-  return { mfa_required: true, challenge_token: token, methods };
+  return { challengeToken: token, methods };
 }
 
 /** POST /api/v1/mfa/passkey/options: request options bound to this step-up challenge. */

@@ -8,7 +8,7 @@ import { Eta } from "eta";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../config.js";
 import type { DomainDeps } from "../../domain/context.js";
-import type { CounterStore } from "../../domain/ports.js";
+import type { CounterStore } from "../../domain/security/ports.js";
 import { AuthError } from "../../domain/errors.js";
 import { HttpProblem } from "../errors.js";
 import { assertAllowedOrigin, INVALID_ORIGIN } from "../plugins/origins.js";

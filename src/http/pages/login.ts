@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { TokenPair } from "../../domain/context.js";
 import { AuthError, type AuthErrorCode } from "../../domain/errors.js";
 import { resendConfirmation } from "../../domain/accounts/email-confirmation.js";
 import type { MfaMethod } from "../../domain/factors/challenges.js";
 import { sendLoginEmailOtp } from "../../domain/factors/email-otp/email-otp.js";
 import { mfaPasskeyOptions, verifyMfaChallenge } from "../../domain/factors/verify.js";
-import { login, type LoginResult } from "../../domain/sessions/login.js";
+import { login, needsSecondFactor, type LoginResult } from "../../domain/sessions/login.js";
 import { refreshSession } from "../../domain/sessions/refresh-tokens.js";
 import { logout, logoutSession } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
@@ -133,17 +134,17 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
   };
 
   /** After both steps: the cookies, then wherever the sign-in was for. */
-  const signedIn = (reply: FastifyReply, tokens: { token: string; refresh_token: string }, redirectTo: unknown) => {
+  const signedIn = (reply: FastifyReply, tokens: TokenPair, redirectTo: unknown) => {
     startPageSession(reply, config, tokens);
     return reply.redirect(target(redirectTo) ?? DEFAULT_AFTER_LOGIN, 303);
   };
 
   /** A first step's result: signed in, or the second step. */
   const afterFirstStep = (request: FastifyRequest, reply: FastifyReply, result: LoginResult, redirectTo: unknown) =>
-    "mfa_required" in result
+    needsSecondFactor(result)
       ? showMfa(request, reply, {
-          mfa_token: result.mfa_token,
-          methods: result.mfa_methods,
+          mfa_token: result.challengeToken,
+          methods: result.methods,
           redirect_to: target(redirectTo) ?? "",
         })
       : signedIn(reply, result, redirectTo);

@@ -27,8 +27,11 @@ export function pageCookieOptions(config: SessionConfig) {
 
 /** After a sign-in on a page: both cookies. */
 export function startPageSession(reply: FastifyReply, config: SessionConfig, tokens: TokenPair): void {
-  reply.server.refreshCookie.set(reply, tokens.refresh_token);
-  reply.setCookie(PAGE_ACCESS_COOKIE, tokens.token, { ...pageCookieOptions(config), maxAge: config.ACCESS_TOKEN_TTL });
+  reply.server.refreshCookie.set(reply, tokens.refreshToken);
+  reply.setCookie(PAGE_ACCESS_COOKIE, tokens.accessToken, {
+    ...pageCookieOptions(config),
+    maxAge: config.ACCESS_TOKEN_TTL,
+  });
 }
 
 export function endPageSession(reply: FastifyReply, config: SessionConfig): void {

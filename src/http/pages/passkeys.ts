@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { TokenPair } from "../../domain/context.js";
 import { AuthError } from "../../domain/errors.js";
 import { loginWithPasskey } from "../../domain/factors/passkeys/login.js";
 import { deletePasskey } from "../../domain/factors/passkeys/management.js";
@@ -25,7 +26,7 @@ export function passkeyPages(
   deps: PageDeps,
   signIn: {
     /** The cookies, then on to `redirect_to` (login.ts's own end of a sign-in). */
-    signedIn(reply: FastifyReply, tokens: { token: string; refresh_token: string }, redirectTo: unknown): FastifyReply;
+    signedIn(reply: FastifyReply, tokens: TokenPair, redirectTo: unknown): FastifyReply;
     /** The sign-in page again with the refusal next to the passkey button. */
     refusedLogin(
       request: FastifyRequest,

@@ -125,7 +125,7 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
           },
           requestContext(request),
         );
-        if ("token" in result) {
+        if ("accessToken" in result) {
           startPageSession(reply, config, result);
           return reply.redirect(DEFAULT_AFTER_LOGIN, 303);
         }

@@ -140,7 +140,7 @@ export async function showStepUp(
   let challenge = options.open;
   if (!challenge) {
     const started = await startStepUp(deps, auth);
-    if (!started.mfa_required) {
+    if (!started) {
       // No second factor to prove: only a fresh sign-in makes the session count as recent.
       return render(
         request,
@@ -154,7 +154,7 @@ export async function showStepUp(
         403,
       );
     }
-    challenge = { challengeToken: started.challenge_token, methods: started.methods };
+    challenge = started;
   }
   const passkeyOptions = challenge.methods.includes("passkey")
     ? optionsAttribute(await stepUpPasskeyOptions(deps, auth, { challengeToken: challenge.challengeToken }))

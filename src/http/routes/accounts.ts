@@ -6,6 +6,7 @@ import { forgotPassword, resetPassword } from "../../domain/accounts/password-re
 import { register, type RegistrationInput } from "../../domain/accounts/registration.js";
 import { unlockAccount } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
+import { presentRegistration } from "../presenters.js";
 import { email, errorResponses, tokenPair } from "../schemas.js";
 
 const message = { type: "object", properties: { message: { type: "string" } }, required: ["message"] } as const;
@@ -64,7 +65,8 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request, reply) => reply.code(201).send(await register(deps, request.body, requestContext(request))),
+    async (request, reply) =>
+      reply.code(201).send(presentRegistration(await register(deps, request.body, requestContext(request)))),
   );
 
   app.post<{ Body: { token: string } }>(

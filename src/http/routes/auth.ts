@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import { login } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
+import { presentLogin } from "../presenters.js";
 import { errorResponses, loginBody, mfaChallenge, tokenPair } from "../schemas.js";
 
 export function authRoutes(app: FastifyInstance, deps: DomainDeps): void {
@@ -20,6 +21,6 @@ export function authRoutes(app: FastifyInstance, deps: DomainDeps): void {
         response: { 200: { anyOf: [tokenPair, mfaChallenge] }, ...errorResponses(400, 401, 403, 429, 503) },
       },
     },
-    async (request) => login(deps, request.body, requestContext(request)),
+    async (request) => presentLogin(await login(deps, request.body, requestContext(request))),
   );
 }

@@ -4,6 +4,7 @@ import { AuthError } from "../../domain/errors.js";
 import { listIdentities, unlinkIdentity } from "../../domain/federation/linked-identities.js";
 import { signInWithProvider } from "../../domain/federation/sign-in.js";
 import { requestContext } from "../context.js";
+import { presentLogin } from "../presenters.js";
 import { errorResponses, mfaChallenge, tokenPair } from "../schemas.js";
 import { verificationTokenOf } from "../step-up.js";
 
@@ -69,11 +70,13 @@ export function federationRoutes(app: FastifyInstance, deps: DomainDeps): void {
       const body = request.body ?? {};
       const token = body.credential || body.idToken;
       if (!token) throw new AuthError("GOOGLE_CREDENTIAL_MISSING");
-      return signInWithProvider(
-        deps,
-        "google",
-        { token, nonce: body.nonce || undefined, platform: platformOf(request) },
-        requestContext(request),
+      return presentLogin(
+        await signInWithProvider(
+          deps,
+          "google",
+          { token, nonce: body.nonce || undefined, platform: platformOf(request) },
+          requestContext(request),
+        ),
       );
     },
   );
@@ -123,16 +126,18 @@ export function federationRoutes(app: FastifyInstance, deps: DomainDeps): void {
     async (request) => {
       const body = request.body ?? {};
       if (!body.identityToken) throw new AuthError("APPLE_TOKEN_MISSING");
-      return signInWithProvider(
-        deps,
-        "apple",
-        {
-          token: body.identityToken,
-          nonce: body.nonce || undefined,
-          fullName: body.fullName,
-          platform: platformOf(request),
-        },
-        requestContext(request),
+      return presentLogin(
+        await signInWithProvider(
+          deps,
+          "apple",
+          {
+            token: body.identityToken,
+            nonce: body.nonce || undefined,
+            fullName: body.fullName,
+            platform: platformOf(request),
+          },
+          requestContext(request),
+        ),
       );
     },
   );

@@ -4,6 +4,7 @@ import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/f
 import { enableTotp, setupTotp } from "../../domain/factors/totp/enrolment.js";
 import { verifyMfaChallenge, type MfaVerifyInput } from "../../domain/factors/verify.js";
 import { requestContext } from "../context.js";
+import { presentTokens } from "../presenters.js";
 import {
   errorResponses,
   password,
@@ -53,7 +54,7 @@ export function mfaVerifyRoutes(app: FastifyInstance, deps: DomainDeps): void {
         response: { 200: tokenPair, ...errorResponses(400, 401, 429, 503) },
       },
     },
-    async (request) => verifyMfaChallenge(deps, request.body ?? {}, requestContext(request)),
+    async (request) => presentTokens(await verifyMfaChallenge(deps, request.body ?? {}, requestContext(request))),
   );
 }
 

@@ -6,6 +6,7 @@ import { registerPasskey, registrationOptions, type PasskeyView } from "../../do
 import { mfaPasskeyOptions } from "../../domain/factors/verify.js";
 import { requireRecentAuthentication } from "../../domain/sessions/step-up.js";
 import { requestContext } from "../context.js";
+import { presentTokens } from "../presenters.js";
 import { errorResponses, tokenPair, verificationTokenBody, type VerificationTokenBody } from "../schemas.js";
 import { verificationTokenOf } from "../step-up.js";
 
@@ -122,7 +123,7 @@ export function passkeyAuthRoutes(app: FastifyInstance, deps: DomainDeps): void 
         response: { 200: tokenPair, ...errorResponses(400, 401, 403, 429) },
       },
     },
-    async (request) => loginWithPasskey(deps, request.body ?? {}, requestContext(request)),
+    async (request) => presentTokens(await loginWithPasskey(deps, request.body ?? {}, requestContext(request))),
   );
 
   app.post<{ Body: { mfaToken?: string; mfa_token?: string } }>(

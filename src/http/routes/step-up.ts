@@ -7,6 +7,7 @@ import {
   type StepUpVerifyInput,
 } from "../../domain/sessions/step-up.js";
 import { requestContext } from "../context.js";
+import { presentStepUpChallenge } from "../presenters.js";
 import { errorResponses } from "../schemas.js";
 import { credentialSchema } from "./passkeys.js";
 
@@ -40,7 +41,7 @@ export function stepUpRoutes(v1: FastifyInstance, deps: DomainDeps): void {
         },
       },
     },
-    async (request) => startStepUp(deps, request.auth),
+    async (request) => presentStepUpChallenge(await startStepUp(deps, request.auth)),
   );
 
   v1.post<{ Body: { challengeToken?: string } }>(

@@ -3,6 +3,7 @@ import type { DomainDeps } from "../../domain/context.js";
 import { refreshSession } from "../../domain/sessions/refresh-tokens.js";
 import { logout } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
+import { presentTokens } from "../presenters.js";
 import { errorResponses, tokenPair } from "../schemas.js";
 
 /** Not required by the schema: a missing token gets the contract's own 400 sentence, not a generic one. */
@@ -42,7 +43,13 @@ export function tokenRoutes(app: FastifyInstance, deps: DomainDeps): void {
         },
       },
       async (request) =>
-        refreshSession(deps, app.refreshCookie.tokenFor(request, request.body?.refresh_token), requestContext(request)),
+        presentTokens(
+          await refreshSession(
+            deps,
+            app.refreshCookie.tokenFor(request, request.body?.refresh_token),
+            requestContext(request),
+          ),
+        ),
     );
   }
 

@@ -1,4 +1,4 @@
-import type { MailKind } from "../../domain/ports.js";
+import type { MailKind } from "../../domain/lib/ports.js";
 
 /** What a template may say: filled in by the mail layer from configuration and the mail. */
 export interface TemplateVars {

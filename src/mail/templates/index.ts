@@ -1,4 +1,4 @@
-import type { OutgoingMail } from "../../domain/ports.js";
+import type { OutgoingMail } from "../../domain/lib/ports.js";
 import type { Catalogue } from "./catalogue.js";
 import { en } from "./en.js";
 import { ro } from "./ro.js";

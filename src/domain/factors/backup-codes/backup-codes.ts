@@ -1,5 +1,5 @@
 import type { DomainDeps } from "../../context.js";
-import type { Random } from "../../ports.js";
+import type { Random } from "../../lib/ports.js";
 import { requireCode, type SecondFactor } from "../second-factor.js";
 
 /** No 0/o, 1/l/i: nothing a user could misread off paper. 31 symbols, 8 per code: about 40 bits. */

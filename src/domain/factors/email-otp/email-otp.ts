@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import type { DomainDeps, RequestContext } from "../../context.js";
 import { AuthError } from "../../errors.js";
 import { sha256Hex } from "../../lib/secret-box.js";
-import type { UserRecord } from "../../ports.js";
+import type { UserRecord } from "../../accounts/ports.js";
 import type { RateRule } from "../../security/rate-limits.js";
 import { recordEvent } from "../../security/events.js";
 import { MAX_MFA_ATTEMPTS } from "../challenges.js";

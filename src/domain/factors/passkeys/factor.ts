@@ -1,7 +1,7 @@
 import type { PublicKeyCredentialRequestOptionsJSON } from "@simplewebauthn/server";
 import type { DomainDeps } from "../../context.js";
 import { AuthError } from "../../errors.js";
-import type { UserRecord } from "../../ports.js";
+import type { UserRecord } from "../../accounts/ports.js";
 import type { FactorChallenge, SecondFactor } from "../second-factor.js";
 import {
   amrOf,

@@ -1,6 +1,6 @@
 import type { DomainDeps } from "../../context.js";
 import { AuthError } from "../../errors.js";
-import type { UserRecord } from "../../ports.js";
+import type { UserRecord } from "../../accounts/ports.js";
 import { checkedWithin } from "../../security/rate-limits.js";
 
 /**

@@ -1,7 +1,7 @@
 import { Secret, TOTP } from "otpauth";
 import { lazy } from "../../lib/lazy.js";
 import type { DomainDeps } from "../../context.js";
-import type { Random } from "../../ports.js";
+import type { Random } from "../../lib/ports.js";
 import type { FactorRecord } from "../ports.js";
 
 /** RFC 6238 parameters. Warden's codes use WARDEN_TOTP; the RFC test vectors pass others. */
