@@ -201,6 +201,7 @@ const en = {
   apiKeyExpired: "Expired",
   createApiKey: "Create the key",
   revokeApiKey: (name: string) => `Revoke the API key ${name}`,
+  apiKeyRevoke: "Revoke",
   apiKeyCreatedTitle: "Your new API key",
   apiKeyCopyNow:
     "Copy the key now and keep it somewhere safe: it is shown this once, and only its first characters are listed afterwards.",
@@ -446,6 +447,7 @@ const ro: Messages = {
   apiKeyExpired: "Expirată",
   createApiKey: "Creează cheia",
   revokeApiKey: (name: string) => `Revocă cheia API ${name}`,
+  apiKeyRevoke: "Revocă",
   apiKeyCreatedTitle: "Noua ta cheie API",
   apiKeyCopyNow:
     "Copiază cheia acum și păstreaz-o într-un loc sigur: este afișată doar acum, iar după aceea apar doar primele ei caractere.",
