@@ -1,16 +1,19 @@
 /**
  * API keys on /account in real Chromium: create one (name and a scope from the catalogue), see
  * it once with its "copy it now" note, find it listed by its prefix only, revoke it after the
- * confirmation page. No JavaScript involved: plain forms.
+ * confirmation page. No JavaScript involved: plain forms. Then the SDK's calls from an app on
+ * another origin: the scopes, a new key (refused with isStepUpRequired once the session is old),
+ * the list, revoking.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SCOPES_FILE } from "../api-keys/fixtures.js";
-import { engines } from "../helpers/engines.js";
+import { engines, sqliteEngine } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import { launchChromium, snapper, watchForErrors } from "./chromium.js";
+import { inApp, startAppOrigin } from "./app-origin.js";
+import { launchChromium, OffsetClock, snapper, watchForErrors } from "./chromium.js";
 
 for (const [index, { engine, skip }] of engines.entries()) {
   test(`${engine.name}: Chromium: create an API key on /account, see it once, revoke it`, { skip }, async () => {
@@ -75,3 +78,70 @@ for (const [index, { engine, skip }] of engines.entries()) {
     }
   });
 }
+
+test("SDK: listApiKeyScopes, createApiKey (sensitive), listApiKeys, revokeApiKey from an app on another origin", async () => {
+  const app = await startAppOrigin();
+  const clock = new OffsetClock();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const w = await startWarden({
+    engine: sqliteEngine,
+    clock,
+    env: { PUBLIC_URL: base, CORS_ORIGINS: app.origin, API_KEY_SCOPES_FILE: SCOPES_FILE },
+  });
+  await w.app.listen({ port, host: "127.0.0.1" });
+  const browser = await launchChromium();
+  try {
+    const email = "sdk.keys@example.com";
+    await w.createUser(email, PASSWORD);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchForErrors(page);
+    await page.goto(`${app.origin}/?${new URLSearchParams({ warden: base })}`);
+    await page.locator("body[data-ready=yes]").waitFor({ state: "attached" });
+    await inApp(page, "await warden.login(arg.email, arg.password)", { email, password: PASSWORD });
+
+    const scopes = await inApp<Array<{ value: string }>>(page, "return warden.listApiKeyScopes()");
+    assert.deepEqual(
+      scopes.map((s) => s.value),
+      ["invoices:read", "invoices:write"],
+      "only what this user may grant",
+    );
+    const created = await inApp<{ id: string; token: string; tokenPrefix: string; scopes: string[] }>(
+      page,
+      'return warden.createApiKey({ name: "CI", scopes: ["invoices:read"] })',
+    );
+    assert.match(created.token, /^af_[0-9a-f]{64}$/);
+    assert.equal(created.tokenPrefix, created.token.slice(0, 12));
+    const listed = await inApp<Array<{ id: string; tokenPrefix: string; revokedAt: string | null }>>(
+      page,
+      "return warden.listApiKeys()",
+    );
+    assert.deepEqual(
+      listed.map((k) => [k.id, k.tokenPrefix, k.revokedAt]),
+      [[created.id, created.tokenPrefix, null]],
+    );
+    assert.equal(Object.hasOwn(listed[0]!, "token"), false, "the key is never listed");
+
+    await inApp(page, "await warden.revokeApiKey(arg)", created.id);
+    const after = await inApp<Array<{ revokedAt: string | null }>>(page, "return warden.listApiKeys()");
+    assert.ok(after[0]!.revokedAt, "revoked");
+    assert.equal((await fetch(`${base}/api/v1/me`, { headers: { authorization: created.token } })).status, 403);
+
+    // Ten minutes on, a new key is a sensitive operation: refused with isStepUpRequired.
+    clock.offsetMs = (w.deps.config.REAUTH_MAX_AGE + 1) * 1000;
+    const refused = await inApp<{ error: { status: number; stepUp: boolean } }>(
+      page,
+      'return warden.createApiKey({ name: "Late", scopes: ["invoices:read"] })',
+    );
+    assert.equal(refused.error.status, 403);
+    assert.equal(refused.error.stepUp, true);
+
+    assert.deepEqual(problems, [], "no console errors");
+    await context.close();
+  } finally {
+    await browser.close();
+    await w.close();
+    await app.close();
+  }
+});
