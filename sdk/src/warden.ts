@@ -79,6 +79,32 @@ export interface LinkedIdentity {
   lastUsedAt: string | null;
 }
 
+/** An API key of the signed-in user (`GET /api/v1/api-tokens`); the key itself is never listed. */
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  /** The key's first 12 characters (`af_` + 9 hex), to recognise it. */
+  tokenPrefix: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  /** Minute resolution. */
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** `createApiKey`'s answer: the key (`af_` + 64 hex) is in this answer only. */
+export interface NewApiKey extends ApiKeyInfo {
+  token: string;
+}
+
+/** A scope the signed-in user may grant (`GET /api/v1/api-tokens/scopes`). */
+export interface ApiKeyScope {
+  value: string;
+  label: string;
+  category: string;
+}
+
 /** `startStepUp()`: nothing to prove (no second factor: a fresh sign-in serves), or a challenge to answer. */
 export type StepUpChallenge =
   { mfaRequired: false } | { mfaRequired: true; challengeToken: string; methods: MfaMethod[] };
@@ -329,6 +355,34 @@ export class WardenClient {
       undefined,
       options.verificationToken,
     );
+  }
+
+  // ---- The signed-in user's API keys (docs/integrators.md) ------------------------------------
+
+  /** The user's keys, revoked ones too (`revokedAt` set). */
+  async listApiKeys(): Promise<ApiKeyInfo[]> {
+    return (await this.authed("GET", "/api/v1/api-tokens")).data;
+  }
+
+  /** The scopes this user may grant, from the server's catalogue (empty: no key can be made). */
+  async listApiKeyScopes(): Promise<ApiKeyScope[]> {
+    return (await this.authed("GET", "/api/v1/api-tokens/scopes")).scopes;
+  }
+
+  /**
+   * Creates a key; `token` is in this answer and never again. Sensitive, as `registerPasskey`.
+   * `expiresAt`: ISO 8601 in the future; absent, the key never expires.
+   */
+  createApiKey(
+    input: { name: string; scopes: string[]; expiresAt?: string | null },
+    options: SensitiveOptions = {},
+  ): Promise<NewApiKey> {
+    return this.authed("POST", "/api/v1/api-tokens", input, options.verificationToken);
+  }
+
+  /** Revokes a key at once, on every Warden instance (404 when it is not this user's). */
+  async revokeApiKey(id: string): Promise<void> {
+    await this.authed("DELETE", `/api/v1/api-tokens/${encodeURIComponent(id)}`);
   }
 
   /** Starts proving a second factor again, inside this session, before a sensitive operation. */

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import type { Page } from "playwright-core";
 import { freePort, ROOT } from "../helpers/process.js";
 
 const SDK = path.join(ROOT, "sdk/dist");
@@ -49,3 +50,19 @@ document.body.dataset.ready = "yes";
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** Runs `body` in the app's page with its `warden` client; a WardenError comes back as `{error: {name, status, message, stepUp}}`. */
+export const inApp = <T>(page: Page, body: string, arg?: unknown): Promise<T> =>
+  page.evaluate(
+    async ([source, value]) => {
+      const run = new Function("warden", "arg", `return (async () => { ${source} })();`);
+      try {
+        return await run((window as any).warden, value);
+      } catch (error: any) {
+        return {
+          error: { name: error?.name, status: error?.status, message: error?.message, stepUp: error?.isStepUpRequired },
+        };
+      }
+    },
+    [body, arg] as const,
+  ) as Promise<T>;

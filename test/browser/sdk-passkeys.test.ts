@@ -7,30 +7,13 @@
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { test } from "node:test";
-import type { Page } from "playwright-core";
 import { sqliteEngine } from "../helpers/engines.js";
 import { startIdentityProvider } from "../helpers/identity-provider.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import { startAppOrigin } from "./app-origin.js";
+import { inApp, startAppOrigin } from "./app-origin.js";
 import { addVirtualAuthenticator, launchChromium, OffsetClock, watchForErrors } from "./chromium.js";
-
-/** Runs `body` in the app's page with its `warden` client; a WardenError comes back as `{error: {name, status, message, stepUp}}`. */
-const inApp = <T>(page: Page, body: string, arg?: unknown): Promise<T> =>
-  page.evaluate(
-    async ([source, value]) => {
-      const run = new Function("warden", "arg", `return (async () => { ${source} })();`);
-      try {
-        return await run((window as any).warden, value);
-      } catch (error: any) {
-        return {
-          error: { name: error?.name, status: error?.status, message: error?.message, stepUp: error?.isStepUpRequired },
-        };
-      }
-    },
-    [body, arg] as const,
-  ) as Promise<T>;
 
 test("SDK: register a passkey, sign in with it, answer the MFA step and a step-up with it, delete it; Google and Apple hand-off", async () => {
   const app = await startAppOrigin("localhost");

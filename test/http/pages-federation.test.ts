@@ -6,44 +6,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startIdentityProvider } from "../helpers/identity-provider.js";
-import { FixedClock, startWarden, type Warden } from "../helpers/warden.js";
+import { PageBrowser } from "../helpers/page-browser.js";
+import { FixedClock, startWarden } from "../helpers/warden.js";
 
-const OWN = "http://warden.test";
 const CLIENT = "web.apps.googleusercontent.com";
 const STATE_COOKIE = "__Host-warden_federation";
-
-/** Cookies kept as a browser keeps them (enough for these routes). */
-function jar(w: Warden) {
-  const cookies = new Map<string, string>();
-  const remember = (raw: unknown) => {
-    for (const line of raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]) {
-      const [pair, ...attributes] = String(line).split(";");
-      const name = pair!.slice(0, pair!.indexOf("="));
-      const value = pair!.slice(pair!.indexOf("=") + 1);
-      if (value === "" || attributes.some((a) => /max-age=0|expires=Thu, 01 Jan 1970/i.test(a))) cookies.delete(name);
-      else cookies.set(name, value);
-    }
-  };
-  const header = () => [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  return {
-    cookies,
-    async get(url: string) {
-      const r = await w.app.inject({ url, headers: { cookie: header() } });
-      remember(r.headers["set-cookie"]);
-      return r;
-    },
-    async post(url: string, form: Record<string, string>, origin = OWN) {
-      const r = await w.app.inject({
-        method: "POST",
-        url,
-        payload: new URLSearchParams(form).toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded", cookie: header(), origin },
-      });
-      remember(r.headers["set-cookie"]);
-      return r;
-    },
-  };
-}
 
 test("pages: a Google sign-in's state is bound to the browser and the provider, spent once, and checks the nonce", async () => {
   const clock = new FixedClock();
@@ -61,7 +28,7 @@ test("pages: a Google sign-in's state is bound to the browser and the provider, 
     },
   });
   try {
-    const browser = jar(w);
+    const browser = new PageBrowser(w);
     const csrf = /name="_csrf" value="([^"]+)"/.exec((await browser.get("/login")).body)![1]!;
     const start = async () => {
       const r = await browser.get("/login/google?redirect_to=/account");
@@ -110,7 +77,7 @@ test("pages: a Google sign-in's state is bound to the browser and the provider, 
     const bounced = await browser.post(
       "/login/apple/callback",
       { id_token: "x.y.z", state: "s" },
-      "https://appleid.apple.com",
+      { origin: "https://appleid.apple.com" },
     );
     assert.equal(bounced.statusCode, 200);
     assert.match(bounced.body, /<form method="post" action="\/login\/federated" data-autosubmit>/);
@@ -119,7 +86,7 @@ test("pages: a Google sign-in's state is bound to the browser and the provider, 
     const foreign = await browser.post(
       "/login/federated",
       { _csrf: csrf, provider: "apple", state: "s" },
-      "https://appleid.apple.com",
+      { origin: "https://appleid.apple.com" },
     );
     assert.equal(foreign.statusCode, 403);
 

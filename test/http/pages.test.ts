@@ -5,57 +5,9 @@ import { engines } from "../helpers/engines.js";
 import { FixedClock, startWarden, type Warden } from "../helpers/warden.js";
 import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
 import { PASSWORD } from "../helpers/login.js";
+import { OWN, PageBrowser as Browser } from "../helpers/page-browser.js";
 
-const OWN = "http://warden.test";
 const APP = "https://app.example.com";
-
-/** A browser's cookie jar, enough for inject(): name -> value, cleared by Max-Age=0. */
-class Browser {
-  cookies = new Map<string, string>();
-  constructor(private readonly w: Warden) {}
-
-  private remember(headers: Record<string, unknown>) {
-    const raw = headers["set-cookie"];
-    for (const line of raw === undefined ? [] : Array.isArray(raw) ? raw : [raw as string]) {
-      const [pair, ...attributes] = String(line).split(";");
-      const name = pair!.slice(0, pair!.indexOf("="));
-      const value = pair!.slice(pair!.indexOf("=") + 1);
-      const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /expires=Thu, 01 Jan 1970/i.test(a));
-      if (expired || value === "") this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  private cookieHeader() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-
-  async get(url: string, headers: Record<string, string> = {}) {
-    const r = await this.w.app.inject({ method: "GET", url, headers: { cookie: this.cookieHeader(), ...headers } });
-    this.remember(r.headers);
-    return r;
-  }
-
-  /** Posts a form as a browser does: urlencoded, the page's Origin, its cookies. */
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = { origin: OWN }) {
-    const r = await this.w.app.inject({
-      method: "POST",
-      url,
-      payload: new URLSearchParams(form).toString(),
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: this.cookieHeader(), ...headers },
-    });
-    this.remember(r.headers);
-    return r;
-  }
-
-  /** The CSRF token of the form on `url`, as the page rendered it. */
-  async csrfOf(url: string): Promise<string> {
-    const page = await this.get(url);
-    const match = /name="_csrf" value="([^"]+)"/.exec(page.body);
-    assert.ok(match, `no CSRF field on ${url}: ${page.statusCode}`);
-    return match[1]!;
-  }
-}
 
 const inputs = (html: string) =>
   [...html.matchAll(/<(input|select|textarea)\b([^>]*)>/g)]

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { updateProfile, type ProfileUpdate } from "../../domain/accounts/profile.js";
+import { listApiKeys, listScopes } from "../../domain/api-keys/management.js";
 import { AuthError } from "../../domain/errors.js";
 import { disableTotp, getMfaStatus, regenerateBackupCodes } from "../../domain/factors/management.js";
 import { listPasskeys } from "../../domain/factors/passkeys/management.js";
@@ -24,7 +25,7 @@ export const ACCOUNT = "/account";
 const EVENTS_SHOWN = 20;
 
 /** Which account form an error belongs to, so it is shown there and nowhere else. */
-export type Section = "profile" | "password" | "totp-disable" | "backup-codes" | "passkeys" | "identities";
+export type Section = "profile" | "password" | "totp-disable" | "backup-codes" | "passkeys" | "identities" | "api-keys";
 
 /** A page that needs a signed-in user sends anyone else through the resume step (or on to sign-in). */
 export function signedInUser(request: FastifyRequest, reply: FastifyReply): Authenticated | null {
@@ -93,12 +94,13 @@ export async function showAccount(
 ) {
   const { locale, t } = request.page;
   const user = auth.user;
-  const [mfa, sessions, events, passkeys, identities] = await Promise.all([
+  const [mfa, sessions, events, passkeys, identities, apiKeys] = await Promise.all([
     getMfaStatus(deps, user),
     listSessions(deps, auth),
     listEvents(deps, user.id, { limit: EVENTS_SHOWN }),
     listPasskeys(deps, auth),
     listIdentities(deps, user.id),
+    listApiKeys(deps, user),
   ]);
   const date = (value: Date | string | null) =>
     value === null ? null : formatDate(typeof value === "string" ? value : value.toISOString(), locale, user.timezone);
@@ -137,6 +139,24 @@ export async function showAccount(
         lastUsedAt: date(p.lastUsedAt),
       })),
       passkeyName: failed?.section === "passkeys" ? (failed.values?.name ?? "") : "",
+      // Revoked keys are gone for the user; expired ones stay listed, marked, until revoked.
+      apiKeys: apiKeys
+        .filter((k) => k.revokedAt === null)
+        .map((k) => ({
+          id: k.id,
+          name: k.name,
+          tokenPrefix: k.tokenPrefix,
+          scopes: k.scopes.join(", "),
+          createdAt: date(k.createdAt),
+          lastUsedAt: date(k.lastUsedAt),
+          expiresAt: date(k.expiresAt),
+          expired: k.expiresAt !== null && new Date(k.expiresAt) <= deps.clock.now(),
+        })),
+      apiKeyScopes: listScopes(deps, user),
+      apiKeyForm: {
+        name: failed?.section === "api-keys" ? (failed.values?.name ?? "") : "",
+        scopes: failed?.section === "api-keys" ? (failed.values?.scopes ?? "").split(" ").filter(Boolean) : [],
+      },
       identities: identities.data.map((i) => ({
         id: i.id,
         provider: PROVIDER_LABEL[i.provider],
@@ -157,6 +177,7 @@ export async function showAccount(
         backupCodes: errorsFor("backup-codes"),
         passkeys: errorsFor("passkeys"),
         identities: errorsFor("identities"),
+        apiKeys: errorsFor("api-keys"),
       },
       // Anything failed on this page goes in the one summary at the top, announced on load.
       errors: failed?.errors ?? emptyErrors,

@@ -188,6 +188,29 @@ const en = {
   noLinkedAccounts: "None. Signing in with Google or Apple links that account here.",
   unlink: "Unlink",
   unlinkIdentity: (provider: string, email: string) => `Unlink ${provider}${email ? ` (${email})` : ""}`,
+  // API keys (account page)
+  apiKeys: "API keys",
+  apiKeysIntro:
+    "Keys let your scripts and tools call the services that trust this account, with only the scopes you choose. Treat a key like a password.",
+  noApiKeys: "No API keys yet.",
+  apiKeysNoScopes: "No scopes are configured on this server, so no key can be created.",
+  apiKeyNameLabel: "Name of the new key",
+  apiKeyNameHint: "Such as “CI deploys”: what will use it.",
+  apiKeyScopesLabel: "Scopes",
+  apiKeyExpires: "Expires",
+  apiKeyExpired: "Expired",
+  createApiKey: "Create the key",
+  revokeApiKey: (name: string) => `Revoke the API key ${name}`,
+  apiKeyRevoke: "Revoke",
+  apiKeyCreatedTitle: "Your new API key",
+  apiKeyCopyNow:
+    "Copy the key now and keep it somewhere safe: it is shown this once, and only its first characters are listed afterwards.",
+  apiKeyTokenLabel: (name: string) => `The key “${name}”`,
+  apiKeyDone: "I have copied it",
+  apiKeyRevokeTitle: "Revoke the API key",
+  apiKeyRevokeConfirm: (name: string, prefix: string) =>
+    `Revoke “${name}” (${prefix}…)? Whatever uses it stops working at once. This cannot be undone.`,
+  apiKeyRevokeButton: "Revoke the key",
   stepUpTitle: "Confirm it is you",
   stepUpIntro: "This change needs a recent sign-in. Prove your second step again to go on.",
   signInAgain: "Sign in again",
@@ -216,6 +239,8 @@ const en = {
     "passkey-removed": "The passkey was removed.",
     "identity-unlinked": "The account was unlinked.",
     "password-set": "Your password is set. You can sign in with your email address too.",
+    "api-key-created": "The API key was created.",
+    "api-key-revoked": "The API key was revoked.",
   } as Record<string, string>,
   // error pages
   errorTitle: "Something went wrong",
@@ -253,6 +278,11 @@ const en = {
     email_otp_sent: "Code sent by email",
     account_unlocked: "Sign-ins unlocked",
     account_throttled: "Sign-ins paused after failures",
+    api_key_created: "API key created",
+    api_key_updated: "API key changed",
+    api_key_revoked: "API key revoked",
+    api_key_rotated: "API key replaced",
+    api_keys_revoked: "Every API key revoked",
   } as Record<string, string>,
 };
 
@@ -405,6 +435,28 @@ const ro: Messages = {
   noLinkedAccounts: "Niciunul. Autentificarea cu Google sau Apple asociază contul respectiv aici.",
   unlink: "Disociază",
   unlinkIdentity: (provider: string, email: string) => `Disociază ${provider}${email ? ` (${email})` : ""}`,
+  apiKeys: "Chei API",
+  apiKeysIntro:
+    "Cheile le permit scripturilor și uneltelor tale să apeleze serviciile care au încredere în acest cont, doar cu drepturile pe care le alegi. Păstrează o cheie ca pe o parolă.",
+  noApiKeys: "Nicio cheie API deocamdată.",
+  apiKeysNoScopes: "Pe acest server nu sunt configurate drepturi, așa că nu se pot crea chei.",
+  apiKeyNameLabel: "Numele noii chei",
+  apiKeyNameHint: "De exemplu „Deploy din CI”: ce o va folosi.",
+  apiKeyScopesLabel: "Drepturi",
+  apiKeyExpires: "Expiră",
+  apiKeyExpired: "Expirată",
+  createApiKey: "Creează cheia",
+  revokeApiKey: (name: string) => `Revocă cheia API ${name}`,
+  apiKeyRevoke: "Revocă",
+  apiKeyCreatedTitle: "Noua ta cheie API",
+  apiKeyCopyNow:
+    "Copiază cheia acum și păstreaz-o într-un loc sigur: este afișată doar acum, iar după aceea apar doar primele ei caractere.",
+  apiKeyTokenLabel: (name: string) => `Cheia „${name}”`,
+  apiKeyDone: "Am copiat-o",
+  apiKeyRevokeTitle: "Revocă cheia API",
+  apiKeyRevokeConfirm: (name: string, prefix: string) =>
+    `Revoci „${name}” (${prefix}…)? Tot ce o folosește nu mai funcționează de îndată. Nu se poate anula.`,
+  apiKeyRevokeButton: "Revocă cheia",
   stepUpTitle: "Confirmă că ești tu",
   stepUpIntro: "Această schimbare cere o autentificare recentă. Confirmă din nou al doilea pas ca să continui.",
   signInAgain: "Autentifică-te din nou",
@@ -431,6 +483,8 @@ const ro: Messages = {
     "passkey-removed": "Cheia de acces a fost ștearsă.",
     "identity-unlinked": "Contul a fost disociat.",
     "password-set": "Parola a fost setată. Te poți autentifica și cu adresa de email.",
+    "api-key-created": "Cheia API a fost creată.",
+    "api-key-revoked": "Cheia API a fost revocată.",
   },
   errorTitle: "Ceva nu a mers",
   formExpired: "Formularul a expirat. Întoarce-te, reîncarcă pagina și încearcă din nou.",
@@ -467,6 +521,11 @@ const ro: Messages = {
     email_otp_sent: "Cod trimis pe email",
     account_unlocked: "Autentificări deblocate",
     account_throttled: "Autentificări oprite după eșecuri",
+    api_key_created: "Cheie API creată",
+    api_key_updated: "Cheie API modificată",
+    api_key_revoked: "Cheie API revocată",
+    api_key_rotated: "Cheie API înlocuită",
+    api_keys_revoked: "Toate cheile API revocate",
   },
 };
 
@@ -521,6 +580,11 @@ const RO_ERRORS: Partial<Record<AuthErrorCode, string>> = {
   EMAIL_OTP_UNAVAILABLE: "Codurile pe email nu sunt disponibile pentru acest cont.",
   EMAIL_OTP_TOO_SOON: "Așteaptă un minut înainte să ceri alt cod.",
   EMAIL_OTP_SEND_LIMIT: "Au fost trimise prea multe coduri. Încearcă mai târziu.",
+  API_KEY_NOT_FOUND: "Cheia API nu a fost găsită.",
+  API_KEY_NAME_REQUIRED: "Dă-i cheii un nume.",
+  API_KEY_SCOPES_REQUIRED: "Alege cel puțin un drept.",
+  API_KEY_SCOPES_INVALID: "Unele drepturi nu există.",
+  API_KEY_SCOPE_FORBIDDEN: "Nu poți acorda unul dintre aceste drepturi.",
 };
 
 const EN_ERRORS: Partial<Record<AuthErrorCode, string>> = {
@@ -537,6 +601,10 @@ const EN_ERRORS: Partial<Record<AuthErrorCode, string>> = {
   GOOGLE_TOKEN_INVALID: "Google did not confirm the sign-in.",
   APPLE_TOKEN_INVALID: "Apple did not confirm the sign-in.",
   LAST_WAY_IN: "This is your only way to sign in. Add a password or a passkey first.",
+  API_KEY_NAME_REQUIRED: "Give the key a name.",
+  API_KEY_SCOPES_REQUIRED: "Choose at least one scope.",
+  API_KEY_SCOPES_INVALID: "Some of those scopes do not exist.",
+  API_KEY_SCOPE_FORBIDDEN: "You cannot grant one of those scopes.",
 };
 
 export function errorText(code: AuthErrorCode, locale: Locale): string {

@@ -12,7 +12,9 @@ import type { CounterStore } from "../../domain/security/ports.js";
 import { AuthError } from "../../domain/errors.js";
 import { HttpProblem } from "../errors.js";
 import { assertAllowedOrigin, INVALID_ORIGIN } from "../plugins/origins.js";
+import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
 import { accountPages } from "./account.js";
+import { apiKeyPages } from "./api-keys.js";
 import { sensitivePages } from "./sensitive.js";
 import { errorText, MESSAGES, pickLocale } from "./i18n.js";
 import { loginPages } from "./login.js";
@@ -26,7 +28,7 @@ const ASSETS = path.join(here, "assets");
 /** The browser SDK, built by scripts/build.mjs: the page script imports its WebAuthn helpers. */
 const SDK = path.resolve(here, "../../../sdk/dist");
 
-export interface PageDeps extends DomainDeps {
+export interface PageDeps extends DomainDeps, Omit<ApiKeyDeps, "config"> {
   config: Config;
   /** Spends a Google/Apple sign-in's state once (an atomic increment). */
   counters: CounterStore;
@@ -136,6 +138,7 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
     loginPages(pages, deps);
     publicAccountPages(pages, deps);
     accountPages(pages, deps);
+    apiKeyPages(pages, deps);
     sensitivePages(pages, deps);
   });
 }

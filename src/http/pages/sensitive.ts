@@ -12,16 +12,22 @@ import { field, pageSchema } from "./schemas.js";
 
 /**
  * The account page's sensitive operations (adding or removing a passkey, unlinking an identity,
- * a first password)
+ * a first password, a new API key)
  * follow the API's rule: a session that signed in within REAUTH_MAX_AGE, or a step-up
  * verification token of this session. A page that is refused shows "Confirm it's you" with the
  * user's second factors and, once one is proved, carries the operation out with the token.
  */
-export type SensitiveAction = "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set";
-const ACTIONS: readonly SensitiveAction[] = ["passkey-add", "passkey-remove", "identity-unlink", "password-set"];
+export type SensitiveAction = "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set" | "api-key-create";
+const ACTIONS: readonly SensitiveAction[] = [
+  "passkey-add",
+  "passkey-remove",
+  "identity-unlink",
+  "password-set",
+  "api-key-create",
+];
 const STEP_UP_METHODS: readonly FactorMethod[] = ["passkey", "totp", "backup_code", "email_otp"];
 
-/** What to do after the proof: the action and its one parameter (a passkey's name, an id). */
+/** What to do after the proof: the action and its one parameter (a passkey's name, an id, a new key's form as JSON). */
 export interface PendingAction {
   action: SensitiveAction;
   target: string;
@@ -35,6 +41,9 @@ export type ActionRunner = (
   pending: PendingAction,
   verificationToken?: string,
 ) => Promise<FastifyReply>;
+
+/** The longest pending parameter a step-up form carries. */
+export const TARGET_MAX = 4096;
 
 const runners = new Map<SensitiveAction, ActionRunner>();
 
@@ -199,7 +208,8 @@ export function sensitivePages(pages: FastifyInstance, deps: PageDeps): void {
     challenge_token: field(256),
     methods: field(128),
     action: field(32),
-    target: field(100),
+    // A new API key's name and scopes ride along as JSON.
+    target: field(TARGET_MAX),
   };
 
   pages.post<{ Body: StepUpForm }>(
