@@ -1,6 +1,6 @@
 import type { Kysely, Migration, Selectable } from "kysely";
 import type { ApiKeyRecord, ApiKeyStore } from "../domain/api-keys/ports.js";
-import { toDate, type DB, type RawReader, type UsersTable } from "./database.js";
+import { ownedRowReader, toDate, type DB, type RawReader } from "./database.js";
 import { toUserRecord } from "./users.js";
 
 export interface ApiKeysTable {
@@ -84,22 +84,10 @@ const KEY_COLUMNS = [
   "revoked_at",
 ] as const satisfies ReadonlyArray<keyof ApiKeysTable>;
 
-/**
- * A key and its owner by the key's hash, hand-written past Kysely (as sessions.ts reads a session
- * with its user): the one read on the path of every API-key request and introspection. The
- * user's columns as they are, the key's prefixed `k_` (both tables have `id` and `created_at`).
- */
-const keyWithOwnerSql = (reader: RawReader) =>
-  `select u.*, ${KEY_COLUMNS.map((c) => `k.${c} as k_${c}`).join(", ")}
-   from api_keys k join users u on u.id = k.user_id where k.token_hash = ${reader.param(1)}`;
-
-type KeyWithOwnerRow = Selectable<UsersTable> & {
-  [K in (typeof KEY_COLUMNS)[number] as `k_${K}`]: ApiKeysTable[K];
-};
-
 export function createApiKeyStore(db: Kysely<DB>, reader: RawReader): ApiKeyStore {
   const keys = () => db.selectFrom("api_keys").selectAll();
-  const joinSql = keyWithOwnerSql(reader);
+  // The one read on the path of every API-key request and introspection, past Kysely.
+  const keyWithOwner = ownedRowReader<Selectable<ApiKeysTable>>(reader, "api_keys", KEY_COLUMNS, "token_hash");
   const revokeLive = (executor: Kysely<DB>, userId: string, id: string, now: Date) =>
     executor
       .updateTable("api_keys")
@@ -115,10 +103,8 @@ export function createApiKeyStore(db: Kysely<DB>, reader: RawReader): ApiKeyStor
     },
 
     async findWithOwner(tokenHash) {
-      const row = await reader.first<KeyWithOwnerRow>(joinSql, [tokenHash]);
-      if (!row) return null;
-      const key = Object.fromEntries(KEY_COLUMNS.map((c) => [c, row[`k_${c}`]])) as Selectable<ApiKeysTable>;
-      return { key: toRecord(key), user: toUserRecord(row) };
+      const found = await keyWithOwner(tokenHash);
+      return found && { key: toRecord(found.row), user: toUserRecord(found.owner) };
     },
 
     async findForUser(userId, id) {

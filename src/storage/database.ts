@@ -4,6 +4,7 @@ import SQLite from "better-sqlite3";
 import { createRequire } from "node:module";
 import type pg from "pg";
 import {
+  type Selectable,
   CompiledQuery,
   Kysely,
   PostgresDialect,
@@ -248,6 +249,27 @@ export interface Database {
 export interface RawReader {
   param(n: number): string;
   first<Row>(sql: string, parameters: readonly unknown[]): Promise<Row | undefined>;
+}
+
+/**
+ * One row of `table` and the user who owns it (`user_id`), found by `keyColumn`, in one
+ * hand-written read: the user's columns as they are, the row's prefixed (both tables have `id`
+ * and `created_at`). The read of every Bearer request (sessions) and API-key request (api_keys).
+ */
+export function ownedRowReader<Row>(
+  reader: RawReader,
+  table: string,
+  columns: ReadonlyArray<keyof Row & string>,
+  keyColumn: keyof Row & string,
+): (key: string) => Promise<{ row: Row; owner: Selectable<UsersTable> } | null> {
+  const sql = `select u.*, ${columns.map((c) => `t.${c} as t_${c}`).join(", ")}
+   from ${table} t join users u on u.id = t.user_id where t.${keyColumn} = ${reader.param(1)}`;
+  return async (key) => {
+    const joined = await reader.first<Record<string, unknown>>(sql, [key]);
+    if (!joined) return null;
+    const row = Object.fromEntries(columns.map((c) => [c, joined[`t_${c}`]])) as Row;
+    return { row, owner: joined as Selectable<UsersTable> };
+  };
 }
 
 /**

@@ -1,15 +1,14 @@
 import type { Kysely, Selectable } from "kysely";
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/sessions/ports.js";
-import type { UserRecord } from "../domain/accounts/ports.js";
 import {
   atomically,
   toDate,
   type DB,
   type Engine,
+  ownedRowReader,
   type RawReader,
   type RefreshTokensTable,
   type SessionsTable,
-  type UsersTable,
 } from "./database.js";
 import { toUserRecord } from "./users.js";
 
@@ -26,20 +25,6 @@ const SESSION_COLUMNS = [
   "auth_time",
   "amr",
 ] as const satisfies ReadonlyArray<keyof SessionsTable>;
-
-/** The user's columns as they are, the session's prefixed `s_` (both tables have `id` and `created_at`). */
-const sessionWithUserSql = (reader: RawReader) =>
-  `select u.*, ${SESSION_COLUMNS.map((c) => `s.${c} as s_${c}`).join(", ")}
-   from sessions s join users u on u.id = s.user_id where s.id = ${reader.param(1)}`;
-
-type SessionWithUserRow = Selectable<UsersTable> & {
-  [K in (typeof SESSION_COLUMNS)[number] as `s_${K}`]: SessionsTable[K];
-};
-
-function splitSessionWithUser(row: SessionWithUserRow): { session: SessionRecord; user: UserRecord } {
-  const session = Object.fromEntries(SESSION_COLUMNS.map((c) => [c, row[`s_${c}`]])) as Selectable<SessionsTable>;
-  return { session: toSessionRecord(session), user: toUserRecord(row) };
-}
 
 export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -75,7 +60,8 @@ function toTokenRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord 
  * transaction the same answer comes from two Kysely reads on the transaction's connection.
  */
 export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawReader): SessionStore {
-  const joinSql = reader ? sessionWithUserSql(reader) : "";
+  const sessionWithUser =
+    reader && ownedRowReader<Selectable<SessionsTable>>(reader, "sessions", SESSION_COLUMNS, "id");
   return {
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
@@ -196,9 +182,9 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
     },
 
     async findSessionWithUser(id) {
-      if (reader && !db.isTransaction) {
-        const row = await reader.first<SessionWithUserRow>(joinSql, [id]);
-        return row ? splitSessionWithUser(row) : null;
+      if (sessionWithUser && !db.isTransaction) {
+        const found = await sessionWithUser(id);
+        return found && { session: toSessionRecord(found.row), user: toUserRecord(found.owner) };
       }
       const session = await db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
       const user =
