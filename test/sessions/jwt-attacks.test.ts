@@ -216,6 +216,27 @@ for (const { engine, skip } of engines) {
     },
   );
 
+  test(
+    `${engine.name}: a token already accepted vouches for nothing else: an edited copy and the same token after its key's revocation get 401`,
+    { skip },
+    async () => {
+      await onShared(async (w) => {
+        await w.createUser("seen@example.com", PASSWORD);
+        const { token } = await login(w, "seen@example.com");
+        assert.equal((await getMe(w, token)).status, 200);
+        const [header, payload, signature] = token.split(".") as [string, string, string];
+        const claims = decodeJwt(token);
+        const edited = `${header}.${b64({ ...claims, roles: ["ROLE_USER", "ROLE_ADMIN"] })}.${signature}`;
+        assert.equal((await getMe(w, edited)).body.message, "Invalid JWT Token");
+        const shorter = `${header}.${payload}.${signature.slice(0, -2)}`;
+        assert.equal((await getMe(w, shorter)).body.message, "Invalid JWT Token");
+        assert.equal((await getMe(w, token)).status, 200, "the token itself still works");
+        await w.deps.keys.revoke(decodeProtectedHeader(token).kid!);
+        assert.equal((await getMe(w, token)).body.message, "Invalid JWT Token");
+      });
+    },
+  );
+
   test(`${engine.name}: an expired access token gets 401 Expired JWT Token`, { skip }, async () => {
     await onShared(async (w) => {
       await w.createUser("late@example.com", PASSWORD);
