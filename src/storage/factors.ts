@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from "kysely";
 import type { FactorRecord, FactorState, FactorStore, NewFactor } from "../domain/factors/ports.js";
 import type { Random } from "../domain/lib/ports.js";
-import { toDate, type DB, type FactorsTable } from "./database.js";
+import { toDate, type DB, type FactorsTable, type RawReader } from "./database.js";
 
 function toRecord(row: Selectable<FactorsTable>): FactorRecord {
   return {
@@ -17,7 +17,13 @@ function toRecord(row: Selectable<FactorsTable>): FactorRecord {
   };
 }
 
-export function createFactorStore(db: Kysely<DB>, random: Random): FactorStore {
+/**
+ * `reader`: the hand-written read for `listForUser`, the factor check of every login and every
+ * `GET /api/v1/me` (see RawReader); absent inside a unit of work, where Kysely reads through the
+ * transaction.
+ */
+export function createFactorStore(db: Kysely<DB>, random: Random, reader?: RawReader): FactorStore {
+  const listSql = reader && `select * from factors where user_id = ${reader.param(1)} order by created_at, id`;
   const row = (factor: NewFactor, state: FactorState, now: Date) => ({
     id: random.uuid(),
     user_id: factor.userId,
@@ -32,6 +38,7 @@ export function createFactorStore(db: Kysely<DB>, random: Random): FactorStore {
 
   return {
     async listForUser(userId) {
+      if (reader && listSql) return (await reader.all<Selectable<FactorsTable>>(listSql, [userId])).map(toRecord);
       const rows = await db
         .selectFrom("factors")
         .selectAll()

@@ -72,9 +72,16 @@ for (const { engine, skip } of engines) {
     () => databaseHarness(engine, (d) => createSecurityEventStore(d.db, systemRandom)),
     { skip },
   );
-  factorStoreContract(on("FactorStore"), () => databaseHarness(engine, (d) => createFactorStore(d.db, systemRandom)), {
-    skip,
-  });
+  factorStoreContract(
+    on("FactorStore"),
+    () => databaseHarness(engine, (d) => createFactorStore(d.db, systemRandom, d.reader)),
+    { skip },
+  );
+  factorStoreContract(
+    on("FactorStore without the raw reader"),
+    () => databaseHarness(engine, (d) => createFactorStore(d.db, systemRandom)),
+    { skip },
+  );
   backupCodeStoreContract(
     on("BackupCodeStore"),
     () => databaseHarness(engine, (d) => createBackupCodeStore(d.db, systemRandom)),
@@ -106,7 +113,14 @@ for (const { engine, skip } of engines) {
     },
     { skip },
   );
-  passkeyStoreContract(on("PasskeyStore"), () => databaseHarness(engine, (d) => createPasskeyStore(d.db)), { skip });
+  passkeyStoreContract(on("PasskeyStore"), () => databaseHarness(engine, (d) => createPasskeyStore(d.db, d.reader)), {
+    skip,
+  });
+  passkeyStoreContract(
+    on("PasskeyStore without the raw reader"),
+    () => databaseHarness(engine, (d) => createPasskeyStore(d.db)),
+    { skip },
+  );
   webAuthnChallengeStoreContract(
     on("WebAuthnChallengeStore"),
     () => databaseHarness(engine, (d) => createWebAuthnChallengeStore(d.db)),

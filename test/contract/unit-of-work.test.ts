@@ -61,6 +61,37 @@ for (const { engine, skip } of engines) {
   );
 
   test(
+    `${engine.name}: the hot-path reads outside a unit of work never see its uncommitted writes`,
+    { skip },
+    withDatabase(async (db, uow) => {
+      // The stores of the running process, with the hand-written reads of login and GET /api/v1/me.
+      const stores = createStores(db.database.db, db.database.engine, systemRandom, db.database.reader);
+      const user = (await stores.users.create(newUser("dirty@example.com"), NOW))!;
+      await stores.sessions.createSession(
+        { ...newSession("s-1", user.id, NOW), expiresAt: LATER },
+        { tokenHash: "h-1", expiresAt: LATER },
+      );
+      await stores.factors.savePending({ userId: user.id, type: "totp", secretEnc: "secret" }, NOW);
+      const before = await stores.factors.listForUser(user.id);
+      let reads: Promise<unknown[]> = Promise.resolve([]);
+      await assert.rejects(
+        uow.transaction(async (tx) => {
+          await tx.factors.removeAll(user.id, "totp");
+          await tx.sessions.revokeSession("s-1", "logout", NOW);
+          // Asked while the transaction is open and has written: what they answer must be committed state.
+          reads = Promise.all([stores.factors.listForUser(user.id), stores.sessions.findSessionWithUser("s-1")]);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Boom();
+        }),
+        Boom,
+      );
+      const [factors, found] = (await reads) as [unknown, { session: { revokedAt: Date | null } } | null];
+      assert.deepEqual(factors, before, "the factor deleted by a rolled-back transaction was never gone");
+      assert.equal(found?.session.revokedAt, null, "nor was the session revoked");
+    }),
+  );
+
+  test(
     `${engine.name}: a unit of work that returns commits every write and hands back its result`,
     { skip },
     withDatabase(async (db, uow) => {
