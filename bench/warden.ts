@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../src/config.js";
+import { loadConfig, workersFor } from "../src/config.js";
 import { importUsers } from "../src/domain/accounts/lifecycle.js";
 import { buildDeps } from "../src/deps.js";
 import { createLogger } from "../src/log.js";
@@ -26,7 +26,7 @@ export type EngineName = "sqlite" | "postgres";
 export interface WardenTarget {
   server: ServerProcess;
   engine: EngineName;
-  /** Worker processes as configured: 1, or the core count for `auto`. */
+  /** Worker processes as configured: `auto` is the core count on PostgreSQL, 1 on SQLite (src/config.ts). */
   workers: number;
   emails: string[];
   mfaEmails: string[];
@@ -99,7 +99,7 @@ export async function startWardenTarget(options: {
   const mfaEmails = Array.from({ length: options.mfaUsers }, (_, i) => mfaEmail(i));
   await seedUsers(env, [...emails, ...mfaEmails]);
 
-  const workers = options.workers === "auto" ? os.availableParallelism() : Number(options.workers);
+  const workers = workersFor(options.workers === "auto" ? "auto" : Number(options.workers), options.engine);
   const server = await startServer({
     args: START_ARGS,
     cwd: ROOT,

@@ -38,8 +38,9 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   return list;
 });
 
-const workers = z.string().transform((value, ctx) => {
-  if (value === "auto") return os.availableParallelism();
+/** `auto` is resolved with the database in loadConfig (workersFor). */
+const workers = z.string().transform((value, ctx): number | "auto" => {
+  if (value === "auto") return "auto";
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     ctx.addIssue({ code: "custom", message: `expected a whole number >= 1 or "auto", got "${value}"` });
@@ -232,7 +233,9 @@ const schema = z.object({
 
 export type Env = z.output<typeof schema>;
 
-export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL"> {
+export interface Config extends Omit<Env, "PUBLIC_URL" | "APP_URL" | "WORKERS"> {
+  /** Resolved: `auto` is one per core on PostgreSQL, one on SQLite (workersFor). */
+  WORKERS: number;
   /** Resolved: PUBLIC_URL or http://localhost:<PORT>, no trailing slash. */
   PUBLIC_URL: string;
   /** Resolved: APP_URL or PUBLIC_URL, no trailing slash. */
@@ -299,14 +302,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .map(([name, id, , list]) => `${name}: "${id}" is not one of ${list}, so its ID tokens would be refused`);
   if (misplaced.length) throw new ConfigError(misplaced);
   const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
+  const databaseKind = value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres";
   return {
     ...value,
+    WORKERS: workersFor(value.WORKERS, databaseKind),
     PUBLIC_URL: publicUrl,
     APP_URL: value.APP_URL ?? publicUrl,
     issuer: value.JWT_ISSUER ?? publicUrl,
-    databaseKind: value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres",
+    databaseKind,
     webauthn: relyingParty(value, publicUrl, value.APP_URL ?? publicUrl),
   };
+}
+
+/**
+ * `WORKERS=auto`: one process per core on PostgreSQL; one process on SQLite. SQLite takes one
+ * write lock for the whole file, and a process waiting for it is blocked (better-sqlite3 is
+ * synchronous), event loop and all: with two workers on two cores, refresh ran at 650/s
+ * against 770/s with one (README, Scaling out). An explicit number is obeyed on either engine.
+ */
+export function workersFor(setting: number | "auto", databaseKind: "sqlite" | "postgres"): number {
+  if (setting !== "auto") return setting;
+  return databaseKind === "sqlite" ? 1 : os.availableParallelism();
 }
 
 /** WebAuthn's relying party: from configuration only, never from a request's Host or Origin. */

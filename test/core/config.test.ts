@@ -1,6 +1,7 @@
 /** Configuration: every bad variable stops the start with one line naming it. */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
@@ -61,6 +62,16 @@ test("values are parsed: postgres URL, TRUST_PROXY forms, rate rules, booleans",
   assert.equal(config.REQUIRE_EMAIL_CONFIRMATION, false);
   assert.equal(loadConfig({ TRUST_PROXY: "true" }).TRUST_PROXY, true);
   assert.equal(loadConfig({ TRUST_PROXY: "2" }).TRUST_PROXY, 2);
+});
+
+test("WORKERS=auto: one process per core on PostgreSQL, one on SQLite; a number is obeyed on both", () => {
+  const postgres = "postgres://u@h/db";
+  assert.equal(loadConfig({ WORKERS: "auto", DATABASE_URL: postgres }).WORKERS, os.availableParallelism());
+  assert.equal(loadConfig({ WORKERS: "auto" }).WORKERS, 1);
+  assert.equal(loadConfig({ WORKERS: "auto", DATABASE_URL: "sqlite:/tmp/w.db" }).WORKERS, 1);
+  assert.equal(loadConfig({ WORKERS: "2" }).WORKERS, 2);
+  assert.equal(loadConfig({ WORKERS: "3", DATABASE_URL: postgres }).WORKERS, 3);
+  assert.equal(loadConfig({}).WORKERS, 1);
 });
 
 test("PUBLIC_URL is Warden's own address; APP_URL (mail links) defaults to it; JWT_ISSUER overrides iss", () => {
