@@ -4,10 +4,12 @@ import path from "node:path";
 import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
 import type { Clock } from "../../src/domain/lib/ports.js";
 
-/** Debian's Chromium, as CI installs it (.ci/run). */
+/** Debian's Chromium, as CI installs it (.ci/run); test/run.ts checks it is there. */
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
   });
 
