@@ -170,6 +170,8 @@ const schema = z.object({
   RETENTION_DAYS_TOKENS: positiveSeconds.default(7),
   /** Days a revoked or expired session is kept (with its refresh tokens). */
   RETENTION_DAYS_SESSIONS: positiveSeconds.default(30),
+  /** Days a revoked or expired API key is kept (its owner's list shows it, marked, until then). */
+  RETENTION_DAYS_API_KEYS: positiveSeconds.default(30),
   /** Days a security event is kept. */
   RETENTION_DAYS_EVENTS: positiveSeconds.default(365),
   /** Seconds between purges by each running instance; 0 = only `warden purge`. */

@@ -41,7 +41,7 @@ const USAGE = `usage: warden <command>
                                 instance within a second; revoking the signer rotates in a new one
   keys list
   migrate                       bring the database schema up to date
-  purge                         delete expired tokens, ended sessions and old events now
+  purge                         delete expired tokens, ended sessions and API keys, old events now
                                 (RETENTION_DAYS_*; the server also does it every RETENTION_PURGE_INTERVAL)
 
   --version                     print Warden's version

@@ -24,6 +24,14 @@ export function createRetentionStore(db: Kysely<DB>, counters: Pick<Counters, "p
           .where((eb) => eb.or([eb("revoked_at", "<", ended), eb("expires_at", "<", ended)]))
           .executeTakeFirstOrThrow(),
       );
+      // A key that ended long ago answers like an unknown one (403, introspection inactive) once it goes.
+      const keysEnded = cutoffs.apiKeysEndedBefore.getTime();
+      const apiKeys = count(
+        await db
+          .deleteFrom("api_keys")
+          .where((eb) => eb.or([eb("revoked_at", "<", keysEnded), eb("expires_at", "<", keysEnded)]))
+          .executeTakeFirstOrThrow(),
+      );
       const refreshTokens =
         sessionTokens +
         count(await db.deleteFrom("refresh_tokens").where("expires_at", "<", tokens).executeTakeFirstOrThrow());
@@ -53,6 +61,7 @@ export function createRetentionStore(db: Kysely<DB>, counters: Pick<Counters, "p
         stepUpChallenges,
         verificationTokens,
         sessions,
+        apiKeys,
         securityEvents,
         counters: counterRows,
       };

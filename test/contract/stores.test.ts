@@ -50,6 +50,11 @@ import { createUserDirectory } from "../../src/storage/user-directory.js";
 import { apiKeyStoreContract } from "./api-key-store.js";
 import { securityEventSearchContract } from "./security-event-search.js";
 import { userDirectoryContract } from "./user-directory.js";
+import { createHashClassRegistry } from "../../src/storage/hash-classes.js";
+import { createRetentionStore } from "../../src/storage/retention.js";
+import type { Database } from "../../src/storage/database.js";
+import { hashClassRegistryContract } from "./hash-class-registry.js";
+import { retentionStoreContract } from "./retention-store.js";
 
 for (const { engine, skip } of engines) {
   const on = (port: string) => `${port} on ${engine.name}`;
@@ -162,6 +167,37 @@ for (const { engine, skip } of engines) {
       const h = await databaseHarness(engine, (d) => createSecurityEventSearch(d.db));
       return { ...h, events: createSecurityEventStore(h.test.database.db, systemRandom) };
     },
+    { skip },
+  );
+  retentionStoreContract(
+    on("RetentionStore"),
+    async () => {
+      // Counters in the database, as Warden runs them without Redis: the purge clears their table too.
+      const countersOf = (d: Database) =>
+        createCounters(d.engine === "sqlite" ? { kind: "sqlite", db: d.db } : { kind: "postgres", pool: d.pgPool! });
+      const h = await databaseHarness(engine, (d) => d);
+      const main = h.test.database;
+      const other = h.test.openAnother();
+      const [counters, otherCounters] = [await countersOf(main), await countersOf(other)];
+      return {
+        ...h,
+        store: createRetentionStore(main.db, counters),
+        another: () => createRetentionStore(other.db, otherCounters),
+        stores: createStores(main.db, main.engine, systemRandom),
+        apiKeys: createApiKeyStore(main.db, main.reader),
+        counters,
+        async close() {
+          await counters.close();
+          await otherCounters.close();
+          await h.close();
+        },
+      };
+    },
+    { skip },
+  );
+  hashClassRegistryContract(
+    on("HashClassRegistry"),
+    () => databaseHarness(engine, (d) => createHashClassRegistry(d.db)),
     { skip },
   );
   signingKeyStoreContract(

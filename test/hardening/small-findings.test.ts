@@ -179,7 +179,7 @@ test("warden purge runs the retention purge and says what it deleted", async () 
     assert.equal(purge.code, 0, purge.stderr);
     assert.match(
       purge.stdout,
-      /^purged 0 refreshTokens, 0 mfaChallenges, 0 emailTokens, 0 webauthnChallenges, 0 stepUpChallenges, 0 verificationTokens, 0 sessions, 0 securityEvents, 0 counters\n$/,
+      /^purged 0 refreshTokens, 0 mfaChallenges, 0 emailTokens, 0 webauthnChallenges, 0 stepUpChallenges, 0 verificationTokens, 0 sessions, 0 apiKeys, 0 securityEvents, 0 counters\n$/,
     );
   } finally {
     scratch.cleanup();

@@ -139,13 +139,34 @@ export async function updateProfile(
   return getProfile(deps, updated!);
 }
 
-/** DELETE /api/v1/me: needs the password; see deleteUserAccount for what goes with the account. */
+/** What DELETE /api/v1/me is given to prove it is the owner asking. */
+export interface DeletionProof {
+  password?: string;
+  /** Step-up verification token (body or X-Verification-Token), for a user without a password. */
+  verificationToken?: string;
+}
+
+/**
+ * DELETE /api/v1/me; see deleteUserAccount for what goes with the account. A user with a
+ * password must give it, in a fresh session too: deletion cannot be undone, and a stolen access
+ * token must not be enough. An account made through Google or Apple (or passkeys only) has no
+ * password to give: it deletes itself on the sensitive-operation rule instead (a fresh session
+ * or a step-up verification token), as it sets its first password. A password it sends anyway
+ * proves nothing and is ignored.
+ */
 export async function deleteAccount(
   deps: DomainDeps,
   auth: Authenticated,
-  password: string,
+  proof: DeletionProof,
   ctx: RequestContext,
 ): Promise<void> {
-  await requireRecentAuthentication(deps, auth, { password });
+  if (hasPassword(auth.user)) {
+    if (proof.password === undefined) {
+      throw new AuthError("VALIDATION_FAILED", { errors: { password: ["This value is required."] } });
+    }
+    await requireRecentAuthentication(deps, auth, { password: proof.password });
+  } else {
+    await requireRecentAuthentication(deps, auth, { verificationToken: proof.verificationToken });
+  }
   await deleteUserAccount(deps, auth.user, ctx);
 }

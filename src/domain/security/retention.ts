@@ -4,6 +4,7 @@ import type { Clock } from "../lib/ports.js";
 export interface RetentionConfig {
   RETENTION_DAYS_TOKENS: number;
   RETENTION_DAYS_SESSIONS: number;
+  RETENTION_DAYS_API_KEYS: number;
   RETENTION_DAYS_EVENTS: number;
 }
 
@@ -13,6 +14,8 @@ export interface RetentionCutoffs {
   tokensExpiredBefore: Date;
   /** Sessions revoked or ended before this (their refresh tokens go with them). */
   sessionsEndedBefore: Date;
+  /** API keys revoked or expired before this (until then the owner still sees them in the list, marked so). */
+  apiKeysEndedBefore: Date;
   /** Security events recorded before this. */
   eventsBefore: Date;
   /** Now: rate-limit counters whose window is over. */
@@ -27,6 +30,7 @@ export type PurgeCounts = Record<
   | "stepUpChallenges"
   | "verificationTokens"
   | "sessions"
+  | "apiKeys"
   | "securityEvents"
   | "counters",
   number
@@ -44,6 +48,7 @@ export function retentionCutoffs(config: RetentionConfig, now: Date): RetentionC
   return {
     tokensExpiredBefore: daysAgo(config.RETENTION_DAYS_TOKENS),
     sessionsEndedBefore: daysAgo(config.RETENTION_DAYS_SESSIONS),
+    apiKeysEndedBefore: daysAgo(config.RETENTION_DAYS_API_KEYS),
     eventsBefore: daysAgo(config.RETENTION_DAYS_EVENTS),
     now,
   };

@@ -6,7 +6,7 @@ import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "..
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
-import { errorResponses, password, verificationTokenFields } from "../schemas.js";
+import { errorResponses, password, verificationTokenFields, type VerificationTokenBody } from "../schemas.js";
 import { verificationTokenOf } from "../step-up.js";
 
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
@@ -66,6 +66,24 @@ const profileUpdate = {
     currentPassword: password,
     ...verificationTokenFields,
   },
+} as const;
+
+interface DeleteMeBody extends VerificationTokenBody {
+  password?: string;
+}
+
+/** Absent, or a password (required when the account has one) and a step-up token. */
+const deleteMeBody = {
+  type: ["object", "null"],
+  properties: {
+    password: {
+      ...password,
+      description:
+        "The current password; required when the account has one. An account without a password omits it and proves a recent authentication instead",
+    },
+    ...verificationTokenFields,
+  },
+  examples: [{ password: "correct horse battery staple" }, {}],
 } as const;
 
 const session = {
@@ -140,21 +158,26 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
     },
   );
 
-  v1.delete<{ Body: { password: string } }>(
+  v1.delete<{ Body: DeleteMeBody | null | undefined }>(
     "/me",
     {
       config: { rateLimit: "reauth", hashesPassword: "reauth" },
       schema: {
         operationId: "deleteMe",
-        summary: "Delete the current user's account (needs the password)",
+        summary: "Delete the current user's account (needs the password, if the account has one)",
+        description:
+          "An account with a password must send it (400 without it, 422 when wrong), whatever the session's age. " +
+          "An account without one (made through Google or Apple, or passkeys only) sends no password: it needs a " +
+          "session authenticated within REAUTH_MAX_AGE or a step-up verification token, else 403 `mfa_required`.",
         tags: ["me"],
         security,
-        body: { type: "object", properties: { password }, required: ["password"] },
+        body: deleteMeBody,
         response: { 204: { type: "null" }, ...errorResponses(400, 401, 403, 422, 429, 503) },
       },
     },
     async (request, reply) => {
-      await deleteAccount(deps, request.auth, request.body.password, requestContext(request));
+      const proof = { password: request.body?.password, verificationToken: verificationTokenOf(request) };
+      await deleteAccount(deps, request.auth, proof, requestContext(request));
       // Deleting the account kills its API keys (deactivation and password resets do not).
       await revokeAllApiKeys(deps, request.auth.user.id, "account_deleted", requestContext(request));
       return reply.code(204).send();
