@@ -5,6 +5,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { Deps } from "./deps.js";
 import { requireBearer } from "./http/authenticate.js";
 import { installDevices } from "./http/devices.js";
+import { deferredSchemaCompilers } from "./http/deferred-schemas.js";
 import { answerFrameworkError, installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
 import { installInputRules } from "./http/input.js";
@@ -35,6 +36,7 @@ export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Builds the HTTP app around ready dependencies. No I/O here: tests call it and use inject(). */
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const schemas = deferredSchemaCompilers();
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -53,7 +55,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     frameworkErrors: answerFrameworkError,
     // Types are checked, never coerced: {"password": 123} is a 400, not the string "123".
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    // Each route's schemas compile on its first request, not here (see http/deferred-schemas.ts).
+    schemaController: { compilersFactory: schemas.compilersFactory },
   });
+  schemas.attachTo(app);
 
   // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.
   app.removeContentTypeParser("text/plain");

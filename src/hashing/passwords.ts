@@ -2,8 +2,8 @@ import crypto from "node:crypto";
 import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as argon2 from "@node-rs/argon2";
-import * as bcrypt from "@node-rs/bcrypt";
 import { AuthError } from "../domain/errors.js";
+import { lazy } from "../domain/lib/lazy.js";
 import type { HashPriority, ImportedHash, PasswordHasher } from "../domain/factors/password/hasher.js";
 
 export type { HashPriority, PasswordHasher };
@@ -13,6 +13,9 @@ export interface Argon2Params {
   timeCost: number;
   parallelism: number;
 }
+
+/** Only hashes imported from another system are bcrypt: most processes never load it. */
+const bcryptLibrary = lazy(() => import("@node-rs/bcrypt"));
 
 /** OWASP Password Storage Cheat Sheet, argon2id option 2: 19 MiB, 2 passes, 1 lane. */
 export const OWASP_ARGON2ID: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -254,7 +257,13 @@ const bcryptSaltBytes = (salt: string): Buffer =>
 
 /** The 31-character digest bcrypt computes for `password` under `cost` and `salt`. */
 async function bcryptDigest(password: string, cost: number, salt: string): Promise<string> {
+  const bcrypt = await bcryptLibrary();
   return (await bcrypt.hash(symfonyBcryptInput(password), cost, bcryptSaltBytes(salt))).slice(-31);
+}
+
+/** A bcrypt hash of a random password at `cost`: a sample to time a hash class by. */
+async function randomBcryptHash(cost: number): Promise<string> {
+  return (await bcryptLibrary()).hashSync(crypto.randomBytes(16).toString("hex"), cost);
 }
 
 /** Stores the kinds of legacy hash present (one sample of each), so every instance can time them at start. */
@@ -323,7 +332,7 @@ export async function createPasswordHasher(options: {
       case "argon2":
         return argon2.verify(hash, password);
       case "bcrypt":
-        return bcrypt.verify(symfonyBcryptInput(password), hash);
+        return (await bcryptLibrary()).verify(symfonyBcryptInput(password), hash);
       case "wrapped-bcrypt":
         return argon2.verify(plan.inner, await bcryptDigest(password, plan.cost, plan.salt));
       default:
@@ -427,16 +436,14 @@ export async function createPasswordHasher(options: {
         return { ok: true, hash: value };
       }
       if (plan.kind === "wrapped-bcrypt") {
-        await register(plan.cls, () => wrapBcrypt(bcrypt.hashSync(crypto.randomBytes(16).toString("hex"), plan.cost)));
+        await register(plan.cls, async () => wrapBcrypt(await randomBcryptHash(plan.cost)));
         return { ok: true, hash: value };
       }
       // Plain bcrypt: wrapped in argon2id at the current parameters before it is stored.
       const wrapped = await wrapBcrypt(value);
       const wrappedPlan = planFor(wrapped);
       if (wrappedPlan.kind === "wrapped-bcrypt") {
-        await register(wrappedPlan.cls, () =>
-          wrapBcrypt(bcrypt.hashSync(crypto.randomBytes(16).toString("hex"), wrappedPlan.cost)),
-        );
+        await register(wrappedPlan.cls, async () => wrapBcrypt(await randomBcryptHash(wrappedPlan.cost)));
       }
       return { ok: true, hash: wrapped };
     },

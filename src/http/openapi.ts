@@ -1,8 +1,9 @@
 import type { FastifyDynamicSwaggerOptions } from "@fastify/swagger";
 import fs from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../paths.js";
 
-/** src/http/ and dist/http/ both sit two folders below package.json. */
-const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string };
 
 /**
  * The OpenAPI document's frame: version and license from package.json, the server, the security

@@ -2,12 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { createRequire } from "node:module";
 import type { Redis } from "ioredis";
-import {
-  RateLimiterMemory,
-  RateLimiterPostgres,
-  RateLimiterRedis,
-  type RateLimiterAbstract,
-} from "rate-limiter-flexible";
+import type { RateLimiterAbstract, RateLimiterMemory } from "rate-limiter-flexible";
 import type { CounterStore } from "../domain/security/ports.js";
 import type { DB } from "./database.js";
 
@@ -36,29 +31,32 @@ export interface CounterLog {
   info(obj: object, message: string): void;
 }
 
+type RateLimiterFlexible = typeof import("rate-limiter-flexible");
+
 /**
  * The per-instance counters that answer while Redis does not. The store calls it only after a
  * Redis command failed (or Redis was not ready), so each call is one Redis error to count.
  */
-class FallbackLimiter extends RateLimiterMemory {
-  constructor(
-    options: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly onUse: () => void = () => {},
-  ) {
-    super(options);
+function fallbackLimiter(
+  { RateLimiterMemory }: RateLimiterFlexible,
+  options: ConstructorParameters<typeof RateLimiterMemory>[0],
+  onUse: () => void = () => {},
+): RateLimiterMemory {
+  class FallbackLimiter extends RateLimiterMemory {
+    override consume(...args: Parameters<RateLimiterMemory["consume"]>) {
+      onUse();
+      return super.consume(...args);
+    }
+    override reward(...args: Parameters<RateLimiterMemory["reward"]>) {
+      onUse();
+      return super.reward(...args);
+    }
+    override get(...args: Parameters<RateLimiterMemory["get"]>) {
+      onUse();
+      return super.get(...args);
+    }
   }
-  override consume(...args: Parameters<RateLimiterMemory["consume"]>) {
-    this.onUse();
-    return super.consume(...args);
-  }
-  override reward(...args: Parameters<RateLimiterMemory["reward"]>) {
-    this.onUse();
-    return super.reward(...args);
-  }
-  override get(...args: Parameters<RateLimiterMemory["get"]>) {
-    this.onUse();
-    return super.get(...args);
-  }
+  return new FallbackLimiter(options);
 }
 
 /** How long a Redis command may take before the per-instance fallback answers instead. */
@@ -95,6 +93,9 @@ export async function createCounters(
 ): Promise<Counters> {
   const { log, onRedisError } = observer;
   if (backend.kind === "sqlite") return createSqliteCounters(backend.db);
+  // Loaded by the backends that use it, not on SQLite, the default (issue 14: start and memory).
+  const library = createRequire(import.meta.url)("rate-limiter-flexible") as RateLimiterFlexible;
+  const { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis } = library;
   let redis: Redis | undefined;
   const connectRedis = (url: string): Redis => {
     // No offline queue and a short command timeout: while Redis is away a command fails at once
@@ -144,12 +145,12 @@ export async function createCounters(
           ...base,
           storeClient: redis!,
           rejectIfRedisNotReady: true,
-          insuranceLimiter: new FallbackLimiter(base, onRedisError),
+          insuranceLimiter: fallbackLimiter(library, base, onRedisError),
         });
       case "postgres": {
         // The first limiter creates the table; the rest reuse it.
         const first = tableReady === undefined;
-        let limiter!: RateLimiterPostgres;
+        let limiter!: InstanceType<typeof RateLimiterPostgres>;
         const created = new Promise<void>((resolve, reject) => {
           limiter = new RateLimiterPostgres(
             {

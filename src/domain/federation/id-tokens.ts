@@ -53,16 +53,22 @@ export interface VerifierOptions {
  * `iss`, `aud` among the client IDs, `exp`/`iat`/`nbf` with 60 s of leeway, and the nonce.
  */
 export class IdTokenVerifier {
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  private keySet: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   constructor(
     readonly settings: ProviderSettings,
-    options: VerifierOptions = {},
-  ) {
-    this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
-      cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    private readonly options: VerifierOptions = {},
+  ) {}
+
+  /**
+   * Made on the first token, not at start: it loads Node's fetch (undici), ~15 ms and 6 MB that a
+   * server without Google or Apple sign-in never needs (issue 14: start and memory per worker).
+   */
+  private get jwks(): ReturnType<typeof createRemoteJWKSet> {
+    return (this.keySet ??= createRemoteJWKSet(new URL(this.settings.jwksUrl), {
+      cooldownDuration: this.options.jwksCooldownMs ?? 30_000,
       timeoutDuration: 5_000,
-    });
+    }));
   }
 
   get isEnabled(): boolean {

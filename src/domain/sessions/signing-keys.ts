@@ -1,4 +1,5 @@
 import crypto, { type KeyObject } from "node:crypto";
+import { promisify } from "node:util";
 import type { JWK } from "jose";
 import type { Clock } from "../lib/ports.js";
 import type { SigningKeyRecord, SigningKeyStore } from "./ports.js";
@@ -6,6 +7,12 @@ import type { SecretBox } from "../lib/secret-box.js";
 import { AuthError } from "../errors.js";
 
 const PURPOSE = "signing-key";
+/**
+ * RSA key generation (~100 ms of CPU for 2048 bits) runs on libuv's thread pool, not on the event
+ * loop: a first start overlaps it with loading the app (main.ts), and a rotation or revocation
+ * in a running server does not stall the requests in flight.
+ */
+const generateKeyPair = promisify(crypto.generateKeyPair);
 /** How long after its last token expired a retired key is still used to recognise that token as expired. */
 const EXPIRED_KEY_MEMORY_SECONDS = 86_400;
 /**
@@ -230,7 +237,7 @@ export class SigningKeys {
           await this.reload();
           return { kid, alreadyRevoked: false, newSigner: result.replacedBy };
         case "needs_replacement":
-          // Generated outside the transaction (it takes ~100 ms), then the revocation is retried with it.
+          // Generated outside the transaction (it takes ~100 ms of CPU), then the revocation is retried with it.
           replacement = await this.generate();
       }
     }
@@ -249,7 +256,7 @@ export class SigningKeys {
   }
 
   private async generate(): Promise<SigningKeyRecord> {
-    const { publicKey, privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { publicKey, privateKey } = await generateKeyPair("rsa", { modulusLength: 2048 });
     const jwk = publicKey.export({ format: "jwk" });
     const kid = crypto.createHash("sha256").update(`${jwk.n}.${jwk.e}`).digest("base64url").slice(0, 16);
     const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { CODE_ROOT, PROJECT_ROOT } from "../../paths.js";
 import csrfProtection from "@fastify/csrf-protection";
 import formbody from "@fastify/formbody";
 import fastifyStatic from "@fastify/static";
@@ -22,11 +22,11 @@ import { LANGUAGE_COOKIE, pageCookieOptions, pageUser } from "./page-session.js"
 import { publicAccountPages } from "./public-account.js";
 import { render, statusOf } from "./render.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = path.join(CODE_ROOT, "http/pages");
 const VIEWS = path.join(here, "views");
 const ASSETS = path.join(here, "assets");
 /** The browser SDK, built by scripts/build.mjs: the page script imports its WebAuthn helpers. */
-const SDK = path.resolve(here, "../../../sdk/dist");
+const SDK = path.join(PROJECT_ROOT, "sdk/dist");
 
 export interface PageDeps extends DomainDeps, Omit<ApiKeyDeps, "config"> {
   config: Config;
