@@ -153,6 +153,11 @@ const schema = z.object({
   ACCOUNT_FAILURE_LIMIT: rateRule.default({ points: 100, durationSeconds: 3600 }),
   /** Longest a login may wait for a password-hashing slot before the server answers 503. */
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * Password hashes in flight per process; each argon2id hash holds 19 MB while it runs. Default:
+   * one per core, shared among the workers (src/deps.ts, defaultHashSlots).
+   */
+  HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   // Holding under attack (docs/threat-model.md): re-checks of the password by a logged-in user,
   // and the known devices that pass the account budget.
   /** Password re-checks (PATCH /me password, DELETE /me, TOTP disable, backup-code regenerate), right or wrong, per IP and per account. */

@@ -98,6 +98,18 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
   return file === ":memory:" ? { kind: "memory", prefix: config.COUNTER_PREFIX } : { kind: "sqlite", db: database.db };
 }
 
+/**
+ * Password hashes in flight per process when HASH_CONCURRENCY is unset: one per core, shared
+ * among the workers. Each argon2id hash holds 19 MB while it runs. Two per core was better when
+ * the server ran under tsx on a loaded machine (login 71/s -> 82/s); on the built server, one per
+ * core is faster and smaller (bench/.work/login.ts, SQLite, 16 connections, alternated on a quiet
+ * machine: 150 and 149 logins/s at 12.2 ms of CPU each and a peak RSS of 152 MB, against 145
+ * and 140/s at 13.2-13.6 ms and 187-190 MB with two per core).
+ */
+export function defaultHashSlots(workers: number): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / workers));
+}
+
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
@@ -137,11 +149,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       clock,
       retry: options.mailRetry,
     });
-    // Two hashes in flight per core, shared among the workers: with exactly one per core, each
-    // core idles between a hash finishing and the event loop starting the next (measured: login
-    // 71/s -> 82/s against a raw argon2id rate of ~100/s, and no collapse into 503s at 64
-    // connections). Libuv's four threads then run four hashes on two cores, as raw argon2 does.
-    const hashSlots = Math.max(1, Math.floor((2 * os.availableParallelism()) / config.WORKERS));
+    const hashSlots = config.HASH_CONCURRENCY ?? defaultHashSlots(config.WORKERS);
     const hasher = await createPasswordHasher({
       params: options.argon2,
       concurrency: hashSlots,

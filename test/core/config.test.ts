@@ -23,6 +23,7 @@ const bad: Record<string, string> = {
   LOGIN_RATE_LIMIT: "5 per minute",
   ACCOUNT_FAILURE_LIMIT: "0/3600",
   HASH_QUEUE_MAX_WAIT_MS: "1",
+  HASH_CONCURRENCY: "0",
   WORKERS: "0",
   LOG_LEVEL: "loud",
   SMTP_URL: "mail.example.com",
@@ -72,6 +73,8 @@ test("WORKERS=auto: one process per core on PostgreSQL, one on SQLite; a number 
   assert.equal(loadConfig({ WORKERS: "2" }).WORKERS, 2);
   assert.equal(loadConfig({ WORKERS: "3", DATABASE_URL: postgres }).WORKERS, 3);
   assert.equal(loadConfig({}).WORKERS, 1);
+  assert.equal(loadConfig({}).HASH_CONCURRENCY, undefined, "unset: one hash per core (defaultHashSlots)");
+  assert.equal(loadConfig({ HASH_CONCURRENCY: "6" }).HASH_CONCURRENCY, 6);
 });
 
 test("PUBLIC_URL is Warden's own address; APP_URL (mail links) defaults to it; JWT_ISSUER overrides iss", () => {
