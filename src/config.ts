@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import os from "node:os";
 
 import type { RateRule } from "./domain/security/rate-limits.js";
@@ -137,6 +137,12 @@ const schema = z.object({
   MAIL_FROM: z.string().min(3).default("Warden <no-reply@localhost>"),
   PRODUCT_NAME: z.string().min(1).default("Warden"),
   ACCESS_TOKEN_TTL: positiveSeconds.default(3600),
+  /**
+   * Milliseconds an instance may answer an authenticated request from its memory of the session,
+   * API key and user (src/storage/recent-reads.ts): a revocation, deactivation or change on
+   * another instance is seen within this; on the same instance at once. 0 reads every request.
+   */
+  AUTH_CACHE_MS: z.coerce.number().int().min(0).max(1000).default(1000),
   REFRESH_TOKEN_TTL: positiveSeconds.default(2_592_000),
   SESSION_MAX_LIFETIME: positiveSeconds.default(7_776_000),
   REFRESH_REUSE_GRACE: seconds.default(10),

@@ -30,6 +30,7 @@ import { loadScopeCatalogue } from "./storage/scope-catalogue.js";
 import type { SecurityEventSearch, UserDirectory } from "./domain/admin/ports.js";
 import { createUserDirectory } from "./storage/user-directory.js";
 import { createStores, createUnitOfWork } from "./storage/stores.js";
+import { createRecentReads } from "./storage/recent-reads.js";
 
 export interface Deps extends Omit<DomainDeps, "config" | "hasher">, Omit<ApiKeyDeps, "config"> {
   config: Config;
@@ -172,6 +173,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       keys,
       accessTokens: new AccessTokens(keys, clock, random, config.issuer, config.ACCESS_TOKEN_TTL),
       limiter: new SlidingWindowLimiter(counters, clock),
+      recent: createRecentReads(database.changes, config.AUTH_CACHE_MS),
       ...stores,
       ...observedUnitOfWork(createUnitOfWork(database.db, database.engine, random), metrics),
       apiKeys: createApiKeyStore(database.db, database.reader),

@@ -1,7 +1,7 @@
 import type { RateRule } from "./security/rate-limits.js";
 import type { AccessTokens } from "./sessions/access-tokens.js";
 import type { PasswordHasher } from "./factors/password/hasher.js";
-import type { Clock, Mailer, Random } from "./lib/ports.js";
+import type { Clock, Mailer, Random, RecentReads } from "./lib/ports.js";
 import type { Stores, UnitOfWork } from "./unit-of-work.js";
 import type { SlidingWindowLimiter } from "./security/rate-limits.js";
 import type { SecretBox } from "./lib/secret-box.js";
@@ -48,6 +48,8 @@ export interface DomainDeps extends Stores, UnitOfWork {
   config: DomainConfig;
   clock: Clock;
   random: Random;
+  /** The reads of every authenticated request, remembered for at most AUTH_CACHE_MS. */
+  recent: RecentReads;
   box: SecretBox;
   hasher: PasswordHasher;
   keys: SigningKeys;

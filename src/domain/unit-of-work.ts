@@ -7,6 +7,7 @@ import type { EmailOtpStore } from "./factors/email-otp/ports.js";
 import type { PasskeyStore, WebAuthnChallengeStore } from "./factors/passkeys/ports.js";
 import type { StepUpStore } from "./sessions/step-up-ports.js";
 import type { IdentityStore } from "./federation/ports.js";
+import type { RecentReads } from "./lib/ports.js";
 
 /** The stores of the domain's tables; the unit of work binds all of them to one transaction. */
 export interface Stores {
@@ -24,8 +25,10 @@ export interface Stores {
   identities: IdentityStore;
 }
 
-/** The same store interfaces, bound to one open transaction. */
-export interface Tx extends Stores, UnitOfWork {}
+/** The same store interfaces, bound to one open transaction, where nothing read is remembered. */
+export interface Tx extends Stores, UnitOfWork {
+  recent: RecentReads;
+}
 
 export interface UnitOfWork {
   /**

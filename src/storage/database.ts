@@ -13,6 +13,7 @@ import {
   SqliteDriver,
   type DatabaseConnection,
 } from "kysely";
+import { Changes, watchingWrites } from "./write-watch.js";
 
 /** Times are stored as integer milliseconds since the epoch on both engines; flags as nullable times. */
 export interface UsersTable {
@@ -236,6 +237,8 @@ export interface Database {
   pgPool?: pg.Pool;
   /** Hand-written reads for the hottest paths, past Kysely; see RawReader. */
   reader: RawReader;
+  /** Moves when this process commits a write through `db` (src/storage/write-watch.ts). */
+  changes: Changes;
   close(): Promise<void>;
 }
 
@@ -351,7 +354,10 @@ export function openDatabase(
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma("busy_timeout = 5000");
     const statements = withStatementCache(sqlite);
-    const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+    const changes = new Changes();
+    const db = new Kysely<DB>({
+      dialect: watchingWrites(new ImmediateSqliteDialect({ database: statements }), changes),
+    });
     // One connection: while a unit of work holds it, a direct read would see that transaction's
     // uncommitted writes (a TOTP factor deleted by a disable that then rolls back). The same SQL
     // then goes through Kysely's connection queue, which waits for the commit.
@@ -367,7 +373,7 @@ export function openDatabase(
           : (statements.prepare(sql).get(...parameters) as Row | undefined),
       all: rows,
     };
-    return { db, engine: "sqlite", sqlite, reader, close: () => db.destroy() };
+    return { db, engine: "sqlite", sqlite, reader, changes, close: () => db.destroy() };
   }
   // pg is loaded for a PostgreSQL URL only: a SQLite process never pays its memory (issue 14).
   const pg = createRequire(import.meta.url)("pg") as typeof import("pg").default;
@@ -392,7 +398,8 @@ export function openDatabase(
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pgPool.on("error", (error) => options.onConnectionError?.(error));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  const changes = new Changes();
+  const db = new Kysely<DB>({ dialect: watchingWrites(new PostgresDialect({ pool: pgPool }), changes) });
   const reader: RawReader = {
     param: (n) => `$${n}`,
     first: async <Row>(sql: string, parameters: readonly unknown[]) =>
@@ -400,7 +407,7 @@ export function openDatabase(
     all: async <Row>(sql: string, parameters: readonly unknown[]) =>
       (await pgPool.query(sql, parameters as unknown[])).rows as Row[],
   };
-  return { db, engine: "postgres", pgPool, reader, close: () => db.destroy() };
+  return { db, engine: "postgres", pgPool, reader, changes, close: () => db.destroy() };
 }
 
 /**

@@ -14,6 +14,7 @@ import { createMfaChallengeStore } from "./mfa-challenges.js";
 import { createSecurityEventStore } from "./security-events.js";
 import { createSessionStore } from "./sessions.js";
 import { createUserStore } from "./users.js";
+import { readThrough } from "./recent-reads.js";
 
 /** Every store over `db`: the database itself (with its raw `reader`), or one transaction of it. */
 export function createStores(db: Kysely<DB>, engine: Engine, random: Random, reader?: RawReader): Stores {
@@ -43,7 +44,7 @@ export function createUnitOfWork(db: Kysely<DB>, engine: Engine, random: Random)
   return {
     transaction: (work) =>
       db.transaction().execute((trx) => {
-        const tx: Tx = { ...createStores(trx, engine, random), transaction: (inner) => inner(tx) };
+        const tx: Tx = { ...createStores(trx, engine, random), recent: readThrough, transaction: (inner) => inner(tx) };
         return work(tx);
       }),
   };

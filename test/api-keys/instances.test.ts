@@ -1,8 +1,11 @@
-/** Two Warden instances on one database (and one Redis): what one does to a key, the other sees at the next request. */
+/**
+ * Two Warden instances on one database (and one Redis): what one does to a key, it sees at once
+ * and the other within its AUTH_CACHE_MS.
+ */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { engines, redisUrl, skipReason } from "../helpers/engines.js";
-import { FixedClock } from "../helpers/warden.js";
+import { afterAuthCache, FixedClock, SHORT_AUTH_CACHE } from "../helpers/warden.js";
 import { bearer, call, createKey, introspect, INVALID_KEY, startKeyWarden, userWithToken } from "./fixtures.js";
 
 for (const { engine, skip } of engines) {
@@ -10,39 +13,49 @@ for (const { engine, skip } of engines) {
 
   test(
     name(
-      "revoke and rotate on one instance, and an admin's deactivation, are seen at once by another on the same database",
+      "revoke and rotate on one instance, and an admin's deactivation: seen at once there, within AUTH_CACHE_MS by another on the same database",
     ),
     { skip },
     async () => {
       const clock = new FixedClock();
       const a = await startKeyWarden({ engine, clock });
-      const b = await startKeyWarden({ databaseUrl: a.deps.config.DATABASE_URL, clock });
+      const b = await startKeyWarden({ databaseUrl: a.deps.config.DATABASE_URL, clock, env: SHORT_AUTH_CACHE });
       try {
         const { token } = await userWithToken(a, "dev@example.com");
         const first = await createKey(a, token);
         const second = await createKey(a, token);
-        // B has just seen both keys alive (if it cached anything, it would be now).
-        for (const key of [first, second]) {
-          assert.equal((await call(b, key.token, "GET", "/api/v1/me")).status, 200);
-          assert.equal((await introspect(b, key.token)).body.active, true);
-        }
+        // Both instances have just seen both keys alive, and remember it.
+        for (const w of [a, b])
+          for (const key of [first, second]) {
+            assert.equal((await call(w, key.token, "GET", "/api/v1/me")).status, 200);
+            assert.equal((await introspect(w, key.token)).body.active, true);
+          }
         assert.equal((await call(a, bearer(token), "DELETE", `/api/v1/api-tokens/${first.id}`)).status, 204);
+        assert.deepEqual((await call(a, first.token, "GET", "/api/v1/me")).body, INVALID_KEY, "A: at once");
+        await afterAuthCache(b);
         assert.deepEqual((await call(b, first.token, "GET", "/api/v1/me")).body, INVALID_KEY);
         assert.deepEqual((await introspect(b, first.token)).body, { active: false });
 
         const rotated = await call(a, bearer(token), "POST", `/api/v1/api-tokens/${second.id}/rotate`);
         assert.equal(rotated.status, 201);
+        assert.deepEqual((await call(a, second.token, "GET", "/api/v1/me")).body, INVALID_KEY, "A: at once");
+        await afterAuthCache(b);
         assert.deepEqual((await call(b, second.token, "GET", "/api/v1/me")).body, INVALID_KEY);
         assert.deepEqual((await introspect(b, second.token)).body, { active: false });
         assert.equal((await call(b, rotated.body.token, "GET", "/api/v1/me")).status, 200);
 
-        // An admin deactivates the user through the API on A: B refuses the user's token and key at once.
+        // An admin deactivates the user through the API on A: A refuses the user's token and key at
+        // once, B within its AUTH_CACHE_MS.
         const admin = await userWithToken(a, "root@example.com", ["ROLE_ADMIN"]);
         const user = await a.deps.users.findByEmail("dev@example.com");
+        assert.equal((await call(a, bearer(token), "GET", "/api/v1/me")).status, 200);
         assert.equal((await call(b, bearer(token), "GET", "/api/v1/me")).status, 200);
         const deactivated = await call(a, bearer(admin.token), "POST", `/api/admin/users/${user!.id}/deactivate`);
         assert.equal(deactivated.status, 200, deactivated.raw);
         const inactive = { code: 403, message: "Your account has been deactivated. Please contact support." };
+        assert.deepEqual((await call(a, bearer(token), "GET", "/api/v1/me")).body, inactive, "A: at once");
+        assert.deepEqual((await call(a, rotated.body.token, "GET", "/api/v1/me")).body, inactive, "A: at once");
+        await afterAuthCache(b);
         assert.deepEqual((await call(b, bearer(token), "GET", "/api/v1/me")).body, inactive);
         assert.deepEqual((await call(b, rotated.body.token, "GET", "/api/v1/me")).body, inactive);
         assert.deepEqual((await introspect(b, rotated.body.token)).body, { active: false });

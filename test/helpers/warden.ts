@@ -46,6 +46,19 @@ export interface StartOptions {
   jwksCooldownMs?: number;
 }
 
+/**
+ * For a second instance on a shared database: it remembers what it read for 200 ms instead of a
+ * second (AUTH_CACHE_MS), so a test of what it sees after another instance's write waits less.
+ */
+export const SHORT_AUTH_CACHE = { AUTH_CACHE_MS: "200" };
+
+/**
+ * Waits out `w`'s AUTH_CACHE_MS: every read it remembered from before is gone, so a change made
+ * through another instance must show now.
+ */
+export const afterAuthCache = (w: Warden) =>
+  new Promise((resolve) => setTimeout(resolve, w.deps.config.AUTH_CACHE_MS + 10));
+
 /** A Warden app on a fresh database, driven through inject() (or `app.listen` for a real socket). */
 export async function startWarden(options: StartOptions = {}): Promise<Warden> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-data-"));

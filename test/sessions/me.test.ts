@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { deactivateUser, activateUser } from "../../src/domain/accounts/lifecycle.js";
 import { engines } from "../helpers/engines.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
-import { postJson, startWarden } from "../helpers/warden.js";
+import { afterAuthCache, postJson, SHORT_AUTH_CACHE, startWarden } from "../helpers/warden.js";
 import {
   eventTypes,
   GENEROUS_LIMITS,
@@ -282,7 +282,7 @@ for (const { engine, skip } of engines) {
 
   test(
     name(
-      "deactivation ends everything at once: refresh 403, live access token 403, new login 403; activation lets login back",
+      "deactivation ends everything (other instances within AUTH_CACHE_MS): refresh 403, live access token 403, new login 403; activation lets login back",
     ),
     { skip },
     async () => {
@@ -293,12 +293,13 @@ for (const { engine, skip } of engines) {
         const peer = await startWarden({
           databaseUrl: w.deps.config.DATABASE_URL,
           clock: w.clock,
-          env: GENEROUS_LIMITS,
+          env: { ...GENEROUS_LIMITS, ...SHORT_AUTH_CACHE },
         });
         try {
           assert.equal((await getMe(peer, pair.token)).status, 200);
           await deactivateUser(w.deps, user, { ip: null, userAgent: "warden-cli" });
-          assert.equal((await getMe(peer, pair.token)).raw, INACTIVE, "every instance refuses at once");
+          await afterAuthCache(peer);
+          assert.equal((await getMe(peer, pair.token)).raw, INACTIVE, "every instance refuses within AUTH_CACHE_MS");
         } finally {
           await peer.close();
         }

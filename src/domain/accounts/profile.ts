@@ -29,7 +29,7 @@ export type ProfileView = Pick<
 
 /** GET /api/v1/me. */
 export async function getProfile(deps: DomainDeps, user: UserRecord): Promise<ProfileView> {
-  return viewProfile(user, await isMfaEnabled(deps, user));
+  return viewProfile(user, await deps.recent.remember(`mfa:${user.id}`, () => isMfaEnabled(deps, user)));
 }
 
 export function viewProfile(user: UserRecord, mfaEnabled: boolean): ProfileView {

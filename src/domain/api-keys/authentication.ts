@@ -12,11 +12,13 @@ const invalid = () => new AuthError("API_KEY_INVALID");
 /**
  * The key and its user when the key is well formed, known, unrevoked, unexpired and its user not
  * deleted; null otherwise. A malformed key (bad shape or checksum) is refused before any lookup.
- * Nothing is cached: a revocation on any instance holds on every instance at the next request.
+ * A revocation holds at once on the instance that made it, within AUTH_CACHE_MS on every other
+ * (the read is remembered that long: deps.recent).
  */
 async function resolveKey(deps: ApiKeyDeps, token: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | null> {
   if (!isWellFormedApiKey(token)) return null;
-  const found = await deps.apiKeys.findWithOwner(hashApiKey(token));
+  const tokenHash = hashApiKey(token);
+  const found = await deps.recent.remember(`api-key:${tokenHash}`, () => deps.apiKeys.findWithOwner(tokenHash));
   if (!found) return null;
   const { key, user } = found;
   if (key.revokedAt || (key.expiresAt && key.expiresAt <= deps.clock.now()) || user.deletedAt) return null;

@@ -3,7 +3,7 @@ import type { RateRule } from "../security/rate-limits.js";
 import type { ApiKeyStore, ScopeDefinition } from "./ports.js";
 
 /** The narrow deps of the API-key module. */
-export type ApiKeyDeps = Pick<DomainDeps, "clock" | "random" | "events" | "users" | "limiter"> & {
+export type ApiKeyDeps = Pick<DomainDeps, "clock" | "random" | "events" | "users" | "limiter" | "recent"> & {
   apiKeys: ApiKeyStore;
   /** The catalogue from API_KEY_SCOPES_FILE (empty when unset: no key can be created). */
   apiKeyScopes: readonly ScopeDefinition[];

@@ -9,6 +9,17 @@ export interface Random {
   uuid(): string;
 }
 
+/**
+ * Reads every authenticated request makes (its session and user, its API key, the user's MFA
+ * state), remembered for at most AUTH_CACHE_MS (at most a second). A write committed by this
+ * process forgets them all at once, so what a client just changed is what it reads next; a write
+ * by another instance (or the CLI) is seen within AUTH_CACHE_MS. Only for reads at the edge of a
+ * request, outside any unit of work: inside one, `remember` reads through (src/storage/stores.ts).
+ */
+export interface RecentReads {
+  remember<T>(key: string, read: () => Promise<T>): Promise<T>;
+}
+
 /** Every mail Warden sends; templates exist for each in English and Romanian (src/mail/templates). */
 export type MailKind =
   | "confirm_email"

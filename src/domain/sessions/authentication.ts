@@ -14,14 +14,17 @@ export interface Authenticated {
 
 /**
  * Bearer authentication for Warden's own endpoints. Beyond the signature, the session and the
- * user are read on every request, so a revoked session (401) or a deactivated user (403) is
- * refused at once on every instance, not when the token expires.
+ * user are checked on every request, so a revoked session (401) or a deactivated user (403) is
+ * refused at once on the instance that made the change and within AUTH_CACHE_MS (a second) on
+ * every other, not when the token expires (the read is remembered that long: deps.recent).
  */
 export async function authenticate(deps: DomainDeps, authorization: string | undefined): Promise<Authenticated> {
   const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
   if (!match) throw new AuthError("JWT_NOT_FOUND");
   const claims = await deps.accessTokens.verify(match[1]!);
-  const found = await deps.sessions.findSessionWithUser(claims.sid);
+  const found = await deps.recent.remember(`session:${claims.sid}`, () =>
+    deps.sessions.findSessionWithUser(claims.sid),
+  );
   if (!found || found.user.id !== claims.sub) throw new AuthError("JWT_INVALID");
   const { session, user } = found;
   if (user.deactivatedAt || user.deletedAt) throw new AuthError("ACCOUNT_INACTIVE");
