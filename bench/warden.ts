@@ -13,12 +13,23 @@ import { cpuTicks, freePort, processTree, startServer, type ServerProcess } from
 export const BENCH_PASSWORD = "bench-Password-1";
 const ROOT = path.resolve(import.meta.dirname, "..");
 
-/** The node flags and script of `npm start` (package.json), so the bench runs the server as operators do. */
-const START_ARGS = (() => {
+/**
+ * The environment, node flags and script of `npm start` (package.json: `[NAME=value ...] exec node
+ * <flags> dist/main.js`), so the bench runs the server as operators do.
+ */
+const { START_ENV, START_ARGS } = (() => {
   const start = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
     .scripts.start;
-  const args = start.replace(/^exec node\s+/, "").split(/\s+/);
-  return args.map((arg) => (arg.endsWith(".js") ? path.join(ROOT, arg) : arg));
+  const match = /^((?:\w+=\S+\s+)*)exec node\s+(.+)$/.exec(start.trim());
+  if (!match) throw new Error(`package.json's start script is not "[NAME=value ...] exec node ...": ${start}`);
+  const env = Object.fromEntries(
+    match[1]!
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+  );
+  const args = match[2]!.split(/\s+/).map((arg) => (arg.endsWith(".js") ? path.join(ROOT, arg) : arg));
+  return { START_ENV: env as Record<string, string>, START_ARGS: args };
 })();
 
 export type EngineName = "sqlite" | "postgres";
@@ -103,7 +114,7 @@ export async function startWardenTarget(options: {
   const server = await startServer({
     args: START_ARGS,
     cwd: ROOT,
-    env,
+    env: { ...START_ENV, ...env },
     port: await freePort(),
     readyPath: "/readyz",
     profileDir: options.profileDir,
@@ -137,6 +148,7 @@ export async function measureStart(tries: number): Promise<number[]> {
         args: START_ARGS,
         cwd: ROOT,
         env: {
+          ...START_ENV,
           NODE_ENV: "production",
           DATABASE_URL: `sqlite:${path.join(dataDir, "warden.db")}`,
           DATA_DIR: dataDir,

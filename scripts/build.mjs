@@ -114,6 +114,26 @@ function bundleServer(out) {
       "@fastify/fast-json-stringify-compiler",
     ],
   });
+  keepOneByte(out);
+}
+
+/**
+ * V8 keeps a script's source as long as the script lives, one byte per character unless a single
+ * character is above U+00FF, and then two bytes for all of it. esbuild already writes strings,
+ * regular expressions and names as ASCII escapes, so what is left above U+00FF can only be in
+ * comments it kept (zod has one em dash in a comment): rewrite those as `\uXXXX` text, which
+ * changes no code.
+ */
+function keepOneByte(out) {
+  for (const file of fs.readdirSync(out)) {
+    if (!/^main.*\.js$/.test(file)) continue;
+    const full = path.join(out, file);
+    const text = fs.readFileSync(full, "utf8");
+    const ascii = text.replace(/[^\u0000-\u00ff]/gu, (c) =>
+      [...c].map((unit) => `\\u${unit.codePointAt(0).toString(16).padStart(4, "0")}`).join(""),
+    );
+    if (ascii !== text) fs.writeFileSync(full, ascii);
+  }
 }
 
 /** tsc into `<target>.building-<pid>`, then rename over `target`, the stamp written last. */

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import type { ScopeDefinition } from "../domain/api-keys/ports.js";
 
 const catalogue = z

@@ -6,7 +6,7 @@ import type { MailKind, OutgoingMail } from "../lib/ports.js";
 export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock">;
 
 /** Letters (any script), combining marks, spaces, hyphens and apostrophes; nothing that makes a link or a sentence. */
-const GREETABLE_NAME = /^[\p{L}\p{M}][\p{L}\p{M} '’-]{0,39}$/u;
+const GREETABLE_NAME = /^[\p{L}\p{M}][\p{L}\p{M} '\u2019-]{0,39}$/u;
 
 /**
  * The name a mail greets with, or null for a plain "Hello,". A name is typed by whoever
