@@ -158,7 +158,7 @@ const schema = z.object({
   /** Failed passwords per account from all IPs together (NIST SP 800-63B 5.2.2). */
   ACCOUNT_FAILURE_LIMIT: rateRule.default({ points: 100, durationSeconds: 3600 }),
   /** Longest a login may wait for a password-hashing slot before the server answers 503. */
-  HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(750),
   /**
    * Password hashes in flight per process; each argon2id hash holds 19 MB while it runs. Default:
    * one per core, shared among the workers (src/deps.ts, defaultHashSlots).
