@@ -26,8 +26,9 @@ export interface ApiKeyStore {
   insert(key: ApiKeyRecord): Promise<void>;
   /**
    * The key with this hash (revoked or not) and its user, in one read: the request path of every
-   * API key and introspection. Null when there is no such key. Read on every use, never cached,
-   * so a revocation holds at once on every instance.
+   * API key and introspection. Null when there is no such key. Remembered for at most
+   * AUTH_CACHE_MS per process (deps.recent), so a revocation holds at once on the instance that
+   * made it and within AUTH_CACHE_MS on every other.
    */
   findWithOwner(tokenHash: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | null>;
   /** The user's key `id`; null when it does not exist or belongs to someone else. */
