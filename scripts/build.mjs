@@ -129,9 +129,8 @@ function keepOneByte(out) {
     if (!/^main.*\.js$/.test(file)) continue;
     const full = path.join(out, file);
     const text = fs.readFileSync(full, "utf8");
-    const ascii = text.replace(/[^\u0000-\u00ff]/gu, (c) =>
-      [...c].map((unit) => `\\u${unit.codePointAt(0).toString(16).padStart(4, "0")}`).join(""),
-    );
+    // Per UTF-16 unit (no `u` flag), so a character beyond U+FFFF becomes its surrogate pair.
+    const ascii = text.replace(/[^\u0000-\u00ff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`);
     if (ascii !== text) fs.writeFileSync(full, ascii);
   }
 }

@@ -34,11 +34,8 @@ export function createRecentReads(changes: Changes, ttlMs: number): RecentReads 
       }
       return value;
     },
-    forget(key) {
-      entries.delete(key);
-    },
   };
 }
 
 /** Remembers nothing: inside a unit of work, and with AUTH_CACHE_MS=0. */
-export const readThrough: RecentReads = { remember: (_key, read) => read(), forget: () => {} };
+export const readThrough: RecentReads = { remember: (_key, read) => read() };

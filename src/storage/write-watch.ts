@@ -29,40 +29,15 @@ export class Changes {
  */
 const QUIET_TABLES = new Set(["warden_counters", "security_events"]);
 
-/**
- * Columns an UPDATE may set without moving the generation, because no decision rests on a
- * remembered copy of them: an API key's last-use stamp, whose remembered value only decides
- * whether to try the stamp's own conditional write (src/domain/api-keys/authentication.ts, which
- * forgets that key's read after stamping). Without this, each key's first use in a minute would
- * forget every remembered read of the process, sessions included.
- */
-const QUIET_COLUMNS = new Map([["api_keys", new Set(["last_used_at"])]]);
-
 const WRITE = /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|replace|merge|create|alter|drop|truncate)\b/i;
 const TARGET = /^\s*(?:insert\s+into|replace\s+into|update|delete\s+from)\s+"?([\w]+)"?/i;
-/** `update "t" set <assignments> where`, as Kysely compiles it; assignments hold no quotes but the column names'. */
-const UPDATE_SET = /^\s*update\s+"?\w+"?\s+set\s+(.+?)\s+where\s/is;
-const ASSIGNED = /^\s*"(\w+)"\s*=\s*(?:\?|\$\d+)\s*$/;
 
 /** Whether `query` may change a row some remembered read returned. */
 export function mayChange(query: CompiledQuery): boolean {
   if (query.query.kind === "SelectQueryNode") return false;
   if (!WRITE.test(query.sql)) return false;
-  const table = TARGET.exec(query.sql)?.[1]?.toLowerCase();
-  if (table === undefined) return true;
-  if (QUIET_TABLES.has(table)) return false;
-  const quiet = QUIET_COLUMNS.get(table);
-  return !(quiet && query.query.kind === "UpdateQueryNode" && setsOnly(query.sql, quiet));
-}
-
-/** True when the UPDATE assigns plain parameters to `columns` and nothing else. */
-function setsOnly(sql: string, columns: Set<string>): boolean {
-  const assignments = UPDATE_SET.exec(sql)?.[1];
-  if (assignments === undefined) return false;
-  return assignments.split(",").every((assignment) => {
-    const column = ASSIGNED.exec(assignment)?.[1];
-    return column !== undefined && columns.has(column.toLowerCase());
-  });
+  const table = TARGET.exec(query.sql)?.[1];
+  return table === undefined || !QUIET_TABLES.has(table.toLowerCase());
 }
 
 /** One acquired connection, remembering whether its open transaction wrote something that counts. */
@@ -125,23 +100,27 @@ class WriteWatchingDriver implements Driver {
     watched.wrote = false;
   }
 
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const watched = connection as WatchedConnection;
-    try {
-      await this.inner.commitTransaction(watched.inner);
-    } finally {
-      // A failed commit may still have committed (a lost connection after COMMIT was sent): count it.
-      if (watched.wrote) this.changes.moved();
-      watched.inTransaction = false;
-      watched.wrote = false;
-    }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    // A failed commit may still have committed (a lost connection after COMMIT was sent): it counts.
+    return this.endTransaction(connection as WatchedConnection, true, (inner) => this.inner.commitTransaction(inner));
   }
 
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const watched = connection as WatchedConnection;
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.endTransaction(connection as WatchedConnection, false, (inner) =>
+      this.inner.rollbackTransaction(inner),
+    );
+  }
+
+  /** Ends the transaction; if it `commits` and wrote something that counts, moves the generation, even when ending failed. */
+  private async endTransaction(
+    watched: WatchedConnection,
+    commits: boolean,
+    end: (inner: DatabaseConnection) => Promise<void>,
+  ): Promise<void> {
     try {
-      await this.inner.rollbackTransaction(watched.inner);
+      await end(watched.inner);
     } finally {
+      if (commits && watched.wrote) this.changes.moved();
       watched.inTransaction = false;
       watched.wrote = false;
     }

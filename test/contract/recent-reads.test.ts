@@ -10,7 +10,6 @@ import { sql } from "kysely";
 import { systemRandom } from "../../src/deps.js";
 import type { RecentReads } from "../../src/domain/lib/ports.js";
 import type { UserStore } from "../../src/domain/accounts/ports.js";
-import { createApiKeyStore } from "../../src/storage/api-keys.js";
 import { createRecentReads } from "../../src/storage/recent-reads.js";
 import { createStores, createUnitOfWork } from "../../src/storage/stores.js";
 import type { Database } from "../../src/storage/database.js";
@@ -109,52 +108,6 @@ for (const { engine, skip } of engines) {
       await stores.events.record({ userId: user.id, type: "login_success", ip: null, userAgent: null }, NOW);
       assert.equal(await firstName(), null);
       assert.equal(reads(), 1);
-    }),
-  );
-
-  test(
-    name("an API key's last-use stamp forgets no other read; revoking the key does"),
-    { skip },
-    withDatabase(async (db) => {
-      const { firstName, reads, user } = await setup(db.database);
-      const key = {
-        id: "key-1",
-        userId: user.id,
-        name: "ci",
-        tokenHash: "a".repeat(64),
-        tokenPrefix: "af_000000000",
-        scopes: [],
-        createdAt: NOW,
-        expiresAt: null,
-        lastUsedAt: null,
-        revokedAt: null,
-      };
-      const apiKeys = createApiKeyStore(db.database.db, db.database.reader);
-      await apiKeys.insert(key);
-      assert.equal(await firstName(), null);
-      await apiKeys.touchLastUsed(key.id, NOW, new Date(NOW.getTime() - 60_000));
-      assert.equal((await apiKeys.findWithOwner(key.tokenHash))!.key.lastUsedAt?.getTime(), NOW.getTime());
-      assert.equal(await firstName(), null);
-      assert.equal(reads(), 1, "the stamp was written and nothing remembered was forgotten");
-      assert.equal(await apiKeys.revoke(user.id, key.id, NOW), true);
-      assert.equal(await firstName(), null);
-      assert.equal(reads(), 2, "a revocation forgets what was remembered");
-    }),
-  );
-
-  test(
-    name("forget drops one remembered read and keeps the others"),
-    { skip },
-    withDatabase(async (db) => {
-      const { recent, firstName, reads } = await setup(db.database);
-      let other = 0;
-      const otherRead = () => recent.remember("other", async () => ++other);
-      assert.equal(await firstName(), null);
-      assert.equal(await otherRead(), 1);
-      recent.forget("other");
-      assert.equal(await otherRead(), 2, "the forgotten read is read again");
-      assert.equal(await firstName(), null);
-      assert.equal(reads(), 1, "the other read is still remembered");
     }),
   );
 

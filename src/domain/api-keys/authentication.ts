@@ -18,25 +18,19 @@ const invalid = () => new AuthError("API_KEY_INVALID");
 async function resolveKey(deps: ApiKeyDeps, token: string): Promise<{ key: ApiKeyRecord; user: UserRecord } | null> {
   if (!isWellFormedApiKey(token)) return null;
   const tokenHash = hashApiKey(token);
-  const found = await deps.recent.remember(rememberedAs(tokenHash), () => deps.apiKeys.findWithOwner(tokenHash));
+  const found = await deps.recent.remember(`api-key:${tokenHash}`, () => deps.apiKeys.findWithOwner(tokenHash));
   if (!found) return null;
   const { key, user } = found;
   if (key.revokedAt || (key.expiresAt && key.expiresAt <= deps.clock.now()) || user.deletedAt) return null;
   return found;
 }
 
-const rememberedAs = (tokenHash: string) => `api-key:${tokenHash}`;
-
 async function touch(deps: ApiKeyDeps, key: ApiKeyRecord): Promise<void> {
   const now = deps.clock.now();
   const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
-  // Decided on the row just read, so a busy key costs no write at all between minutes. The stamp
-  // leaves every other remembered read alone (QUIET_COLUMNS in src/storage/write-watch.ts); this
-  // key's is dropped, so its next use reads the new stamp instead of trying the write again.
-  if (key.lastUsedAt === null || key.lastUsedAt < staleBefore) {
+  // Decided on the row just read, so a busy key costs no write at all between minutes.
+  if (key.lastUsedAt === null || key.lastUsedAt < staleBefore)
     await deps.apiKeys.touchLastUsed(key.id, now, staleBefore);
-    deps.recent.forget(rememberedAs(key.tokenHash));
-  }
 }
 
 export interface ApiKeyAuthenticated {

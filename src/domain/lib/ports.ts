@@ -18,8 +18,6 @@ export interface Random {
  */
 export interface RecentReads {
   remember<T>(key: string, read: () => Promise<T>): Promise<T>;
-  /** Drops one remembered read, after a write the generation deliberately ignores (write-watch.ts, QUIET_COLUMNS). */
-  forget(key: string): void;
 }
 
 /** Every mail Warden sends; templates exist for each in English and Romanian (src/mail/templates). */
