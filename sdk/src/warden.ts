@@ -6,9 +6,8 @@
  *   `credentials: "include"`); the access token lives only in this object's memory.
  * - One tab refreshes at a time (Web Locks, with a timeout so a tab that dies holding the lock
  *   cannot block the others; single-flight inside the tab where Web Locks is missing), and hands
- *   the new access token to the other tabs over BroadcastChannel. A tab that gets the lock after
- *   waiting first checks whether another tab refreshed meanwhile and takes that token instead of
- *   spending the rotated cookie again. Warden's REFRESH_REUSE_GRACE window covers what slips through.
+ *   the new access token to the other tabs over BroadcastChannel. A tab that had to wait for the
+ *   lock asks the other tabs for their token before spending the rotated cookie again. Warden's REFRESH_REUSE_GRACE window covers what slips through.
  *
  * No runtime dependencies; see docs/sdk.md.
  */
@@ -481,11 +480,19 @@ export class WardenClient {
   private async refreshAcrossTabs(before: string | null): Promise<string | null> {
     const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
     if (!locks) return this.refreshNow();
+    const name = `${this.options.name}-refresh`;
     try {
+      // A free lock: no tab is refreshing now.
+      const free = await locks.request(name, { ifAvailable: true }, async (lock) =>
+        lock ? { token: (await this.tokenFromOtherTab(before, false)) ?? (await this.refreshNow()) } : null,
+      );
+      if (free) return free.token;
+      // A held lock: another tab is most likely refreshing. Its broadcast and its storage mark are not
+      // ordered with the lock's release, so this tab may get the lock before either reaches it: ask.
       return await locks.request(
-        `${this.options.name}-refresh`,
+        name,
         { signal: AbortSignal.timeout(this.options.lockTimeoutMs) },
-        async () => (await this.tokenFromOtherTab(before)) ?? this.refreshNow(),
+        async () => (await this.tokenFromOtherTab(before, true)) ?? this.refreshNow(),
       );
     } catch (error) {
       if ((error as Error)?.name !== "TimeoutError" && (error as Error)?.name !== "AbortError") throw error;
@@ -497,23 +504,25 @@ export class WardenClient {
   }
 
   /**
-   * Inside the lock: did another tab refresh while this one waited? Its broadcast may already be
-   * here (a different fresh token in memory); else the storage mark says a refresh happened that
-   * this tab has not seen (or this tab has no token at all), and the other tabs are asked for it.
+   * Inside the lock: did another tab refresh meanwhile? Its broadcast may already be here (a
+   * different fresh token in memory). Else the other tabs are asked for their token when this tab
+   * waited for the lock, when the storage mark says a refresh happened that this tab has not seen,
+   * or when this tab has no token at all. A token equal to `before` (the one just refused) is no answer.
    */
-  private async tokenFromOtherTab(before: string | null): Promise<string | null> {
+  private async tokenFromOtherTab(before: string | null, waited: boolean): Promise<string | null> {
     if (this.token && this.token !== before && this.isFresh(this.claims)) {
       this.stats.adopted++;
       return this.token;
     }
     if (!this.channel) return null;
-    if (this.token !== null && this.readRefreshMark() <= this.knownRefreshAt) return null;
+    if (!waited && this.token !== null && this.readRefreshMark() <= this.knownRefreshAt) return null;
     const token = await new Promise<string | null>((resolve) => {
       const timeout = setTimeout(() => {
         this.waiters.delete(done);
         resolve(null);
       }, this.options.askTimeoutMs);
       const done = (token: string) => {
+        if (before !== null && token === before) return;
         clearTimeout(timeout);
         this.waiters.delete(done);
         resolve(token);
