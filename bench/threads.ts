@@ -1,0 +1,70 @@
+/**
+ * Where a scenario's CPU goes, by thread: Warden's main thread (JavaScript, HTTP, SQLite, Kysely)
+ * against every other thread of the process (libuv's pool: argon2id and RSA signing; V8's
+ * compiler and GC helpers). One SQLite Warden with one worker, as `npm start` runs it.
+ *
+ *   npm run build && node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]
+ *
+ * The main thread is the part that cannot spread over cores within a worker, and the part a
+ * change to Warden's own code can shrink; see docs/bench.md, "Where login's time goes".
+ */
+import fs from "node:fs";
+import { runLoad, type Step } from "./load.js";
+import { measureRawArgon2 } from "./physical.js";
+import { wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
+import { loginMany, startWardenTarget } from "./warden.js";
+
+const [scenario = "login", connectionsArg = "16", secondsArg = "15"] = process.argv.slice(2);
+const connections = Number(connectionsArg);
+const seconds = Number(secondsArg);
+if (!["login", "refresh", "me"].includes(scenario) || !(connections >= 1) || !(seconds >= 1)) {
+  console.error("usage: node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]");
+  process.exit(64);
+}
+
+/** CPU clock ticks (10 ms) per thread of `pid`, the main thread (tid = pid) apart from the rest. */
+function threadTicks(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+    if (tid === String(pid)) main += ticks;
+    else others += ticks;
+  }
+  return { main, others };
+}
+
+const target = await startWardenTarget({ engine: "sqlite", workers: "1", users: 200, mfaUsers: 0 });
+try {
+  // Refresh tokens are single use: the warm-up and the measurement each get their own sessions.
+  const sessions = scenario === "login" ? [] : await loginMany(target, 2 * (connections + 16));
+  const half = sessions.length / 2;
+  const steps = (part: 0 | 1): Step[] => {
+    const own = sessions.slice(part * half, (part + 1) * half);
+    if (scenario === "refresh") return wardenRefresh(own);
+    if (scenario === "me") return wardenMe(own);
+    return wardenLogin(target.emails);
+  };
+  await runLoad({ url: target.server.url, connections, durationSeconds: 3, steps: steps(0) });
+  const before = threadTicks(target.server.pid);
+  const result = await runLoad({ url: target.server.url, connections, durationSeconds: seconds, steps: steps(1) });
+  const after = threadTicks(target.server.pid);
+  const ops = result.okPerSecond * result.durationSeconds;
+  const perOp = (ticks: number) => ((ticks * 10) / ops).toFixed(3);
+  console.log(`${scenario}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`);
+  console.log(`CPU ms per operation: main thread ${perOp(after.main - before.main)}, other threads ${perOp(after.others - before.others)}`);
+  console.log(`peak RSS ${target.server.peakRss().totalMb} MB`);
+  if (scenario === "login") {
+    const raw = await measureRawArgon2(connections, seconds);
+    console.log(`raw argon2id verify, same concurrency, this process: ${raw.perSecond}/s, CPU ms per hash ${raw.cpuMsPerOp.toFixed(3)}`);
+  }
+} finally {
+  await target.close();
+}
