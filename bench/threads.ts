@@ -58,12 +58,18 @@ try {
   const after = threadTicks(target.server.pid);
   const ops = result.okPerSecond * result.durationSeconds;
   const perOp = (ticks: number) => ((ticks * 10) / ops).toFixed(3);
-  console.log(`${scenario}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`);
-  console.log(`CPU ms per operation: main thread ${perOp(after.main - before.main)}, other threads ${perOp(after.others - before.others)}`);
+  console.log(
+    `${scenario}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`,
+  );
+  console.log(
+    `CPU ms per operation: main thread ${perOp(after.main - before.main)}, other threads ${perOp(after.others - before.others)}`,
+  );
   console.log(`peak RSS ${target.server.peakRss().totalMb} MB`);
   if (scenario === "login") {
     const raw = await measureRawArgon2(connections, seconds);
-    console.log(`raw argon2id verify, same concurrency, this process: ${raw.perSecond}/s, CPU ms per hash ${raw.cpuMsPerOp.toFixed(3)}`);
+    console.log(
+      `raw argon2id verify, same concurrency, this process: ${raw.perSecond}/s, CPU ms per hash ${raw.cpuMsPerOp.toFixed(3)}`,
+    );
   }
 } finally {
   await target.close();
