@@ -346,6 +346,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("mfa_challenges").addColumn("amr", "text").execute();
     },
   },
+  /**
+   * The retention purge (src/storage/retention.ts) finds old rows by these columns, and deleting
+   * a session or a user finds the rows that reference it by the last three. Without them each
+   * purge read whole tables, and every deleted session read all of step_up_challenges and
+   * verification_tokens; on SQLite a DELETE holds the write lock while it reads, so logins and
+   * refreshes waited behind it. Each index costs a B-tree insert per row written.
+   * test/contract/schema-indexes.test.ts keeps it so.
+   */
+  "0530_purge_indexes": {
+    async up(db: Kysely<any>) {
+      const indexes: Array<[table: string, column: string]> = [
+        ["sessions", "expires_at"],
+        ["sessions", "revoked_at"],
+        ["refresh_tokens", "expires_at"],
+        ["api_keys", "expires_at"],
+        ["api_keys", "revoked_at"],
+        ["mfa_challenges", "expires_at"],
+        ["email_tokens", "expires_at"],
+        ["step_up_challenges", "expires_at"],
+        ["verification_tokens", "expires_at"],
+        ["security_events", "created_at"],
+        ["step_up_challenges", "session_id"],
+        ["verification_tokens", "session_id"],
+        ["webauthn_challenges", "user_id"],
+      ];
+      for (const [table, column] of indexes) {
+        await db.schema.createIndex(`${table}_${column}`).ifNotExists().on(table).column(column).execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
