@@ -7,7 +7,8 @@
  * - One tab refreshes at a time (Web Locks, with a timeout so a tab that dies holding the lock
  *   cannot block the others; single-flight inside the tab where Web Locks is missing), and hands
  *   the new access token to the other tabs over BroadcastChannel. A tab that had to wait for the
- *   lock asks the other tabs for their token before spending the rotated cookie again. Warden's REFRESH_REUSE_GRACE window covers what slips through.
+ *   lock asks the other tabs for their token before spending the rotated cookie again. Warden's
+ *   REFRESH_REUSE_GRACE window covers what slips through.
  *
  * No runtime dependencies; see docs/sdk.md.
  */
@@ -507,7 +508,8 @@ export class WardenClient {
    * Inside the lock: did another tab refresh meanwhile? Its broadcast may already be here (a
    * different fresh token in memory). Else the other tabs are asked for their token when this tab
    * waited for the lock, when the storage mark says a refresh happened that this tab has not seen,
-   * or when this tab has no token at all. A token equal to `before` (the one just refused) is no answer.
+   * or when this tab has no token at all. A token equal to `before` (the one just refused) is no
+   * answer.
    */
   private async tokenFromOtherTab(before: string | null, waited: boolean): Promise<string | null> {
     if (this.token && this.token !== before && this.isFresh(this.claims)) {
