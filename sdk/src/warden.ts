@@ -506,10 +506,12 @@ export class WardenClient {
 
   /**
    * Inside the lock: did another tab refresh meanwhile? Its broadcast may already be here (a
-   * different fresh token in memory). Else the other tabs are asked for their token when this tab
-   * waited for the lock, when the storage mark says a refresh happened that this tab has not seen,
-   * or when this tab has no token at all. A token equal to `before` (the one just refused) is no
-   * answer.
+   * different fresh token in memory). Else the other tabs are asked for their token, unless this
+   * tab found the lock free, holds a token that is no longer fresh (a call is waiting for the new
+   * one) and the storage mark shows no refresh it has not seen: a tab alone then refreshes at once.
+   * A refresh ahead of expiry always asks, since another tab's timer may have fired a moment
+   * earlier and its broadcast not arrived yet; nobody waits for it. A token equal to `before`
+   * (the one just refused) is no answer.
    */
   private async tokenFromOtherTab(before: string | null, waited: boolean): Promise<string | null> {
     if (this.token && this.token !== before && this.isFresh(this.claims)) {
@@ -517,7 +519,8 @@ export class WardenClient {
       return this.token;
     }
     if (!this.channel) return null;
-    if (!waited && this.token !== null && this.readRefreshMark() <= this.knownRefreshAt) return null;
+    const markSeen = this.readRefreshMark() <= this.knownRefreshAt;
+    if (!waited && this.token !== null && !this.isFresh(this.claims) && markSeen) return null;
     const token = await new Promise<string | null>((resolve) => {
       const timeout = setTimeout(() => {
         this.waiters.delete(done);
