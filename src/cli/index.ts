@@ -252,7 +252,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // An unknown option or one without its value: one line, like any other usage mistake.
     const sentence = error instanceof Error ? error.message.split(". ")[0]!.replace(/\.$/, "") : String(error);
-    console.error(`warden: ${sentence} (see warden --help)`);
+    // A value that looks like an option (an older key id may begin with "-") goes after "--".
+    const looksLikeValue = /^Unknown option '-/.test(sentence) && !/^Unknown option '--[a-z][a-z-]*'$/.test(sentence);
+    const hint = looksLikeValue ? "; a value that starts with '-' goes after '--'" : "";
+    console.error(`warden: ${sentence} (see warden --help${hint})`);
     return 2;
   }
   const { values, positionals } = parsed;

@@ -160,6 +160,8 @@ test("warden keys revoke KID: revokes, rotates when it was the signer, and names
     assert.equal((await warden("migrate")).code, 0);
     const [signer] = (await warden("keys", "list")).stdout.trim().split("\n");
     const kid = signer!.split(" ")[0]!;
+    // Never mistaken for an option on the command line.
+    assert.match(kid, /^[0-9a-f]{16}$/);
     const revoked = await warden("keys", "revoke", kid);
     assert.equal(revoked.code, 0, revoked.stderr);
     assert.match(revoked.stdout, new RegExp(`^revoked ${kid}; new signing key \\S+;`));
@@ -169,6 +171,12 @@ test("warden keys revoke KID: revokes, rotates when it was the signer, and names
     assert.match(list[1]!, / signing$/);
     const unknown = await warden("keys", "revoke", "nope");
     assert.deepEqual([unknown.code, unknown.stderr], [1, "warden: no signing key nope\n"]);
+    // A kid from before hex kids may begin with "-": it goes after "--", and the error says so.
+    const dashed = await warden("keys", "revoke", "-7nope");
+    assert.equal(dashed.code, 2);
+    assert.match(dashed.stderr, /Unknown option '-7'.*goes after '--'/);
+    const afterDashes = await warden("keys", "revoke", "--", "-7nope");
+    assert.deepEqual([afterDashes.code, afterDashes.stderr], [1, "warden: no signing key -7nope\n"]);
     const missing = await warden("keys", "revoke");
     assert.equal(missing.code, 2, "a missing argument is a usage error");
     assert.match(missing.stderr, /usage: warden keys revoke KID/);

@@ -258,7 +258,9 @@ export class SigningKeys {
   private async generate(): Promise<SigningKeyRecord> {
     const { publicKey, privateKey } = await generateKeyPair("rsa", { modulusLength: 2048 });
     const jwk = publicKey.export({ format: "jwk" });
-    const kid = crypto.createHash("sha256").update(`${jwk.n}.${jwk.e}`).digest("base64url").slice(0, 16);
+    // Hex, not base64url: one base64url kid in 64 began with "-", which `warden keys revoke KID`
+    // took for an option. Keys made before keep their kids (`warden keys revoke -- KID`).
+    const kid = crypto.createHash("sha256").update(`${jwk.n}.${jwk.e}`).digest("hex").slice(0, 16);
     const pem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     return {
       kid,
