@@ -68,22 +68,40 @@ function treeRss(root: number): Rss {
   };
 }
 
-/** User + system CPU time of each process, in clock ticks (/proc/<pid>/stat fields 14 and 15). */
+/** User + system CPU time in clock ticks of a `/proc/.../stat` file (fields 14 and 15), or null once it is gone. */
+function statTicks(path: string): number | null {
+  try {
+    const fields = fs.readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU time of each process, in clock ticks. */
 export function cpuTicks(pids: number[]): Map<number, number> {
   const ticks = new Map<number, number>();
   for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // gone
-    }
+    const t = statTicks(`/proc/${pid}/stat`);
+    if (t !== null) ticks.set(pid, t);
   }
   return ticks;
 }
 
+/** CPU clock ticks of a process's main thread (tid = pid) and of all its other threads together. */
+export function threadTicks(pid: number): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const t = statTicks(`/proc/${pid}/task/${tid}/stat`) ?? 0;
+    if (tid === String(pid)) main += t;
+    else others += t;
+  }
+  return { main, others };
+}
+
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux Node supports). */
-const TICKS_PER_SECOND = 100;
+export const TICKS_PER_SECOND = 100;
 
 const SAMPLE_MS = 100;
 const OUTPUT_LINES = 40;

@@ -8,10 +8,10 @@
  * The main thread is the part that cannot spread over cores within a worker, and the part a
  * change to Warden's own code can shrink; see docs/bench.md, "Where login's time goes".
  */
-import fs from "node:fs";
 import { runLoad, type Step } from "./load.js";
 import { measureRawArgon2 } from "./physical.js";
 import { wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
+import { threadTicks, TICKS_PER_SECOND } from "./server-process.js";
 import { loginMany, startWardenTarget } from "./warden.js";
 
 const [scenario = "login", connectionsArg = "16", secondsArg = "15"] = process.argv.slice(2);
@@ -20,25 +20,6 @@ const seconds = Number(secondsArg);
 if (!["login", "refresh", "me"].includes(scenario) || !(connections >= 1) || !(seconds >= 1)) {
   console.error("usage: node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]");
   process.exit(64);
-}
-
-/** CPU clock ticks (10 ms) per thread of `pid`, the main thread (tid = pid) apart from the rest. */
-function threadTicks(pid: number): { main: number; others: number } {
-  let main = 0;
-  let others = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    if (tid === String(pid)) main += ticks;
-    else others += ticks;
-  }
-  return { main, others };
 }
 
 const target = await startWardenTarget({ engine: "sqlite", workers: "1", users: 200, mfaUsers: 0 });
@@ -57,7 +38,7 @@ try {
   const result = await runLoad({ url: target.server.url, connections, durationSeconds: seconds, steps: steps(1) });
   const after = threadTicks(target.server.pid);
   const ops = result.okPerSecond * result.durationSeconds;
-  const perOp = (ticks: number) => ((ticks * 10) / ops).toFixed(3);
+  const perOp = (ticks: number) => ((ticks * 1000) / TICKS_PER_SECOND / ops).toFixed(3);
   console.log(
     `${scenario}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`,
   );
