@@ -5,6 +5,8 @@
  *
  *   npm run build && node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]
  *
+ * With PROF_DIR=<folder>, the server also writes a V8 CPU profile there when it exits.
+ *
  * The main thread is the part that cannot spread over cores within a worker, and the part a
  * change to Warden's own code can shrink; see docs/bench.md, "Where login's time goes".
  */
@@ -22,7 +24,13 @@ if (!["login", "refresh", "me"].includes(scenario) || !(connections >= 1) || !(s
   process.exit(64);
 }
 
-const target = await startWardenTarget({ engine: "sqlite", workers: "1", users: 200, mfaUsers: 0 });
+const target = await startWardenTarget({
+  engine: "sqlite",
+  workers: "1",
+  users: 200,
+  mfaUsers: 0,
+  profileDir: process.env.PROF_DIR ?? null,
+});
 try {
   // Refresh tokens are single use: the warm-up and the measurement each get their own sessions.
   const sessions = scenario === "login" ? [] : await loginMany(target, 2 * (connections + 16));

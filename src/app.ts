@@ -82,7 +82,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
-  // First of the request hooks: the ones after it run inside the request's observation.
+  // First of the request hooks: an error in any later one is noted on the request's observation.
   installMetrics(app, deps.metrics);
   // First among the hooks that may answer: a 429 or 503 must still be readable by a listed origin.
   await installCors(app, deps.config.CORS_ORIGINS);

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import cluster from "node:cluster";
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { HashPriority } from "./domain/factors/password/hasher.js";
@@ -189,15 +188,17 @@ export function serveClusterMetrics(): void {
   });
 }
 
-/** What the domain did during one request, for outcome labels the status alone cannot tell (a reuse detection is a 401 like any bad token). */
+/**
+ * What the domain did during one request, for outcome labels the status alone cannot tell (a
+ * reuse detection is a 401 like any bad token): the types of the security events recorded for
+ * it (`RequestContext.noteEvent`), and the error it was answered with.
+ */
 export interface RequestObservation {
-  events: Array<{ type: string; detail?: Record<string, unknown> }>;
+  events: string[];
   errorCode?: string;
 }
 
-export const requestObservations = new AsyncLocalStorage<RequestObservation>();
-
-/** Counts every security event, and notes it on the request it happened in. */
+/** Counts every security event. */
 export function observedEventStore(store: SecurityEventStore, metrics: Metrics): SecurityEventStore {
   return {
     ...store,
@@ -205,7 +206,6 @@ export function observedEventStore(store: SecurityEventStore, metrics: Metrics):
       await store.record(event, now);
       metrics.securityEvents.inc({ type: event.type });
       if (event.type === "mail_failed") metrics.mailFailures.inc();
-      requestObservations.getStore()?.events.push({ type: event.type, detail: event.detail });
     },
     listForUser: (...args) => store.listForUser(...args),
   };

@@ -66,6 +66,8 @@ export interface RequestContext {
   userAgent: string | null;
   /** The browser's signed device cookies (http/devices.ts); absent outside HTTP. */
   device?: DeviceContext;
+  /** Told the type of each security event recorded for the request (its metrics label outcomes by them); absent outside HTTP. */
+  noteEvent?(type: string): void;
 }
 
 /** A browser the owner already completed a login in, recognised by a signed cookie. */

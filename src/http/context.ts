@@ -9,5 +9,6 @@ export function requestContext(request: FastifyRequest): RequestContext {
     ip: request.ip ?? null,
     userAgent: userAgent ? userAgent.slice(0, 512) : null,
     device: request.device,
+    noteEvent: (type) => request.observation?.events.push(type),
   };
 }

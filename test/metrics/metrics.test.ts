@@ -13,6 +13,7 @@ import {
   withKeyWarden,
 } from "../api-keys/fixtures.js";
 import { engines } from "../helpers/engines.js";
+import { turnOnTotp } from "../mfa/mfa-helpers.js";
 import { parsePrometheusText } from "./prometheus-text.js";
 
 const METRICS_TOKEN = "metrics-token-0123456789";
@@ -67,6 +68,14 @@ for (const { engine, skip } of engines) {
           });
           assert.equal(reuse.status, 401, "after it: reuse detected");
           await call(w, undefined, "POST", "/api/auth/mfa/verify", { mfaToken: "x".repeat(64), code: "123456" });
+          // A 200 that asks for the second step is not a success.
+          const { user: withTotp } = await userWithToken(w, "totp@example.com");
+          assert.ok(await turnOnTotp(w, withTotp.id, w.deps.box.encrypt("totp", "JBSWY3DPEHPK3PXP")));
+          const asked = await call(w, undefined, "POST", "/api/auth", {
+            email: "totp@example.com",
+            password: PASSWORD,
+          });
+          assert.equal(asked.body.mfa_required, true, asked.raw);
           // A passkey login with an assertion that names no known credential: counted under its method.
           await call(w, undefined, "POST", "/api/auth/passkey/login", {
             id: "AAAA",
@@ -101,7 +110,8 @@ for (const { engine, skip } of engines) {
           for (const family of ["warden_hash_queue_depth", "warden_mail_queue_depth"])
             assert.equal(m.types.get(family), "gauge", family);
 
-          assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "success" }), 2);
+          assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "success" }), 3);
+          assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "mfa_required" }), 1);
           assert.equal(m.sum("warden_logins_total", { method: "password", outcome: "invalid_credentials" }), 1);
           assert.equal(m.sum("warden_logins_total", { method: "passkey" }), 1, "every way in is counted");
           assert.equal(m.sum("warden_logins_total", { method: "passkey", outcome: "success" }), 0);
@@ -119,7 +129,7 @@ for (const { engine, skip } of engines) {
             1,
             "by route pattern and status",
           );
-          assert.equal(m.sum("warden_http_request_duration_seconds_count", { method: "POST", route: "/api/auth" }), 3);
+          assert.equal(m.sum("warden_http_request_duration_seconds_count", { method: "POST", route: "/api/auth" }), 5);
           assert.ok(
             m.sum("warden_hash_queue_wait_seconds_count", { priority: "login" }) >= 3,
             "every login's hash waited (or not) once",

@@ -12,6 +12,7 @@ export async function recordEvent(
   detail?: Record<string, unknown>,
 ): Promise<void> {
   await deps.events.record({ userId: user.id, type, ip: ctx.ip, userAgent: ctx.userAgent, detail }, deps.clock.now());
+  ctx.noteEvent?.(type);
 }
 
 export interface EventView {

@@ -3,7 +3,7 @@ import { AuthError } from "../../domain/errors.js";
 import { unavailableStore } from "../../storage/faults.js";
 import { bearerMatchesSecret } from "../authenticate.js";
 import { errorResponses } from "../schemas.js";
-import { requestObservations, type Metrics, type RequestObservation } from "../../metrics.js";
+import type { Metrics, RequestObservation } from "../../metrics.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -13,7 +13,7 @@ declare module "fastify" {
 
 type Classifier = (status: number, seen: RequestObservation) => string;
 
-const hasEvent = (seen: RequestObservation, type: string) => seen.events.some((e) => e.type === type);
+const hasEvent = (seen: RequestObservation, type: string) => seen.events.includes(type);
 
 /** An error's code in lower case (`invalid_credentials`, `rate_limited`, `overloaded` -> `shed`), or `status_<n>`. */
 function failure(status: number, seen: RequestObservation): string {
@@ -50,16 +50,15 @@ const OUTCOME_ROUTES: Record<string, Counted> = {
 
 /**
  * Every request is counted and timed by its route pattern (never the raw URL: ids would explode
- * the series). The observation travels with the request through AsyncLocalStorage, so the
- * security events the domain records (a reuse detection, say) label the outcome. Register
- * first: hooks added after this one run inside the observation.
+ * the series). The domain notes the security events it records for the request on its context
+ * (`requestContext` in http/context.ts), so a reuse detection, say, labels the outcome. Register
+ * first: the observation must exist before any later hook can fail the request.
  */
 export function installMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.decorateRequest("observation", null);
   app.addHook("onRequest", (request, _reply, done) => {
-    const observation: RequestObservation = { events: [] };
-    request.observation = observation;
-    requestObservations.run(observation, done);
+    request.observation = { events: [] };
+    done();
   });
   app.addHook("onError", async (request, _reply, error) => {
     const store = unavailableStore(error);
