@@ -11,7 +11,7 @@ import { startWardenWithSmtp } from "../accounts/helpers.js";
 import type { TestSmtp } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { freePort } from "../helpers/process.js";
-import { launchChromium, snapper, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, VIEWPORTS, watchForErrors } from "./chromium.js";
 
 const PASSWORD = "plum tree in winter";
 const NEW_PASSWORD = "a quiet river at dawn";
@@ -102,6 +102,21 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await page.getByRole("link", { name: "I saved them" }).click();
         await page.getByText("Sign-ins ask for a code").waitFor();
         await snap(page, "account");
+        // On a phone the security log fits the screen: every entry's four values in view, no sideways scroll.
+        await page.setViewportSize(VIEWPORTS.phone);
+        const log = page.getByRole("table");
+        const scroller = log.locator("xpath=..");
+        assert.ok(await scroller.evaluate((el) => el.scrollWidth <= el.clientWidth), "the log scrolls sideways");
+        const entry = log.getByRole("row").filter({ hasText: "Account created" });
+        for (const cell of await entry.getByRole("cell").all()) {
+          const box = (await cell.boundingBox())!;
+          assert.ok(
+            box.x >= 0 && box.x + box.width <= VIEWPORTS.phone.width,
+            `off screen: ${await cell.textContent()}`,
+          );
+        }
+        assert.equal(await entry.getByRole("cell").count(), 4);
+        await page.setViewportSize(VIEWPORTS.desktop);
 
         // Sign out.
         await page.getByRole("link", { name: "Sign out" }).click();
