@@ -155,7 +155,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       params: options.argon2,
       concurrency: hashSlots,
       maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS,
-      registry: createHashClassRegistry(database.db),
+      registry: createHashClassRegistry(database.db, clock),
       onOverBudget: (reason) =>
         log.warn({ reason }, "a stored password hash is over the verify budget: not verified, the login fails"),
       onWait: (ms, priority) => metrics.hashWait.observe({ priority }, ms / 1000),

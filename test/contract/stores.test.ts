@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { systemRandom } from "../../src/deps.js";
+import { systemClock, systemRandom } from "../../src/deps.js";
 import { createBackupCodeStore } from "../../src/storage/backup-codes.js";
 import { createCounters } from "../../src/storage/counters.js";
 import { openDatabase } from "../../src/storage/database.js";
@@ -197,7 +197,7 @@ for (const { engine, skip } of engines) {
   );
   hashClassRegistryContract(
     on("HashClassRegistry"),
-    () => databaseHarness(engine, (d) => createHashClassRegistry(d.db)),
+    () => databaseHarness(engine, (d) => createHashClassRegistry(d.db, systemClock)),
     { skip },
   );
   signingKeyStoreContract(
