@@ -3,7 +3,9 @@
  * against every other thread of the process (libuv's pool: argon2id and RSA signing; V8's
  * compiler and GC helpers). One SQLite Warden with one worker, as `npm start` runs it.
  *
- *   npm run build && node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]
+ *   npm run build && node --import tsx bench/threads.ts [login|refresh|me|api-key] [connections] [seconds]
+ *
+ * `api-key` is GET /api/v1/me with 256 API keys in turn (after each key's first use).
  *
  * With PROF_DIR=<folder>, the server also writes a V8 CPU profile there when it exits.
  *
@@ -12,15 +14,18 @@
  */
 import { runLoad, type Step } from "./load.js";
 import { measureRawArgon2 } from "./physical.js";
-import { wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
+import { wardenApiKeyMe, wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
 import { threadTicks, TICKS_PER_SECOND } from "./server-process.js";
-import { loginMany, startWardenTarget } from "./warden.js";
+import { createApiKeys, loginMany, startWardenTarget } from "./warden.js";
+
+/** Few enough that the warm-up uses each (its last-use stamp), enough that none reaches API_KEY_RATE_LIMIT. */
+const API_KEYS = 256;
 
 const [scenario = "login", connectionsArg = "16", secondsArg = "15"] = process.argv.slice(2);
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
-if (!["login", "refresh", "me"].includes(scenario) || !(connections >= 1) || !(seconds >= 1)) {
-  console.error("usage: node --import tsx bench/threads.ts [login|refresh|me] [connections] [seconds]");
+if (!["login", "refresh", "me", "api-key"].includes(scenario) || !(connections >= 1) || !(seconds >= 1)) {
+  console.error("usage: node --import tsx bench/threads.ts [login|refresh|me|api-key] [connections] [seconds]");
   process.exit(64);
 }
 
@@ -35,10 +40,12 @@ try {
   // Refresh tokens are single use: the warm-up and the measurement each get their own sessions.
   const sessions = scenario === "login" ? [] : await loginMany(target, 2 * (connections + 16));
   const half = sessions.length / 2;
+  const keys = scenario === "api-key" ? await createApiKeys(target, sessions, API_KEYS) : null;
   const steps = (part: 0 | 1): Step[] => {
     const own = sessions.slice(part * half, (part + 1) * half);
     if (scenario === "refresh") return wardenRefresh(own);
     if (scenario === "me") return wardenMe(own);
+    if (keys) return wardenApiKeyMe(keys);
     return wardenLogin(target.emails);
   };
   await runLoad({ url: target.server.url, connections, durationSeconds: 3, steps: steps(0) });

@@ -96,7 +96,9 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
   if (database.pgPool) return { kind: "postgres", pool: database.pgPool };
   const file = config.DATABASE_URL.slice("sqlite:".length);
   // Counters share the database file, so every worker process sees the same numbers.
-  return file === ":memory:" ? { kind: "memory", prefix: config.COUNTER_PREFIX } : { kind: "sqlite", db: database.db };
+  return file === ":memory:"
+    ? { kind: "memory", prefix: config.COUNTER_PREFIX }
+    : { kind: "sqlite", db: database.db, sqlite: database.sqlite! };
 }
 
 /**

@@ -174,7 +174,11 @@ for (const { engine, skip } of engines) {
     async () => {
       // Counters in the database, as Warden runs them without Redis: the purge clears their table too.
       const countersOf = (d: Database) =>
-        createCounters(d.engine === "sqlite" ? { kind: "sqlite", db: d.db } : { kind: "postgres", pool: d.pgPool! });
+        createCounters(
+          d.engine === "sqlite"
+            ? { kind: "sqlite", db: d.db, sqlite: d.sqlite! }
+            : { kind: "postgres", pool: d.pgPool! },
+        );
       const h = await databaseHarness(engine, (d) => d);
       const main = h.test.database;
       const other = h.test.openAnother();
@@ -261,8 +265,8 @@ counterStoreContract("CounterStore on sqlite", async () => {
   // Two connections to one file, as two worker processes have.
   const url = `sqlite:${path.join(dir, "warden.db")}`;
   const [one, two] = [openDatabase(url), openDatabase(url)];
-  const a = await createCounters({ kind: "sqlite", db: one.db });
-  const b = await createCounters({ kind: "sqlite", db: two.db });
+  const a = await createCounters({ kind: "sqlite", db: one.db, sqlite: one.sqlite! });
+  const b = await createCounters({ kind: "sqlite", db: two.db, sqlite: two.sqlite! });
   return {
     store: a,
     another: () => b,
@@ -312,11 +316,35 @@ counterStoreContract(
   { skip: skipReason("redis") },
 );
 
+test("sqlite counters: a counter written during another request's transaction is not rolled back with it", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
+  const database = openDatabase(`sqlite:${path.join(dir, "warden.db")}`);
+  try {
+    const counters = await createCounters({ kind: "sqlite", db: database.db, sqlite: database.sqlite! });
+    assert.equal(await counters.increment("login:k", 1, 60), 1);
+    let counted: Promise<number> | undefined;
+    await assert.rejects(
+      database.db.transaction().execute(async () => {
+        // A failed guess of another request is counted while this transaction is open, then it fails.
+        counted = counters.increment("login:k", 1, 60);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error("the transaction fails");
+      }),
+      /the transaction fails/,
+    );
+    assert.equal(await counted, 2);
+    assert.equal(await counters.get("login:k", 60), 2, "the guess stays counted");
+  } finally {
+    await database.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("sqlite counters: a counter written while the app holds a write transaction waits for it, never 'database is locked'", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
   const database = openDatabase(`sqlite:${path.join(dir, "warden.db")}`);
   try {
-    const counters = await createCounters({ kind: "sqlite", db: database.db });
+    const counters = await createCounters({ kind: "sqlite", db: database.db, sqlite: database.sqlite! });
     let incremented: Promise<number> | undefined;
     await database.db.transaction().execute(async () => {
       // A rate-limited request arrives while another request's transaction awaits real I/O.
