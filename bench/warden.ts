@@ -98,7 +98,7 @@ export async function startWardenTarget(options: {
     TRUST_PROXY: "true",
     WORKERS: options.workers,
     // Request logs at 5,000/s would measure the log pipe; warnings and errors still print.
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
     COUNTER_PREFIX: `bench${crypto.randomBytes(4).toString("hex")}`,
     APP_URL: "http://warden.bench",
     // API keys and introspection on, as an integrator configures them; API_KEY_RATE_LIMIT keeps its default.
@@ -152,7 +152,7 @@ export async function measureStart(tries: number): Promise<number[]> {
           NODE_ENV: "production",
           DATABASE_URL: `sqlite:${path.join(dataDir, "warden.db")}`,
           DATA_DIR: dataDir,
-          LOG_LEVEL: "warn",
+          LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
         },
         port: await freePort(),
         readyPath: "/healthz",
