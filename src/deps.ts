@@ -98,7 +98,7 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
   // Counters share the database file, so every worker process sees the same numbers.
   return file === ":memory:"
     ? { kind: "memory", prefix: config.COUNTER_PREFIX }
-    : { kind: "sqlite", db: database.db, sqlite: database.sqlite! };
+    : { kind: "sqlite", db: database.db, reader: database.reader };
 }
 
 /**

@@ -1,11 +1,10 @@
-import type SQLite from "better-sqlite3";
-import { CompiledQuery, sql, type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type pg from "pg";
 import { createRequire } from "node:module";
 import type { Redis } from "ioredis";
 import type { RateLimiterAbstract, RateLimiterMemory } from "rate-limiter-flexible";
 import type { CounterStore } from "../domain/security/ports.js";
-import type { DB } from "./database.js";
+import type { DB, RawReader } from "./database.js";
 
 /** Counters never reject by themselves: the sliding-window policy in domain/rate-limits.ts decides. */
 const UNBOUNDED = 2 ** 31 - 1;
@@ -15,7 +14,7 @@ export type CounterBackend =
   | { kind: "memory"; prefix: string }
   | { kind: "redis"; url: string; prefix: string }
   | { kind: "postgres"; pool: pg.Pool }
-  | { kind: "sqlite"; db: Kysely<DB>; sqlite: SQLite.Database };
+  | { kind: "sqlite"; db: Kysely<DB>; reader: RawReader };
 
 export interface Counters extends CounterStore {
   readonly kind: CounterBackend["kind"];
@@ -93,7 +92,7 @@ export async function createCounters(
   } = {},
 ): Promise<Counters> {
   const { log, onRedisError } = observer;
-  if (backend.kind === "sqlite") return createSqliteCounters(backend.db, backend.sqlite);
+  if (backend.kind === "sqlite") return createSqliteCounters(backend.db, backend.reader);
   // Loaded by the backends that use it, not on SQLite, the default (issue 14: start and memory).
   const library = createRequire(import.meta.url)("rate-limiter-flexible") as RateLimiterFlexible;
   const { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis } = library;
@@ -224,13 +223,13 @@ export async function createCounters(
  * with "database is locked"). The upsert is one statement, so it stays atomic across worker
  * processes too.
  *
- * The two statements of a rate-limited request run as better-sqlite3 statements prepared once:
- * through Kysely they were ~0.15 ms of main-thread CPU per API-key request, about as much as
- * all the rest of a JWT `/me`. While a unit of work holds the connection they go through Kysely's
- * connection queue instead and wait for its commit, so a counter never joins another request's
+ * The two statements of a rate-limited request go through the RawReader (database.ts), as
+ * prepared better-sqlite3 statements: through Kysely they were ~0.15 ms of main-thread CPU per
+ * API-key request, about as much as all the rest of a JWT `/me`. While a unit of work holds the
+ * connection the reader waits for its commit, so a counter never joins another request's
  * transaction, and never rolls back with it.
  */
-async function createSqliteCounters(db: Kysely<DB>, sqlite: SQLite.Database): Promise<Counters> {
+async function createSqliteCounters(db: Kysely<DB>, reader: RawReader): Promise<Counters> {
   await sql`create table if not exists ${sql.table(TABLE)} (key text primary key, points integer not null, expire integer not null)`.execute(
     db,
   );
@@ -240,13 +239,8 @@ async function createSqliteCounters(db: Kysely<DB>, sqlite: SQLite.Database): Pr
       expire = case when expire > ? then expire else excluded.expire end
     returning points`;
   const GET = `select points from "${TABLE}" where key = ? and expire > ?`;
-  const prepared = new Map([INCREMENT, GET].map((text) => [text, sqlite.prepare(text)]));
-  const points = async (text: string, parameters: unknown[]): Promise<number | undefined> => {
-    const row = sqlite.inTransaction
-      ? (await db.executeQuery<{ points: number }>(CompiledQuery.raw(text, parameters))).rows[0]
-      : (prepared.get(text)!.get(...parameters) as { points: number } | undefined);
-    return row?.points;
-  };
+  const points = async (text: string, parameters: unknown[]) =>
+    (await reader.first<{ points: number }>(text, parameters))?.points;
   const PURGE_EVERY_MS = 300_000;
   let lastPurge = Date.now();
   return {

@@ -231,7 +231,7 @@ export type Engine = "sqlite" | "postgres";
 export interface Database {
   db: Kysely<DB>;
   engine: Engine;
-  /** The raw better-sqlite3 handle (SQLite only), for counters that share the file. */
+  /** The raw better-sqlite3 handle (SQLite only): pragmas, and the query plans the tests read. */
   sqlite?: SQLite.Database;
   /** The raw pg pool (PostgreSQL only), for counters that share the server. */
   pgPool?: pg.Pool;
@@ -249,6 +249,11 @@ export interface Database {
  * four queries a request, was a quarter of the server's CPU. Reads see committed rows only, as
  * Kysely's do (on SQLite they wait for a unit of work in progress). Not for reads inside a
  * transaction; `param` is the engine's placeholder for parameter `n` (1-based).
+ *
+ * A statement that writes may come this way only if it writes a table the write watcher treats
+ * as quiet (write-watch.ts, QUIET_TABLES: the rate-limit counters' upsert ... returning): on
+ * SQLite outside a unit of work it bypasses the watcher. It is its own transaction either way,
+ * never part of another request's.
  */
 export interface RawReader {
   param(n: number): string;

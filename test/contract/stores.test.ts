@@ -176,7 +176,7 @@ for (const { engine, skip } of engines) {
       const countersOf = (d: Database) =>
         createCounters(
           d.engine === "sqlite"
-            ? { kind: "sqlite", db: d.db, sqlite: d.sqlite! }
+            ? { kind: "sqlite", db: d.db, reader: d.reader }
             : { kind: "postgres", pool: d.pgPool! },
         );
       const h = await databaseHarness(engine, (d) => d);
@@ -265,8 +265,8 @@ counterStoreContract("CounterStore on sqlite", async () => {
   // Two connections to one file, as two worker processes have.
   const url = `sqlite:${path.join(dir, "warden.db")}`;
   const [one, two] = [openDatabase(url), openDatabase(url)];
-  const a = await createCounters({ kind: "sqlite", db: one.db, sqlite: one.sqlite! });
-  const b = await createCounters({ kind: "sqlite", db: two.db, sqlite: two.sqlite! });
+  const a = await createCounters({ kind: "sqlite", db: one.db, reader: one.reader });
+  const b = await createCounters({ kind: "sqlite", db: two.db, reader: two.reader });
   return {
     store: a,
     another: () => b,
@@ -320,7 +320,7 @@ test("sqlite counters: a counter written during another request's transaction is
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
   const database = openDatabase(`sqlite:${path.join(dir, "warden.db")}`);
   try {
-    const counters = await createCounters({ kind: "sqlite", db: database.db, sqlite: database.sqlite! });
+    const counters = await createCounters({ kind: "sqlite", db: database.db, reader: database.reader });
     assert.equal(await counters.increment("login:k", 1, 60), 1);
     let counted: Promise<number> | undefined;
     await assert.rejects(
@@ -344,7 +344,7 @@ test("sqlite counters: a counter written while the app holds a write transaction
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-counters-"));
   const database = openDatabase(`sqlite:${path.join(dir, "warden.db")}`);
   try {
-    const counters = await createCounters({ kind: "sqlite", db: database.db, sqlite: database.sqlite! });
+    const counters = await createCounters({ kind: "sqlite", db: database.db, reader: database.reader });
     let incremented: Promise<number> | undefined;
     await database.db.transaction().execute(async () => {
       // A rate-limited request arrives while another request's transaction awaits real I/O.
