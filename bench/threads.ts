@@ -41,6 +41,7 @@ try {
   const sessions = scenario === "login" ? [] : await loginMany(target, 2 * (connections + 16));
   const half = sessions.length / 2;
   const keys = scenario === "api-key" ? await createApiKeys(target, sessions, API_KEYS) : null;
+  if (scenario === "api-key" && !keys) throw new Error("this build has no POST /api/v1/api-tokens");
   const steps = (part: 0 | 1): Step[] => {
     const own = sessions.slice(part * half, (part + 1) * half);
     if (scenario === "refresh") return wardenRefresh(own);
