@@ -84,6 +84,8 @@ export async function startWardenTarget(options: {
   mfaUsers: number;
   redisUrl?: string;
   profileDir?: string | null;
+  /** Node's flags instead of `npm start`'s (bench/flags.ts compares two sets side by side). */
+  nodeFlags?: string[];
 }): Promise<WardenTarget> {
   const database = await (options.engine === "sqlite" ? sqliteEngine : postgresEngine).create();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-"));
@@ -112,7 +114,7 @@ export async function startWardenTarget(options: {
 
   const workers = workersFor(options.workers === "auto" ? "auto" : Number(options.workers), options.engine);
   const server = await startServer({
-    args: START_ARGS,
+    args: options.nodeFlags ? [...options.nodeFlags, START_ARGS.at(-1)!] : START_ARGS,
     cwd: ROOT,
     env: { ...START_ENV, ...env },
     port: await freePort(),

@@ -1,0 +1,81 @@
+/**
+ * Two sets of Node flags side by side: two Warden servers (one worker each, the same engine), one
+ * per set, loaded in turn with short slices of the same scenario, the order flipped every round,
+ * so a machine that speeds up or slows down mid-run weighs on both alike. Prints each server's
+ * rate, CPU ms per operation and peak RSS over the measured rounds.
+ *
+ *   npm run build && node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me] [sqlite|postgres] [rounds]
+ *
+ * For example, what `--heap-growing-percent=30` does to a PostgreSQL worker under login:
+ *
+ *   node --import tsx bench/flags.ts "--max-semi-space-size=4" \
+ *     "--max-semi-space-size=4 --heap-growing-percent=30" login postgres 6
+ *
+ * PostgreSQL runs with Redis for the counters, as in `npm run bench` (TEST_DATABASE_URL,
+ * TEST_REDIS_URL). Sequential runs on a shared 2-core machine differ by 30% and more from one
+ * minute to the next; flags are compared this way, never across two bench runs.
+ */
+import { runLoad, type Step } from "./load.js";
+import { wardenLogin, wardenMe } from "./scenarios.js";
+import { loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
+
+const [flagsA, flagsB, scenario = "login", engine = "sqlite", roundsArg = "6"] = process.argv.slice(2);
+const rounds = Number(roundsArg);
+if (
+  flagsA === undefined ||
+  flagsB === undefined ||
+  !["login", "me"].includes(scenario) ||
+  !["sqlite", "postgres"].includes(engine) ||
+  !(rounds >= 1)
+) {
+  console.error(
+    'usage: node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me] [sqlite|postgres] [rounds]',
+  );
+  process.exit(64);
+}
+const connections = scenario === "me" ? 64 : 16;
+const SLICE_SECONDS = 2;
+
+const start = (flags: string) =>
+  startWardenTarget({
+    engine: engine as "sqlite" | "postgres",
+    workers: "1",
+    users: 200,
+    mfaUsers: 0,
+    nodeFlags: flags.split(/\s+/).filter(Boolean),
+    redisUrl: engine === "postgres" ? (process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15") : undefined,
+  });
+
+type Side = { flags: string; target: WardenTarget; steps: Step[]; ops: number; seconds: number; cpuSeconds: number };
+const sides: Side[] = [];
+try {
+  for (const flags of [flagsA, flagsB]) {
+    const target = await start(flags);
+    const steps = scenario === "me" ? wardenMe(await loginMany(target, connections + 16)) : wardenLogin(target.emails);
+    sides.push({ flags, target, steps, ops: 0, seconds: 0, cpuSeconds: 0 });
+  }
+  for (const side of sides)
+    await runLoad({ url: side.target.server.url, connections, durationSeconds: 3, steps: side.steps });
+  for (const side of sides) side.target.server.resetPeakRss();
+  for (let round = 0; round < rounds; round++)
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const cpuBefore = side.target.server.cpuSeconds();
+      const result = await runLoad({
+        url: side.target.server.url,
+        connections,
+        durationSeconds: SLICE_SECONDS,
+        steps: side.steps,
+      });
+      side.cpuSeconds += side.target.server.cpuSeconds() - cpuBefore;
+      side.ops += result.okPerSecond * result.durationSeconds;
+      side.seconds += result.durationSeconds;
+    }
+  console.log(`${scenario} on ${engine}, ${connections} connections, ${rounds} rounds of ${SLICE_SECONDS} s each:`);
+  for (const [i, side] of sides.entries())
+    console.log(
+      `${"AB"[i]} ${side.flags}: ${(side.ops / side.seconds).toFixed(0)}/s, ` +
+        `CPU ms/op ${((side.cpuSeconds * 1000) / side.ops).toFixed(3)}, peak RSS ${side.target.server.peakRss().totalMb} MB`,
+    );
+} finally {
+  for (const side of sides) await side.target.close();
+}
