@@ -4,36 +4,39 @@
  * so a machine that speeds up or slows down mid-run weighs on both alike. Prints each server's
  * rate, CPU ms per operation and peak RSS over the measured rounds.
  *
- *   npm run build && node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me] [sqlite|postgres] [rounds]
+ *   npm run build && node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me|api-key] [sqlite|postgres] [rounds]
  *
- * For example, what `--heap-growing-percent=30` does to a PostgreSQL worker under login:
+ * For example, what `npm start`'s `--heap-growing-percent=50` does to a PostgreSQL worker under login:
  *
  *   node --import tsx bench/flags.ts "--max-semi-space-size=4" \
- *     "--max-semi-space-size=4 --heap-growing-percent=30" login postgres 6
+ *     "--max-semi-space-size=4 --heap-growing-percent=50" login postgres 6
  *
  * PostgreSQL runs with Redis for the counters, as in `npm run bench` (TEST_DATABASE_URL,
- * TEST_REDIS_URL). Sequential runs on a shared 2-core machine differ by 30% and more from one
+ * TEST_REDIS_URL). `api-key` cycles through API_KEYS keys (default 256; the full bench makes 1,024,
+ * which on PostgreSQL means a database read per key per second). Sequential runs on a shared 2-core machine differ by 30% and more from one
  * minute to the next; flags are compared this way, never across two bench runs.
  */
 import { runLoad, type Step } from "./load.js";
-import { wardenLogin, wardenMe } from "./scenarios.js";
-import { loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
+import { wardenApiKeyMe, wardenLogin, wardenMe } from "./scenarios.js";
+import { createApiKeys, loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
 
 const [flagsA, flagsB, scenario = "login", engine = "sqlite", roundsArg = "6"] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 if (
   flagsA === undefined ||
   flagsB === undefined ||
-  !["login", "me"].includes(scenario) ||
+  !["login", "me", "api-key"].includes(scenario) ||
   !["sqlite", "postgres"].includes(engine) ||
   !(rounds >= 1)
 ) {
   console.error(
-    'usage: node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me] [sqlite|postgres] [rounds]',
+    'usage: node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me|api-key] [sqlite|postgres] [rounds]',
   );
   process.exit(64);
 }
-const connections = scenario === "me" ? 64 : 16;
+const connections = scenario === "login" ? 16 : 64;
+/** As in bench/threads.ts: few enough that the warm-up uses each, enough that none reaches API_KEY_RATE_LIMIT. */
+const API_KEYS = Number(process.env.API_KEYS ?? 256);
 const SLICE_SECONDS = 2;
 
 const start = (flags: string) =>
@@ -46,12 +49,21 @@ const start = (flags: string) =>
     redisUrl: engine === "postgres" ? (process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15") : undefined,
   });
 
+async function stepsFor(target: WardenTarget): Promise<Step[]> {
+  if (scenario === "login") return wardenLogin(target.emails);
+  const sessions = await loginMany(target, connections + 16);
+  if (scenario === "me") return wardenMe(sessions);
+  const keys = await createApiKeys(target, sessions, API_KEYS);
+  if (!keys) throw new Error("this build has no POST /api/v1/api-tokens");
+  return wardenApiKeyMe(keys);
+}
+
 type Side = { flags: string; target: WardenTarget; steps: Step[]; ops: number; seconds: number; cpuSeconds: number };
 const sides: Side[] = [];
 try {
   for (const flags of [flagsA, flagsB]) {
     const target = await start(flags);
-    const steps = scenario === "me" ? wardenMe(await loginMany(target, connections + 16)) : wardenLogin(target.emails);
+    const steps = await stepsFor(target);
     sides.push({ flags, target, steps, ops: 0, seconds: 0, cpuSeconds: 0 });
   }
   for (const side of sides)
