@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as argon2 from "@node-rs/argon2";
 import { AuthError } from "../domain/errors.js";
 import { lazy } from "../domain/lib/lazy.js";
-import type { HashPriority, ImportedHash, PasswordHasher } from "../domain/factors/password/hasher.js";
+import type { HashAdmission, HashPriority, ImportedHash, PasswordHasher } from "../domain/factors/password/hasher.js";
 
 export type { HashPriority, PasswordHasher };
 
@@ -44,6 +44,11 @@ interface Waiter {
  * refuses work that could not start within `maxWaitMs` (judged from the measured hash time), so
  * an overload turns into quick 503s instead of an unbounded queue and timeouts for everyone.
  *
+ * A login is admitted (`admit`) before its database work, and from then on holds its place in
+ * the queue's bound until its hash is queued: under overload a login is refused before it reads
+ * anything, instead of after its reads, when they have already queued for the database ahead of
+ * the admitted logins' sessions.
+ *
  * Two classes of work: logins, and re-authentications of a logged-in user. A re-authentication
  * may hold at most half the slots and has its own, shorter queue; a freed slot goes to a
  * waiting login first. So however many re-checks a logged-in user fires, logins still find
@@ -53,6 +58,8 @@ export class HashGate {
   private running = 0;
   private runningReauth = 0;
   private readonly waiting: Record<HashPriority, Waiter[]> = { login: [], reauth: [] };
+  /** Admitted (`admit`) and not yet queued or started. */
+  private readonly admitted: Record<HashPriority, number> = { login: 0, reauth: 0 };
   private averageMs: number;
   /** Slots a re-authentication may hold at once. */
   readonly reauthShare: number;
@@ -93,8 +100,30 @@ export class HashGate {
   }
 
   isFullFor(priority: HashPriority): boolean {
-    if (priority === "login") return this.running >= this.concurrency && this.waiting.login.length >= this.maxQueue;
-    return !this.canStart("reauth") && this.waiting.reauth.length >= this.maxReauthQueue;
+    const ahead = this.waiting[priority].length + this.admitted[priority];
+    if (priority === "login") return ahead >= this.maxQueue + Math.max(0, this.concurrency - this.running);
+    const freeShare = this.canStart("reauth")
+      ? Math.min(this.concurrency - this.running, this.reauthShare - this.runningReauth)
+      : 0;
+    return ahead >= this.maxReauthQueue + freeShare;
+  }
+
+  /**
+   * Takes a place for a hash that will run after some other work (a login's reads): refused with
+   * OVERLOADED when the place could not start within maxWaitMs. Pass the admission to `run`;
+   * `release` it (idempotent) if the hash never runs.
+   */
+  admit(priority: HashPriority = "login"): HashAdmission {
+    if (this.isFullFor(priority)) throw overloaded();
+    this.admitted[priority]++;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.admitted[priority]--;
+      },
+    };
   }
 
   private canStart(priority: HashPriority): boolean {
@@ -107,14 +136,15 @@ export class HashGate {
     if (priority === "reauth") this.runningReauth++;
   }
 
-  async run<T>(job: () => Promise<T>, priority: HashPriority = "login"): Promise<T> {
+  /** Runs `job` in a slot; with an `admission` (its place already counted) it is not refused for the queue's length. */
+  async run<T>(job: () => Promise<T>, priority: HashPriority = "login", admission?: HashAdmission): Promise<T> {
     const enqueuedAt = performance.now();
+    if (admission) admission.release();
+    else if (this.isFullFor(priority)) throw overloaded(); // the places left are held by admitted logins
     // Logins waiting go first: a re-check never jumps the login queue even when a slot is free.
     if (this.canStart(priority) && (priority === "login" || this.waiting.login.length === 0)) {
       this.take(priority);
     } else {
-      const bound = priority === "login" ? this.maxQueue : this.maxReauthQueue;
-      if (this.waiting[priority].length >= bound) throw overloaded();
       await new Promise<void>((start, refuse) => this.waiting[priority].push({ start, refuse, enqueuedAt }));
     }
     const started = performance.now();
@@ -379,8 +409,9 @@ export async function createPasswordHasher(options: {
     calibrate,
     close: () => clearInterval(timer),
     isSaturated: (priority: HashPriority = "login") => gate.isFullFor(priority),
+    admit: (priority: HashPriority = "login") => gate.admit(priority),
     hash,
-    async verify(stored, password, priority: HashPriority = "login") {
+    async verify(stored, password, priority: HashPriority = "login", admission?: HashAdmission) {
       const plan = planFor(stored);
       if (plan.kind === "over-budget") options.onOverBudget?.(plan.reason);
       const cls = "cls" in plan ? plan.cls : nativeClass;
@@ -393,6 +424,7 @@ export async function createPasswordHasher(options: {
             }),
           ),
         priority,
+        admission,
       );
       if (ok) return true;
       const pad = failureFloorMs() - ms;

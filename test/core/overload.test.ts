@@ -63,3 +63,51 @@ test("while the hash queue is full, a login is refused before anything is done f
     await w.close();
   }
 });
+
+test("logins still reading their account hold their places in the hash queue: one more is refused at the door, before any lookup", async () => {
+  // One slot; a queue of what can start within 10 ms of the real hash's time (one or two places).
+  const w = await startWarden({
+    argon2: "real",
+    env: { HASH_CONCURRENCY: "1", HASH_QUEUE_MAX_WAIT_MS: "10", TRUST_PROXY: "true" },
+  });
+  try {
+    await w.createUser("reading@example.com", PASSWORD);
+    let lookups = 0;
+    let releaseReads!: () => void;
+    const readsHeld = new Promise<void>((resolve) => (releaseReads = resolve));
+    const findByEmail = w.deps.users.findByEmail.bind(w.deps.users);
+    w.deps.users.findByEmail = async (email) => {
+      lookups++;
+      await readsHeld;
+      return findByEmail(email);
+    };
+    const login = (i: number) =>
+      postJson(
+        w.app,
+        "/api/auth",
+        { email: "reading@example.com", password: PASSWORD },
+        { "x-forwarded-for": `203.0.113.${i}` },
+      );
+    const places = w.deps.hasher.gate.maxQueue + 1; // the free slot and the queue
+    const admitted = Array.from({ length: places }, (_, i) => login(i));
+    while (lookups < places) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const tooMany = await Promise.race([
+      login(places),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000)),
+    ]);
+    assert.ok(tooMany, "the login past the queue's places was let in: it waits for the held reads");
+    assert.equal(tooMany.status, 503);
+    assert.equal(tooMany.headers["retry-after"], "1");
+    assert.equal(lookups, places, "the refused login read nothing");
+
+    releaseReads();
+    const answers = await Promise.all(admitted);
+    assert.equal(answers[0]!.status, 200, "the first admitted login got the slot");
+    // The rest queued behind it; one that waited past the 10 ms bound is refused like any other.
+    for (const r of answers.slice(1)) assert.ok([200, 503].includes(r.status), `status ${r.status}`);
+    assert.equal((await login(99)).status, 200, "with the places given back, logins are served again");
+  } finally {
+    await w.close();
+  }
+});

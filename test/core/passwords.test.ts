@@ -157,6 +157,42 @@ describe("HashGate", () => {
     await second;
   });
 
+  test("an admission holds a place until its job is queued or it is released; an admitted job is never refused for the queue's length", async () => {
+    const gate = new HashGate(1, 10_000, 10_000); // 1 at a time, 10 s a job: 1 may wait, so 2 places in all
+    const first = gate.admit();
+    const second = gate.admit();
+    assert.equal(gate.isFull, true, "two logins doing their reads hold both places");
+    assert.throws(() => gate.admit(), { code: "OVERLOADED" });
+    await assert.rejects(
+      gate.run(async () => "not admitted"),
+      { code: "OVERLOADED" },
+      "a job without an admission finds no place",
+    );
+    second.release();
+    second.release(); // idempotent: gives back one place, not two
+    assert.equal(gate.isFull, false);
+    const third = gate.admit();
+    assert.equal(gate.isFull, true);
+
+    const releases: Array<() => void> = [];
+    const job = () => new Promise<string>((resolve) => releases.push(() => resolve("ran")));
+    const running = gate.run(job, "login", first);
+    // The slot is taken and `third` holds the one place in the queue; an admitted job still queues.
+    const queued = gate.run(job, "login", third);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(gate.queued, 1);
+    assert.throws(() => gate.admit(), { code: "OVERLOADED" });
+    releases.shift()!();
+    assert.equal(await running, "ran");
+    await new Promise((resolve) => setImmediate(resolve));
+    releases.shift()!();
+    assert.equal(await queued, "ran");
+    assert.equal(gate.isFull, false);
+    first.release(); // after run: nothing more to give back
+    assert.doesNotThrow(() => gate.admit().release());
+    assert.equal(gate.queued, 0);
+  });
+
   test("a job that waited longer than maxWaitMs is refused when its turn comes; a fresh one still runs", async () => {
     const gate = new HashGate(1, 30, 1); // the estimate (1 ms a job) is wrong: the running job takes far longer
     let releaseFirst!: () => void;

@@ -37,13 +37,22 @@ export async function login(
   ctx: RequestContext,
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
-  const user = await deps.users.findByEmail(email);
-  const budget = await reserveAccountBudget(deps, email, user, ctx);
-
-  // Hash even when the email is unknown, so the response time does not tell which emails exist.
-  const valid = await checkedWithin(budget, () =>
-    deps.hasher.verify(user?.passwordHash ?? deps.hasher.dummyHash, input.password),
-  );
+  // The place in the hash queue comes first: under overload the login is refused before its reads.
+  const admission = deps.hasher.admit();
+  let user: UserRecord | null;
+  let budget: { refund(): Promise<void> };
+  let valid: boolean;
+  try {
+    user = await deps.users.findByEmail(email);
+    budget = await reserveAccountBudget(deps, email, user, ctx);
+    // Hash even when the email is unknown, so the response time does not tell which emails exist.
+    valid = await checkedWithin(budget, () =>
+      deps.hasher.verify(user?.passwordHash ?? deps.hasher.dummyHash, input.password, "login", admission),
+    );
+  } finally {
+    // verify gave the place back when its hash was queued; this covers a login refused before that.
+    admission.release();
+  }
   if (!user || !valid || user.deletedAt) {
     // The reserved unit stays spent: that is the failure counted.
     if (user) await recordEvent(deps, user, "login_failure", ctx, { reason: "invalid_password" });

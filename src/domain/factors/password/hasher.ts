@@ -6,6 +6,12 @@
  */
 export type HashPriority = "login" | "reauth";
 
+/** A place in the hash queue taken before the work that precedes the hash (PasswordHasher.admit). */
+export interface HashAdmission {
+  /** Gives the place back; idempotent, and done by `verify` once the hash is queued. */
+  release(): void;
+}
+
 /** What an import row's hash becomes: the value to store, or why it is refused. */
 export type ImportedHash = { ok: true; hash: string } | { ok: false; reason: string };
 
@@ -17,13 +23,18 @@ export interface PasswordHasher {
    * wrapped legacy hashes. A `false` answer always takes the same time, whatever the stored
    * hash was (or if there was none), so timing tells no account apart.
    */
-  verify(hash: string, password: string, priority?: HashPriority): Promise<boolean>;
+  verify(hash: string, password: string, priority?: HashPriority, admission?: HashAdmission): Promise<boolean>;
   /** True when the hash is not argon2id at the current parameters. */
   needsRehash(hash: string): boolean;
   /** A hash of a random password at the current parameters: verifying against it costs what a real check costs. */
   readonly dummyHash: string;
   /** True while a new hash of that priority would be refused with OVERLOADED. */
   isSaturated(priority?: HashPriority): boolean;
+  /**
+   * Takes a place in the hash queue now, for a `verify` after some reads, so an overload refuses
+   * the request (OVERLOADED) before its reads instead of after them. Release it if no verify follows.
+   */
+  admit(priority?: HashPriority): HashAdmission;
   /**
    * Checks a hash brought in by `warden user import`: well formed, within the verify budget;
    * legacy bcrypt is wrapped in argon2id so the stored value is as strong as a native one.
