@@ -58,8 +58,8 @@ export class HashGate {
   private running = 0;
   private runningReauth = 0;
   private readonly waiting: Record<HashPriority, Waiter[]> = { login: [], reauth: [] };
-  /** Admitted (`admit`) and not yet queued or started. */
-  private readonly admitted: Record<HashPriority, number> = { login: 0, reauth: 0 };
+  /** Logins admitted (`admit`) and not yet queued or started. */
+  private admitted = 0;
   private averageMs: number;
   /** Slots a re-authentication may hold at once. */
   readonly reauthShare: number;
@@ -100,28 +100,25 @@ export class HashGate {
   }
 
   isFullFor(priority: HashPriority): boolean {
-    const ahead = this.waiting[priority].length + this.admitted[priority];
-    if (priority === "login") return ahead >= this.maxQueue + Math.max(0, this.concurrency - this.running);
-    const freeShare = this.canStart("reauth")
-      ? Math.min(this.concurrency - this.running, this.reauthShare - this.runningReauth)
-      : 0;
-    return ahead >= this.maxReauthQueue + freeShare;
+    if (priority === "login")
+      return this.waiting.login.length + this.admitted >= this.maxQueue + Math.max(0, this.concurrency - this.running);
+    return !this.canStart("reauth") && this.waiting.reauth.length >= this.maxReauthQueue;
   }
 
   /**
-   * Takes a place for a hash that will run after some other work (a login's reads): refused with
-   * OVERLOADED when the place could not start within maxWaitMs. Pass the admission to `run`;
-   * `release` it (idempotent) if the hash never runs.
+   * Takes a place for a login's hash that will run after its reads: refused with OVERLOADED when
+   * the place could not start within maxWaitMs. Pass the admission to `run`; `release` it
+   * (idempotent) if the hash never runs.
    */
-  admit(priority: HashPriority = "login"): HashAdmission {
-    if (this.isFullFor(priority)) throw overloaded();
-    this.admitted[priority]++;
+  admit(): HashAdmission {
+    if (this.isFullFor("login")) throw overloaded();
+    this.admitted++;
     let held = true;
     return {
       release: () => {
         if (!held) return;
         held = false;
-        this.admitted[priority]--;
+        this.admitted--;
       },
     };
   }
@@ -409,7 +406,7 @@ export async function createPasswordHasher(options: {
     calibrate,
     close: () => clearInterval(timer),
     isSaturated: (priority: HashPriority = "login") => gate.isFullFor(priority),
-    admit: (priority: HashPriority = "login") => gate.admit(priority),
+    admit: () => gate.admit(),
     hash,
     async verify(stored, password, priority: HashPriority = "login", admission?: HashAdmission) {
       const plan = planFor(stored);

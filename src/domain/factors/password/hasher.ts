@@ -31,10 +31,11 @@ export interface PasswordHasher {
   /** True while a new hash of that priority would be refused with OVERLOADED. */
   isSaturated(priority?: HashPriority): boolean;
   /**
-   * Takes a place in the hash queue now, for a `verify` after some reads, so an overload refuses
-   * the request (OVERLOADED) before its reads instead of after them. Release it if no verify follows.
+   * Takes a login's place in the hash queue now, for a `verify` after its reads, so an overload
+   * refuses the login (OVERLOADED) before its reads instead of after them. Release it if no
+   * verify follows.
    */
-  admit(priority?: HashPriority): HashAdmission;
+  admit(): HashAdmission;
   /**
    * Checks a hash brought in by `warden user import`: well formed, within the verify budget;
    * legacy bcrypt is wrapped in argon2id so the stored value is as strong as a native one.
