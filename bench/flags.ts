@@ -12,22 +12,25 @@
  *     "--max-semi-space-size=4 --heap-growing-percent=50" login postgres 6
  *
  * PostgreSQL runs with Redis for the counters, as in `npm run bench` (TEST_DATABASE_URL,
- * TEST_REDIS_URL). `api-key` cycles through API_KEYS keys (default 256; the full bench makes 1,024,
- * which on PostgreSQL means a database read per key per second). Sequential runs on a shared 2-core machine differ by 30% and more from one
- * minute to the next; flags are compared this way, never across two bench runs.
+ * TEST_REDIS_URL). `api-key` cycles through API_KEYS keys (default 256; the full bench makes
+ * 1,024, which on PostgreSQL means a database read per key per second). Sequential runs on a
+ * shared 2-core machine differ by 30% and more from one minute to the next; flags are compared
+ * this way, never across two bench runs.
  */
 import { runLoad, type Step } from "./load.js";
 import { wardenApiKeyMe, wardenLogin, wardenMe } from "./scenarios.js";
-import { createApiKeys, loginMany, startWardenTarget, type WardenTarget } from "./warden.js";
+import { createApiKeys, loginMany, SCENARIO_API_KEYS, startWardenTarget, type WardenTarget } from "./warden.js";
 
 const [flagsA, flagsB, scenario = "login", engine = "sqlite", roundsArg = "6"] = process.argv.slice(2);
 const rounds = Number(roundsArg);
+const API_KEYS = Number(process.env.API_KEYS ?? SCENARIO_API_KEYS);
 if (
   flagsA === undefined ||
   flagsB === undefined ||
   !["login", "me", "api-key"].includes(scenario) ||
   !["sqlite", "postgres"].includes(engine) ||
-  !(rounds >= 1)
+  !(rounds >= 1) ||
+  !(API_KEYS >= 1)
 ) {
   console.error(
     'usage: node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|me|api-key] [sqlite|postgres] [rounds]',
@@ -35,8 +38,6 @@ if (
   process.exit(64);
 }
 const connections = scenario === "login" ? 16 : 64;
-/** As in bench/threads.ts: few enough that the warm-up uses each, enough that none reaches API_KEY_RATE_LIMIT. */
-const API_KEYS = Number(process.env.API_KEYS ?? 256);
 const SLICE_SECONDS = 2;
 
 const start = (flags: string) =>

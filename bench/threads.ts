@@ -16,10 +16,7 @@ import { runLoad, type Step } from "./load.js";
 import { measureRawArgon2 } from "./physical.js";
 import { wardenApiKeyMe, wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
 import { threadTicks, TICKS_PER_SECOND } from "./server-process.js";
-import { createApiKeys, loginMany, startWardenTarget } from "./warden.js";
-
-/** Few enough that the warm-up uses each (its last-use stamp), enough that none reaches API_KEY_RATE_LIMIT. */
-const API_KEYS = 256;
+import { createApiKeys, loginMany, SCENARIO_API_KEYS, startWardenTarget } from "./warden.js";
 
 const [scenario = "login", connectionsArg = "16", secondsArg = "15"] = process.argv.slice(2);
 const connections = Number(connectionsArg);
@@ -40,7 +37,7 @@ try {
   // Refresh tokens are single use: the warm-up and the measurement each get their own sessions.
   const sessions = scenario === "login" ? [] : await loginMany(target, 2 * (connections + 16));
   const half = sessions.length / 2;
-  const keys = scenario === "api-key" ? await createApiKeys(target, sessions, API_KEYS) : null;
+  const keys = scenario === "api-key" ? await createApiKeys(target, sessions, SCENARIO_API_KEYS) : null;
   if (scenario === "api-key" && !keys) throw new Error("this build has no POST /api/v1/api-tokens");
   const steps = (part: 0 | 1): Step[] => {
     const own = sessions.slice(part * half, (part + 1) * half);

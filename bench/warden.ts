@@ -233,6 +233,13 @@ export async function hasRoute(
 }
 
 /**
+ * How many keys the single-scenario tools (bench/threads.ts, bench/flags.ts) cycle through: few
+ * enough that the warm-up uses each (its last-use stamp), enough that none reaches
+ * API_KEY_RATE_LIMIT.
+ */
+export const SCENARIO_API_KEYS = 256;
+
+/**
  * `count` API keys, made through the API as a user makes them (POST /api/v1/api-tokens right after
  * a login, so the session is fresh), spread over the given sessions' users. Each key has its own
  * limit (API_KEY_RATE_LIMIT, default 600 a minute), so a load spreads over many keys as it spreads
