@@ -66,18 +66,20 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
       return atomically(db, async (trx) => {
-        const owner = await trx
-          .selectFrom("refresh_tokens")
-          .select("session_id")
-          .where("token_hash", "=", tokenHash)
-          .executeTakeFirst();
-        if (!owner) return { rotated: false, token: null, session: null };
-        // PostgreSQL: hold the session row until commit, so a logout or deactivation (an UPDATE of
-        // that row) is strictly before this refresh (which then fails) or after it (and revokes the
-        // successor too). SQLite: `begin immediate` already serialises every writer.
-        let sessionQuery = trx.selectFrom("sessions").selectAll().where("id", "=", owner.session_id);
+        // The token's session, found through the token in the same statement. PostgreSQL: hold the
+        // session row until commit, so a logout or deactivation (an UPDATE of that row) is strictly
+        // before this refresh (which then fails) or after it (and revokes the successor too).
+        // SQLite: `begin immediate` already serialises every writer.
+        let sessionQuery = trx
+          .selectFrom("sessions")
+          .selectAll()
+          .where("id", "=", (eb) =>
+            eb.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash),
+          );
         if (engine === "postgres") sessionQuery = sessionQuery.forUpdate();
-        const session = toSessionRecord(await sessionQuery.executeTakeFirstOrThrow());
+        const locked = await sessionQuery.executeTakeFirst();
+        if (!locked) return { rotated: false, token: null, session: null };
+        const session = toSessionRecord(locked);
 
         // The one conditional write that spends the token: the database, not a prior read, decides.
         const spent = await trx

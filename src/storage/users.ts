@@ -97,11 +97,14 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
         .execute();
     },
 
-    async confirmPasswordEpoch(id, passwordEpoch) {
-      // A write that changes nothing, for its row lock (PostgreSQL) and its condition.
+    async confirmPasswordEpoch(id, passwordEpoch, connectedAt) {
+      // A write for its row lock (PostgreSQL) and its condition; it changes nothing unless a
+      // session is being opened.
       const result = await db
         .updateTable("users")
-        .set((eb) => ({ password_epoch: eb.ref("password_epoch") }))
+        .set((eb) =>
+          connectedAt ? { last_connected_at: connectedAt.getTime() } : { password_epoch: eb.ref("password_epoch") },
+        )
         .where("id", "=", id)
         .where("password_epoch", "=", passwordEpoch)
         .executeTakeFirst();
@@ -135,10 +138,6 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
         .where("email_confirmed_at", "is", null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
-    },
-
-    async touchLastConnected(id, now) {
-      await db.updateTable("users").where("id", "=", id).set({ last_connected_at: now.getTime() }).execute();
     },
 
     async updateProfile(id, patch: ProfilePatch, now) {

@@ -87,12 +87,11 @@ export function userStoreContract(
       assert.deepEqual(back.updatedAt, LATER);
     });
 
-    test("setPasswordHash, setDeactivated, touchLastConnected, updateProfile", async () => {
+    test("setPasswordHash, setDeactivated, updateProfile", async () => {
       const users = await open();
       const u = (await users.create(newUser(), NOW))!;
       await users.setPasswordHash(u.id, "replaced", LATER);
       await users.setDeactivated(u.id, LATER, LATER);
-      await users.touchLastConnected(u.id, LATER);
       await users.updateProfile(
         u.id,
         { firstName: "Zoe", phone: "+40 700 000 000", preferences: { theme: "dark" } },
@@ -101,7 +100,6 @@ export function userStoreContract(
       let back = (await users.findById(u.id))!;
       assert.equal(back.passwordHash, "replaced");
       assert.deepEqual(back.deactivatedAt, LATER);
-      assert.deepEqual(back.lastConnectedAt, LATER);
       assert.equal(back.firstName, "Zoe");
       assert.equal(back.phone, "+40 700 000 000");
       assert.equal(back.lastName, null);
@@ -109,6 +107,18 @@ export function userStoreContract(
       await users.setDeactivated(u.id, null, LATER);
       back = (await users.findById(u.id))!;
       assert.equal(back.deactivatedAt, null);
+    });
+
+    test("confirmPasswordEpoch with connectedAt records the connection only while the epoch holds", async () => {
+      const users = await open();
+      const u = (await users.create(newUser(), NOW))!;
+      assert.equal(await users.confirmPasswordEpoch(u.id, u.passwordEpoch), true);
+      assert.equal((await users.findById(u.id))!.lastConnectedAt, null, "without connectedAt nothing changes");
+      assert.equal(await users.confirmPasswordEpoch(u.id, u.passwordEpoch, LATER), true);
+      assert.deepEqual((await users.findById(u.id))!.lastConnectedAt, LATER);
+      const stale = new Date(LATER.getTime() + 60_000);
+      assert.equal(await users.confirmPasswordEpoch(u.id, u.passwordEpoch + 1, stale), false);
+      assert.deepEqual((await users.findById(u.id))!.lastConnectedAt, LATER, "a refused epoch records nothing");
     });
 
     test("confirmEmail sets the time once; the second call says it already was", async () => {

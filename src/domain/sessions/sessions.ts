@@ -40,13 +40,14 @@ export async function openSession(
   },
 ): Promise<OpenedSession> {
   // The user's row is locked first, before `within` touches anything else: a reset locks the row
-  // first too, so the two never wait on each other in opposite orders.
-  if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch))) {
+  // first too, so the two never wait on each other in opposite orders. The same write records
+  // the login as the user's last connection.
+  const now = tx.clock.now();
+  if (!(await tx.users.confirmPasswordEpoch(user.id, user.passwordEpoch, now))) {
     throw new AuthError(options.refusal ?? "INVALID_CREDENTIALS");
   }
   await options.within?.();
   const { amr } = options;
-  const now = tx.clock.now();
   const sessionId = tx.random.uuid();
   const refreshToken = newRefreshToken(tx);
   const sessionEnd = now.getTime() + tx.config.SESSION_MAX_LIFETIME * 1000;
@@ -67,7 +68,6 @@ export async function openSession(
       expiresAt: new Date(Math.min(sessionEnd, now.getTime() + tx.config.REFRESH_TOKEN_TTL * 1000)),
     },
   );
-  await tx.users.touchLastConnected(user.id, now);
   return { session: { id: sessionId, authTime: now, amr }, refreshToken };
 }
 
