@@ -34,6 +34,34 @@ export interface CounterLog {
 type RateLimiterFlexible = typeof import("rate-limiter-flexible");
 
 /**
+ * rate-limiter-flexible's increment script for Redis (same keys, same expiry), and the read of
+ * a second key, in one call: one round trip instead of two. Both keys are in one script, so a
+ * Redis Cluster would refuse it (CROSSSLOT); REDIS_URL is one server.
+ */
+const REDIS_INCREMENT_AND_GET = `redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local current = redis.call('incrby', KEYS[1], ARGV[1])
+if redis.call('pttl', KEYS[1]) == -1 then redis.call('expire', KEYS[1], ARGV[2]) end
+return {current, tonumber(redis.call('get', KEYS[2])) or 0}`;
+
+type RedisWithScript = Redis & {
+  wardenIncrementAndGet(key: string, other: string, amount: number, ttlSeconds: number): Promise<[number, number]>;
+};
+
+/**
+ * rate-limiter-flexible's upsert on its PostgreSQL table (same keys, same expiry rule), and the
+ * read of a second key, in one statement: a rate-limited request's two counters cost one round
+ * trip to the database instead of two.
+ */
+const POSTGRES_INCREMENT_AND_GET = `with counted as (
+    insert into "${TABLE}" values ($1, $2, $3)
+    on conflict (key) do update set
+      points = case when "${TABLE}".expire <= $4 then $2 else "${TABLE}".points + ($2) end,
+      expire = case when "${TABLE}".expire <= $4 then $3 else "${TABLE}".expire end
+    returning points)
+  select (select points from counted) as current,
+    (select points from "${TABLE}" where key = $5 and (expire > $4 or expire is null)) as previous`;
+
+/**
  * The per-instance counters that answer while Redis does not. The store calls it only after a
  * Redis command failed (or Redis was not ready), so each call is one Redis error to count.
  */
@@ -129,12 +157,14 @@ export async function createCounters(
   const limiters = new Map<number, Promise<RateLimiterAbstract>>();
   if (backend.kind === "redis") {
     redis = connectRedis(backend.url);
+    redis.defineCommand("wardenIncrementAndGet", { numberOfKeys: 2, lua: REDIS_INCREMENT_AND_GET });
     // Counting starts in Redis, not in the fallback; a Redis that is down at start costs this wait once.
     await waitUntilReady(redis, REDIS_START_WAIT_MS).catch(() => {});
   }
 
+  const keyPrefix = "prefix" in backend ? backend.prefix : "w";
   const make = async (ttlSeconds: number): Promise<RateLimiterAbstract> => {
-    const base = { points: UNBOUNDED, duration: ttlSeconds, keyPrefix: "prefix" in backend ? backend.prefix : "w" };
+    const base = { points: UNBOUNDED, duration: ttlSeconds, keyPrefix };
     switch (backend.kind) {
       case "memory":
         return new RateLimiterMemory(base);
@@ -180,7 +210,7 @@ export async function createCounters(
     return pending;
   };
 
-  return {
+  const counters: Counters = {
     kind: backend.kind,
     async increment(key, amount, ttlSeconds) {
       const rl = await limiter(ttlSeconds);
@@ -191,6 +221,33 @@ export async function createCounters(
       const rl = await limiter(ttlSeconds);
       const res = await rl.get(key);
       return res?.consumedPoints ?? 0;
+    },
+    async incrementAndGet(key, amount, ttlSeconds, other) {
+      const apart = () => Promise.all([counters.increment(key, amount, ttlSeconds), counters.get(other, ttlSeconds)]);
+      if (backend.kind === "redis") {
+        // While Redis is away the library's two calls answer from the per-instance fallback.
+        if (redis!.status !== "ready") return apart();
+        try {
+          const [current, previous] = await (redis as RedisWithScript).wardenIncrementAndGet(
+            `${keyPrefix}:${key}`,
+            `${keyPrefix}:${other}`,
+            amount,
+            ttlSeconds,
+          );
+          return [current, previous];
+        } catch {
+          return apart();
+        }
+      }
+      if (backend.kind !== "postgres") return apart();
+      await limiter(ttlSeconds); // the table exists
+      const now = Date.now();
+      const { rows } = await backend.pool.query<{ current: number; previous: number | null }>({
+        name: "warden-counter-increment-and-get",
+        text: POSTGRES_INCREMENT_AND_GET,
+        values: [`${keyPrefix}:${key}`, amount, now + ttlSeconds * 1000, now, `${keyPrefix}:${other}`],
+      });
+      return [rows[0]!.current, rows[0]!.previous ?? 0];
     },
     async purgeExpired(now) {
       if (backend.kind !== "postgres") return 0;
@@ -213,6 +270,7 @@ export async function createCounters(
       redis?.disconnect();
     },
   };
+  return counters;
 }
 
 /**
@@ -243,7 +301,7 @@ async function createSqliteCounters(db: Kysely<DB>, reader: RawReader): Promise<
     (await reader.first<{ points: number }>(text, parameters))?.points;
   const PURGE_EVERY_MS = 300_000;
   let lastPurge = Date.now();
-  return {
+  const counters: Counters = {
     kind: "sqlite",
     async increment(key, amount, ttlSeconds) {
       const now = Date.now();
@@ -256,6 +314,10 @@ async function createSqliteCounters(db: Kysely<DB>, reader: RawReader): Promise<
     async get(key) {
       return (await points(GET, [key, Date.now()])) ?? 0;
     },
+    async incrementAndGet(key, amount, ttlSeconds, other) {
+      // In-process statements: two cost no more than one.
+      return [await counters.increment(key, amount, ttlSeconds), await counters.get(other, ttlSeconds)];
+    },
     async purgeExpired(now) {
       const { numAffectedRows } = await sql`delete from ${sql.table(TABLE)} where expire <= ${now.getTime()}`.execute(
         db,
@@ -265,4 +327,5 @@ async function createSqliteCounters(db: Kysely<DB>, reader: RawReader): Promise<
     async ping() {},
     async close() {},
   };
+  return counters;
 }

@@ -34,4 +34,10 @@ export interface CounterStore {
   increment(key: string, amount: number, ttlSeconds: number): Promise<number>;
   /** Current value, 0 when absent or expired. `ttlSeconds` as given to increment. */
   get(key: string, ttlSeconds: number): Promise<number>;
+  /**
+   * `increment(key, amount, ttlSeconds)` and `get(other, ttlSeconds)` at once, in one round trip
+   * where the store allows (a sliding window's hit: the current window's new count and the
+   * previous window's). Returns [key's new value, other's value].
+   */
+  incrementAndGet(key: string, amount: number, ttlSeconds: number, other: string): Promise<[number, number]>;
 }

@@ -46,10 +46,12 @@ export class SlidingWindowLimiter {
     rule: RateRule,
     key: string,
   ): Promise<RateDecision> {
-    const [current, previous] = await Promise.all([
-      this.counters.increment(w.key(name, key, 0), 1, w.ttl),
-      this.counters.get(w.key(name, key, -1), w.ttl),
-    ]);
+    const [current, previous] = await this.counters.incrementAndGet(
+      w.key(name, key, 0),
+      1,
+      w.ttl,
+      w.key(name, key, -1),
+    );
     const estimate = previous * previousWeight(rule.points, w.elapsed) + current;
     if (estimate <= rule.points) return this.decision(rule, w, previous, current, true);
     await this.counters.increment(w.key(name, key, 0), -1, w.ttl);
