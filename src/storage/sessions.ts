@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from "kysely";
+import { sql, type Kysely, type QueryCreator, type Selectable } from "kysely";
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/sessions/ports.js";
 import {
   atomically,
@@ -82,24 +82,74 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
         const session = toSessionRecord(locked);
 
         // The one conditional write that spends the token: the database, not a prior read, decides.
-        const spent = await trx
-          .updateTable("refresh_tokens")
-          .set({ used_at: t, successor_hash: successor.tokenHash, successor_enc: successor.successorEnc })
-          .where("token_hash", "=", tokenHash)
-          .where("used_at", "is", null)
-          .where("expires_at", ">", t)
-          .where((eb) =>
-            eb.exists(
-              eb
-                .selectFrom("sessions")
-                .select("sessions.id")
-                .whereRef("sessions.id", "=", "refresh_tokens.session_id")
-                .where("sessions.revoked_at", "is", null)
-                .where("sessions.expires_at", ">", t),
-            ),
-          )
-          .returningAll()
-          .executeTakeFirst();
+        const spend = (q: QueryCreator<DB>) =>
+          q
+            .updateTable("refresh_tokens")
+            .set({ used_at: t, successor_hash: successor.tokenHash, successor_enc: successor.successorEnc })
+            .where("token_hash", "=", tokenHash)
+            .where("used_at", "is", null)
+            .where("expires_at", ">", t)
+            .where((eb) =>
+              eb.exists(
+                eb
+                  .selectFrom("sessions")
+                  .select("sessions.id")
+                  .whereRef("sessions.id", "=", "refresh_tokens.session_id")
+                  .where("sessions.revoked_at", "is", null)
+                  .where("sessions.expires_at", ">", t),
+              ),
+            )
+            .returningAll();
+        const successorRow = {
+          token_hash: successor.tokenHash,
+          session_id: session.id,
+          user_id: session.userId,
+          created_at: t,
+          expires_at: Math.min(successor.expiresAt.getTime(), session.expiresAt.getTime()),
+        };
+        let spent: Selectable<RefreshTokensTable> | undefined;
+        if (engine === "postgres") {
+          // One statement: the successor and the session's last use are written only if the token
+          // was spent (a round trip to the server costs more than the statement).
+          spent = await trx
+            .with("spent", spend)
+            .with("successor", (q) =>
+              q
+                .insertInto("refresh_tokens")
+                .columns(["token_hash", "session_id", "user_id", "created_at", "expires_at"])
+                .expression((eb) =>
+                  eb
+                    .selectFrom("spent")
+                    .select([
+                      sql<string>`${successorRow.token_hash}::text`.as("token_hash"),
+                      "spent.session_id",
+                      "spent.user_id",
+                      sql<number>`${successorRow.created_at}::bigint`.as("created_at"),
+                      sql<number>`${successorRow.expires_at}::bigint`.as("expires_at"),
+                    ]),
+                )
+                .returning("token_hash"),
+            )
+            .with("touched", (q) =>
+              q
+                .updateTable("sessions")
+                .set({ last_used_at: t })
+                .where("id", "in", (eb) => eb.selectFrom("spent").select("spent.session_id"))
+                .returning("id"),
+            )
+            .selectFrom("spent")
+            .selectAll()
+            .executeTakeFirst();
+        } else {
+          spent = await spend(trx).executeTakeFirst();
+          if (spent) {
+            await trx
+              .insertInto("refresh_tokens")
+              .values({ ...successorRow, used_at: null, successor_hash: null, successor_enc: null })
+              .execute();
+            await trx.updateTable("sessions").set({ last_used_at: t }).where("id", "=", session.id).execute();
+          }
+        }
         if (!spent) {
           const row = await trx
             .selectFrom("refresh_tokens")
@@ -108,20 +158,6 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
             .executeTakeFirst();
           return { rotated: false, token: row ? toTokenRecord(row) : null, session };
         }
-        await trx
-          .insertInto("refresh_tokens")
-          .values({
-            token_hash: successor.tokenHash,
-            session_id: spent.session_id,
-            user_id: spent.user_id,
-            created_at: t,
-            expires_at: Math.min(successor.expiresAt.getTime(), session.expiresAt.getTime()),
-            used_at: null,
-            successor_hash: null,
-            successor_enc: null,
-          })
-          .execute();
-        await trx.updateTable("sessions").set({ last_used_at: t }).where("id", "=", session.id).execute();
         return { rotated: true, token: toTokenRecord(spent), session };
       });
     },
