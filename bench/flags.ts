@@ -6,10 +6,11 @@
  *
  *   npm run build && node --import tsx bench/flags.ts "<flags A>" "<flags B>" [login|refresh|me|api-key] [sqlite|postgres] [rounds]
  *
- * For example, what `npm start`'s `--heap-growing-percent=50` does to a PostgreSQL worker under login:
+ * A set replaces all of `npm start`'s Node flags, its preload included. For example, what sizing
+ * libuv's thread pool (`--require ./dist/preload.cjs`) does to SQLite logins:
  *
- *   node --import tsx bench/flags.ts "--max-semi-space-size=4" \
- *     "--max-semi-space-size=4 --heap-growing-percent=50" login postgres 6
+ *   F="--max-semi-space-size=4 --heap-growing-percent=50"
+ *   node --import tsx bench/flags.ts "$F" "$F --require ./dist/preload.cjs" login sqlite 8
  *
  * Two builds side by side: a set of flags may end with another build's `main.js`, which Node then
  * runs instead of this checkout's (`dist/main.js` follows as an argument it ignores). For the
@@ -17,8 +18,12 @@
  *
  *   git worktree add ../old HEAD && ln -s "$PWD/node_modules" ../old/ && (cd ../old && npm run build)
  *   npm run build
- *   F="--max-semi-space-size=4 --heap-growing-percent=50"
+ *   F="--max-semi-space-size=4 --heap-growing-percent=50 --require ./dist/preload.cjs"
  *   node --import tsx bench/flags.ts "$F $PWD/../old/dist/main.js" "$F" refresh postgres 6
+ *
+ * A set's `NAME=value` words are environment variables for its server, over `npm start`'s
+ * (`NAME=` removes one); for example, glibc's default malloc against `npm start`'s:
+ * `"$F MALLOC_MMAP_THRESHOLD_=" "$F"`.
  *
  * PostgreSQL runs with Redis for the counters, as in `npm run bench` (TEST_DATABASE_URL,
  * TEST_REDIS_URL; an empty TEST_REDIS_URL runs it without). `api-key` cycles through API_KEYS keys (default 256; the full bench makes
@@ -49,15 +54,26 @@ if (
 const connections = scenario === "login" ? 16 : 64;
 const SLICE_SECONDS = 2;
 
-const start = (flags: string) =>
-  startWardenTarget({
+/** `NAME=value` words of a set are the server's environment (`NAME=` removes the variable); the rest are Node's flags. */
+const ENV_WORD = /^([A-Z_][A-Z0-9_]*)=(.*)$/;
+
+const start = (flags: string) => {
+  const words = flags.split(/\s+/).filter(Boolean);
+  return startWardenTarget({
     engine: engine as "sqlite" | "postgres",
     workers: "1",
     users: 200,
     mfaUsers: 0,
-    nodeFlags: flags.split(/\s+/).filter(Boolean),
+    nodeFlags: words.filter((word) => !ENV_WORD.test(word)),
+    envChanges: Object.fromEntries(
+      words.flatMap((word) => {
+        const match = ENV_WORD.exec(word);
+        return match ? [[match[1]!, match[2] || null]] : [];
+      }),
+    ),
     redisUrl: engine === "postgres" ? (process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/15") : undefined,
   });
+};
 
 /**
  * The steps of one run against `target`. Refresh tokens are single use, and a run's deadline

@@ -36,7 +36,8 @@ export interface OverloadRow {
 }
 
 export interface Physical {
-  argon2: { concurrency: number; perSecond: number; cpuMsPerOp: number };
+  /** poolThreads: the libuv pool of the faster of the two raw runs (bench/physical.ts). */
+  argon2: { concurrency: number; perSecond: number; cpuMsPerOp: number; poolThreads?: number };
   sign: { concurrency: number; perSecond: number; cpuMsPerOp: number };
 }
 
@@ -306,7 +307,10 @@ export function renderReport(report: Report): string {
       ["measure", "concurrency", "ops/s", "CPU ms/op"],
       [
         [
-          "raw argon2id verify (@node-rs/argon2, m=19456 t=2 p=1)",
+          "raw argon2id verify (@node-rs/argon2, m=19456 t=2 p=1" +
+            (physical.argon2.poolThreads
+              ? `; pool of ${physical.argon2.poolThreads} threads, the faster of 4 and one per core)`
+              : ")"),
           String(physical.argon2.concurrency),
           fmt(physical.argon2.perSecond),
           cpuCell(physical.argon2.cpuMsPerOp),

@@ -32,6 +32,15 @@ const { START_ENV, START_ARGS } = (() => {
   return { START_ENV: env as Record<string, string>, START_ARGS: args };
 })();
 
+function withChanges(env: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
+  const changed = { ...env };
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null) delete changed[name];
+    else changed[name] = value;
+  }
+  return changed;
+}
+
 export type EngineName = "sqlite" | "postgres";
 
 export interface WardenTarget {
@@ -86,6 +95,8 @@ export async function startWardenTarget(options: {
   profileDir?: string | null;
   /** Node's flags instead of `npm start`'s (bench/flags.ts compares two sets side by side). */
   nodeFlags?: string[];
+  /** Changes to `npm start`'s environment: a value sets the variable, null removes it (bench/flags.ts). */
+  envChanges?: Record<string, string | null>;
 }): Promise<WardenTarget> {
   const database = await (options.engine === "sqlite" ? sqliteEngine : postgresEngine).create();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-bench-"));
@@ -116,7 +127,7 @@ export async function startWardenTarget(options: {
   const server = await startServer({
     args: options.nodeFlags ? [...options.nodeFlags, START_ARGS.at(-1)!] : START_ARGS,
     cwd: ROOT,
-    env: { ...START_ENV, ...env },
+    env: withChanges({ ...START_ENV, ...env }, options.envChanges ?? {}),
     port: await freePort(),
     readyPath: "/readyz",
     profileDir: options.profileDir,

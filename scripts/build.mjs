@@ -60,7 +60,7 @@ compile("dist", "tsconfig.build.json", (out) => {
   const src = path.join(root, "src");
   for (const file of fs.readdirSync(src, { recursive: true, encoding: "utf8" })) {
     const from = path.join(src, file);
-    if (file.endsWith(".ts") || fs.statSync(from).isDirectory()) continue;
+    if (/\.c?ts$/.test(file) || fs.statSync(from).isDirectory()) continue;
     const to = path.join(out, file);
     fs.mkdirSync(path.dirname(to), { recursive: true });
     fs.copyFileSync(from, to);

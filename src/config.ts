@@ -1,9 +1,10 @@
 import * as z from "zod";
-import os from "node:os";
+import { databaseKindOf, workersFor } from "./thread-pool.cjs";
 
 import type { RateRule } from "./domain/security/rate-limits.js";
 
 export type { RateRule };
+export { workersFor };
 
 const rateRule = z.string().transform((value, ctx): RateRule => {
   const match = /^(\d+)\s*\/\s*(\d+)$/.exec(value.trim());
@@ -161,7 +162,8 @@ const schema = z.object({
   HASH_QUEUE_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(750),
   /**
    * Password hashes in flight per process; each argon2id hash holds 19 MB while it runs. Default:
-   * one per core, shared among the workers (src/deps.ts, defaultHashSlots).
+   * one per core, shared among the workers (src/thread-pool.cts, hashSlotsFor), which is also the
+   * size `npm start` gives libuv's thread pool.
    */
   HASH_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
   // Holding under attack (docs/threat-model.md): re-checks of the password by a logged-in user,
@@ -315,7 +317,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .map(([name, id, , list]) => `${name}: "${id}" is not one of ${list}, so its ID tokens would be refused`);
   if (misplaced.length) throw new ConfigError(misplaced);
   const publicUrl = value.PUBLIC_URL ?? `http://localhost:${value.PORT}`;
-  const databaseKind = value.DATABASE_URL.startsWith("sqlite:") ? "sqlite" : "postgres";
+  const databaseKind = databaseKindOf(value.DATABASE_URL);
   return {
     ...value,
     WORKERS: workersFor(value.WORKERS, databaseKind),
@@ -325,17 +327,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseKind,
     webauthn: relyingParty(value, publicUrl, value.APP_URL ?? publicUrl),
   };
-}
-
-/**
- * `WORKERS=auto`: one process per core on PostgreSQL; one process on SQLite. SQLite takes one
- * write lock for the whole file, and a process waiting for it is blocked (better-sqlite3 is
- * synchronous), event loop and all: with two workers on two cores, refresh ran at 650/s
- * against 770/s with one (README, Scaling out). An explicit number is obeyed on either engine.
- */
-export function workersFor(setting: number | "auto", databaseKind: "sqlite" | "postgres"): number {
-  if (setting !== "auto") return setting;
-  return databaseKind === "sqlite" ? 1 : os.availableParallelism();
 }
 
 /** WebAuthn's relying party: from configuration only, never from a request's Host or Origin. */

@@ -1,6 +1,5 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -18,6 +17,7 @@ import { openDatabase, type Database } from "./storage/database.js";
 import { createHashClassRegistry } from "./storage/hash-classes.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
+import { hashSlotsFor } from "./thread-pool.cjs";
 import { createSecurityEventSearch } from "./storage/security-events.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
@@ -101,18 +101,6 @@ export function counterBackendFor(config: Config, database: Database): CounterBa
     : { kind: "sqlite", db: database.db, reader: database.reader };
 }
 
-/**
- * Password hashes in flight per process when HASH_CONCURRENCY is unset: one per core, shared
- * among the workers. Each argon2id hash holds 19 MB while it runs. Two per core was better when
- * the server ran under tsx on a loaded machine (login 71/s -> 82/s); on the built server, one per
- * core is faster and smaller (bench/.work/login.ts, SQLite, 16 connections, alternated on a quiet
- * machine: 150 and 149 logins/s at 12.2 ms of CPU each and a peak RSS of 152 MB, against 145
- * and 140/s at 13.2-13.6 ms and 187-190 MB with two per core).
- */
-export function defaultHashSlots(workers: number): number {
-  return Math.max(1, Math.floor(os.availableParallelism() / workers));
-}
-
 export async function buildDeps(config: Config, log: Logger, options: BuildOptions = {}): Promise<Deps> {
   const clock = options.clock ?? systemClock;
   const random = systemRandom;
@@ -152,7 +140,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
       clock,
       retry: options.mailRetry,
     });
-    const hashSlots = config.HASH_CONCURRENCY ?? defaultHashSlots(config.WORKERS);
+    const hashSlots = hashSlotsFor(config.HASH_CONCURRENCY, config.WORKERS);
     const hasher = await createPasswordHasher({
       params: options.argon2,
       concurrency: hashSlots,

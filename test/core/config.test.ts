@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { threadPoolSizeFor } from "../../src/thread-pool.cjs";
 import { resolveSecret } from "../../src/deps.js";
 import { createLogger } from "../../src/log.js";
 import { run, scratchEnv } from "../helpers/process.js";
@@ -73,8 +74,21 @@ test("WORKERS=auto: one process per core on PostgreSQL, one on SQLite; a number 
   assert.equal(loadConfig({ WORKERS: "2" }).WORKERS, 2);
   assert.equal(loadConfig({ WORKERS: "3", DATABASE_URL: postgres }).WORKERS, 3);
   assert.equal(loadConfig({}).WORKERS, 1);
-  assert.equal(loadConfig({}).HASH_CONCURRENCY, undefined, "unset: one hash per core (defaultHashSlots)");
+  assert.equal(loadConfig({}).HASH_CONCURRENCY, undefined, "unset: one hash per core (hashSlotsFor)");
   assert.equal(loadConfig({ HASH_CONCURRENCY: "6" }).HASH_CONCURRENCY, 6);
+});
+
+test("libuv's thread pool gets the process's hash slots, unless UV_THREADPOOL_SIZE is set", () => {
+  const cores = os.availableParallelism();
+  const postgres = "postgres://u@h/db";
+  assert.equal(threadPoolSizeFor({}), cores, "one process: one hash per core");
+  assert.equal(threadPoolSizeFor({ HASH_CONCURRENCY: "3" }), 3);
+  assert.equal(threadPoolSizeFor({ WORKERS: "2" }), Math.max(1, Math.floor(cores / 2)), "each worker its share");
+  assert.equal(threadPoolSizeFor({ WORKERS: "auto", DATABASE_URL: postgres }), 1, "a worker per core: one each");
+  assert.equal(threadPoolSizeFor({ WORKERS: "auto", DATABASE_URL: "sqlite:/tmp/w.db" }), cores, "one process");
+  assert.equal(threadPoolSizeFor({ WORKERS: "2", HASH_CONCURRENCY: "5" }), 5, "HASH_CONCURRENCY is per process");
+  assert.equal(threadPoolSizeFor({ HASH_CONCURRENCY: "lots" }), cores, "left for loadConfig to refuse");
+  assert.equal(threadPoolSizeFor({ UV_THREADPOOL_SIZE: "16", HASH_CONCURRENCY: "3" }), null, "the operator's choice");
 });
 
 test("PUBLIC_URL is Warden's own address; APP_URL (mail links) defaults to it; JWT_ISSUER overrides iss", () => {

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import fs from "node:fs";
 import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
 import { freePort, ROOT, scratchEnv } from "../helpers/process.js";
@@ -118,6 +119,41 @@ test("SIGTERM to `npm start` reaches the server: it shuts down instead of runnin
     scratch.cleanup();
   }
 });
+
+test("`npm start` sizes libuv's thread pool to the password hashes the process runs at once", async () => {
+  const threads = async (hashConcurrency: string) => {
+    const scratch = scratchEnv();
+    try {
+      const server = await startServerProcess("npm", ["start", "--silent"], {
+        ...scratch.env,
+        HASH_CONCURRENCY: hashConcurrency,
+      });
+      // The server is npm's grandchild (npm, its shell exec'ing node); its pool was made at start.
+      const count = fs.readdirSync(`/proc/${serverUnder(server.child.pid!)}/task`).length;
+      server.child.kill("SIGTERM");
+      await server.exited;
+      return count;
+    } finally {
+      scratch.cleanup();
+    }
+  };
+  assert.equal((await threads("3")) - (await threads("1")), 2, "two more hash slots, two more pool threads");
+});
+
+/** The pid of the `dist/main.js` process among `pid`'s descendants (Linux /proc). */
+function serverUnder(pid: number): number {
+  const parentOf = (p: string) => Number(fs.readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1]!.split(" ")[1]);
+  const descends = (p: number): boolean => p === pid || (p > 1 && descends(parentOf(String(p))));
+  for (const p of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const command = fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
+      if (command.includes("dist/main.js") && descends(Number(p))) return Number(p);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no dist/main.js under ${pid}`);
+}
 
 test("SQLite runs in WAL mode, so readers never wait for the writer", async () => {
   const w = await startWarden();
