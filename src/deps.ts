@@ -17,7 +17,7 @@ import { openDatabase, type Database } from "./storage/database.js";
 import { createHashClassRegistry } from "./storage/hash-classes.js";
 import { migrateToLatest } from "./storage/migrations.js";
 import { connectionProblem } from "./startup.js";
-import { hashSlotsFor } from "./thread-pool.cjs";
+import { hashesInFlightFor, hashSlotsFor } from "./thread-pool.cjs";
 import { createSecurityEventSearch } from "./storage/security-events.js";
 import { createRetentionStore } from "./storage/retention.js";
 import type { RetentionStore } from "./domain/security/retention.js";
@@ -143,7 +143,7 @@ export async function buildDeps(config: Config, log: Logger, options: BuildOptio
     const hashSlots = hashSlotsFor(config.HASH_CONCURRENCY, config.WORKERS);
     const hasher = await createPasswordHasher({
       params: options.argon2,
-      concurrency: hashSlots,
+      concurrency: hashesInFlightFor(hashSlots, process.env),
       maxWaitMs: config.HASH_QUEUE_MAX_WAIT_MS,
       registry: createHashClassRegistry(database.db, clock),
       onOverBudget: (reason) =>

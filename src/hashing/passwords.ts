@@ -40,7 +40,9 @@ interface Waiter {
 }
 
 /**
- * Runs password hashing on libuv's thread pool with at most `concurrency` jobs at a time, and
+ * Runs password hashing on libuv's thread pool with at most `concurrency` jobs handed to it at
+ * a time (deps.ts: the hash slots, and one more waiting in libuv's queue when the pool has
+ * exactly the slots' threads: thread-pool.cts, hashesInFlightFor), and
  * refuses work that could not start within `maxWaitMs` (judged from the measured hash time), so
  * an overload turns into quick 503s instead of an unbounded queue and timeouts for everyone.
  *

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { threadPoolSizeFor } from "../../src/thread-pool.cjs";
+import { hashesInFlightFor, threadPoolSizeFor } from "../../src/thread-pool.cjs";
 import { resolveSecret } from "../../src/deps.js";
 import { createLogger } from "../../src/log.js";
 import { run, scratchEnv } from "../helpers/process.js";
@@ -89,6 +89,18 @@ test("libuv's thread pool gets the process's hash slots, unless UV_THREADPOOL_SI
   assert.equal(threadPoolSizeFor({ WORKERS: "2", HASH_CONCURRENCY: "5" }), 5, "HASH_CONCURRENCY is per process");
   assert.equal(threadPoolSizeFor({ HASH_CONCURRENCY: "lots" }), cores, "left for loadConfig to refuse");
   assert.equal(threadPoolSizeFor({ UV_THREADPOOL_SIZE: "16", HASH_CONCURRENCY: "3" }), null, "the operator's choice");
+});
+
+test("one hash waits in libuv's queue beyond the slots only when the pool has exactly the slots' threads", () => {
+  assert.equal(
+    hashesInFlightFor(2, { UV_THREADPOOL_SIZE: "2" }),
+    3,
+    "npm start's pool: a thread never idles for the event loop",
+  );
+  assert.equal(hashesInFlightFor(1, { UV_THREADPOOL_SIZE: "1" }), 2);
+  assert.equal(hashesInFlightFor(2, {}), 2, "libuv's default pool of four would run a third hash at once");
+  assert.equal(hashesInFlightFor(2, { UV_THREADPOOL_SIZE: "8" }), 2, "a larger pool: only the slots");
+  assert.equal(hashesInFlightFor(3, { UV_THREADPOOL_SIZE: "2" }), 3, "a smaller pool queues in libuv already");
 });
 
 test("PUBLIC_URL is Warden's own address; APP_URL (mail links) defaults to it; JWT_ISSUER overrides iss", () => {
