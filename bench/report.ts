@@ -316,7 +316,7 @@ export function renderReport(report: Report): string {
           cpuCell(physical.argon2.cpuMsPerOp),
         ],
         [
-          "raw RS256 sign (jose, 2048-bit key)",
+          "raw RS256 sign (node:crypto, 2048-bit key)",
           String(physical.sign.concurrency),
           fmt(physical.sign.perSecond),
           cpuCell(physical.sign.cpuMsPerOp),
