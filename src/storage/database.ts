@@ -262,9 +262,28 @@ export interface RawReader {
 }
 
 /**
- * One row of `table` and the user who owns it (`user_id`), found by `keyColumn`, in one
- * hand-written read: the user's columns as they are, the row's prefixed (both tables have `id`
- * and `created_at`). The read of every Bearer request (sessions) and API-key request (api_keys).
+ * A hand-written read of rows of `table` joined to the user who owns them (`user_id`), where
+ * `condition` holds (on `t`, the row's table): the user's columns as they are, the row's
+ * prefixed (both tables have `id` and `created_at`). `split` takes one joined row apart.
+ */
+export function ownedRowQuery<Row>(
+  table: string,
+  columns: ReadonlyArray<keyof Row & string>,
+  condition: string,
+): { sql: string; split(joined: Record<string, unknown>): { row: Row; owner: Selectable<UsersTable> } } {
+  return {
+    sql: `select u.*, ${columns.map((c) => `t.${c} as t_${c}`).join(", ")}
+   from ${table} t join users u on u.id = t.user_id where ${condition}`,
+    split: (joined) => ({
+      row: Object.fromEntries(columns.map((c) => [c, joined[`t_${c}`]])) as Row,
+      owner: joined as Selectable<UsersTable>,
+    }),
+  };
+}
+
+/**
+ * One row of `table` and the user who owns it, found by `keyColumn`, in one hand-written read
+ * (ownedRowQuery). The read of every Bearer request (sessions) and API-key request (api_keys).
  */
 export function ownedRowReader<Row>(
   reader: RawReader,
@@ -272,13 +291,10 @@ export function ownedRowReader<Row>(
   columns: ReadonlyArray<keyof Row & string>,
   keyColumn: keyof Row & string,
 ): (key: string) => Promise<{ row: Row; owner: Selectable<UsersTable> } | null> {
-  const sql = `select u.*, ${columns.map((c) => `t.${c} as t_${c}`).join(", ")}
-   from ${table} t join users u on u.id = t.user_id where t.${keyColumn} = ${reader.param(1)}`;
+  const query = ownedRowQuery<Row>(table, columns, `t.${keyColumn} = ${reader.param(1)}`);
   return async (key) => {
-    const joined = await reader.first<Record<string, unknown>>(sql, [key]);
-    if (!joined) return null;
-    const row = Object.fromEntries(columns.map((c) => [c, joined[`t_${c}`]])) as Row;
-    return { row, owner: joined as Selectable<UsersTable> };
+    const joined = await reader.first<Record<string, unknown>>(query.sql, [key]);
+    return joined ? query.split(joined) : null;
   };
 }
 

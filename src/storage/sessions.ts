@@ -1,10 +1,11 @@
-import { sql, type Kysely, type QueryCreator, type Selectable } from "kysely";
+import { CompiledQuery, sql, type Kysely, type QueryCreator, type Selectable } from "kysely";
 import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/sessions/ports.js";
 import {
   atomically,
   toDate,
   type DB,
   type Engine,
+  ownedRowQuery,
   ownedRowReader,
   type RawReader,
   type RefreshTokensTable,
@@ -62,6 +63,17 @@ function toTokenRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord 
 export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawReader): SessionStore {
   const sessionWithUser =
     reader && ownedRowReader<Selectable<SessionsTable>>(reader, "sessions", SESSION_COLUMNS, "id");
+  // The session a refresh token belongs to, with its user (the new access token's claims) in the
+  // same statement, written out: Kysely's building and compiling of this join cost a refresh on
+  // SQLite more than the separate read of the user it replaces. PostgreSQL: the session row is
+  // locked (`of t`), the user's is not, since logins lock it.
+  const lockedSession = ownedRowQuery<Selectable<SessionsTable>>(
+    "sessions",
+    SESSION_COLUMNS,
+    engine === "postgres"
+      ? "t.id = (select session_id from refresh_tokens where token_hash = $1) for update of t"
+      : "t.id = (select session_id from refresh_tokens where token_hash = ?)",
+  );
   return {
     async rotateRefreshToken(tokenHash, successor, now) {
       const t = now.getTime();
@@ -70,16 +82,13 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
         // session row until commit, so a logout or deactivation (an UPDATE of that row) is strictly
         // before this refresh (which then fails) or after it (and revokes the successor too).
         // SQLite: `begin immediate` already serialises every writer.
-        let sessionQuery = trx
-          .selectFrom("sessions")
-          .selectAll()
-          .where("id", "=", (eb) =>
-            eb.selectFrom("refresh_tokens").select("session_id").where("token_hash", "=", tokenHash),
-          );
-        if (engine === "postgres") sessionQuery = sessionQuery.forUpdate();
-        const locked = await sessionQuery.executeTakeFirst();
-        if (!locked) return { rotated: false, token: null, session: null };
-        const session = toSessionRecord(locked);
+        const { rows } = await trx.executeQuery<Record<string, unknown>>(
+          CompiledQuery.raw(lockedSession.sql, [tokenHash]),
+        );
+        if (!rows[0]) return { rotated: false, token: null, session: null, user: null };
+        const locked = lockedSession.split(rows[0]);
+        const session = toSessionRecord(locked.row);
+        const user = toUserRecord(locked.owner);
 
         // The one conditional write that spends the token: the database, not a prior read, decides.
         const spend = (q: QueryCreator<DB>) =>
@@ -156,9 +165,9 @@ export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawR
             .selectAll()
             .where("token_hash", "=", tokenHash)
             .executeTakeFirst();
-          return { rotated: false, token: row ? toTokenRecord(row) : null, session };
+          return { rotated: false, token: row ? toTokenRecord(row) : null, session, user };
         }
-        return { rotated: true, token: toTokenRecord(spent), session };
+        return { rotated: true, token: toTokenRecord(spent), session, user };
       });
     },
 

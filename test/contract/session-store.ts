@@ -117,6 +117,10 @@ export function sessionStoreContract(
       const winners = results.filter((r) => r.rotated);
       assert.equal(winners.length, 1);
       const winnerHash = candidates[results.indexOf(winners[0]!)]!.tokenHash;
+      for (const r of results) {
+        assert.equal(r.session?.id, sessionId, "each call sees the token's session");
+        assert.equal(r.user?.id, userId, "and its user, read with it (the new access token's claims)");
+      }
       for (const loser of results.filter((r) => !r.rotated)) {
         assert.equal(loser.token?.usedAt?.getTime(), at(60).getTime());
         assert.equal(loser.token?.successorHash, winnerHash, "every loser sees the one successor");
@@ -136,7 +140,7 @@ export function sessionStoreContract(
     test("refuses unknown, expired, revoked-session and ended-session tokens without writing", async () => {
       const { sessions, userId } = await fixture();
       const unknown = await sessions.rotateRefreshToken(hash(), successor(), T0);
-      assert.deepEqual(unknown, { rotated: false, token: null, session: null });
+      assert.deepEqual(unknown, { rotated: false, token: null, session: null, user: null });
 
       const tried: SuccessorToken[] = [];
       const attempt = (tokenHash: string, now: Date) => {

@@ -97,6 +97,8 @@ export interface RotationResult {
   token: RefreshTokenRecord | null;
   /** Its session (locked while the call ran); null when the token is unknown. */
   session: SessionRecord | null;
+  /** The session's user, read in the same statement as the session (not locked); null when the token is unknown. */
+  user: UserRecord | null;
 }
 
 export interface SessionStore {

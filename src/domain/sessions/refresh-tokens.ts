@@ -11,10 +11,7 @@ import { newRefreshToken } from "./sessions.js";
 const SUCCESSOR_PURPOSE = "refresh-successor";
 
 /** What refreshing a session uses. */
-type RefreshDeps = Pick<
-  DomainDeps,
-  "sessions" | "users" | "events" | "clock" | "random" | "config" | "accessTokens" | "mailer"
->;
+type RefreshDeps = Pick<DomainDeps, "sessions" | "events" | "clock" | "random" | "config" | "accessTokens" | "mailer">;
 
 /**
  * The grace-window copy of a successor is sealed under a key derived from the spent token, not
@@ -47,11 +44,9 @@ export async function refreshSession(
     },
     now,
   );
-  const { token, session } = result;
-  if (!token || !session) throw new AuthError("REFRESH_TOKEN_INVALID");
-
-  const user = await deps.users.findById(token.userId);
-  if (!user || user.deactivatedAt || user.deletedAt) {
+  const { token, session, user } = result;
+  if (!token || !session || !user) throw new AuthError("REFRESH_TOKEN_INVALID");
+  if (user.deactivatedAt || user.deletedAt) {
     // The account is gone: so is this session, even if nothing revoked it yet.
     if (await deps.sessions.revokeSession(session.id, "account_inactive", now)) {
       await recordEvent(deps, { id: token.userId }, "session_revoked", ctx, {
