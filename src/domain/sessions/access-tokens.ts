@@ -49,9 +49,9 @@ const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString("
 /**
  * A JWS in compact serialization (RFC 7515 7.1), signed RS256 (RSASSA-PKCS1-v1_5 with SHA-256,
  * RFC 7518 3.3) by OpenSSL through node:crypto, on libuv's pool. Not jose's SignJWT: its
- * WebCrypto path cost a login 0.7 ms more CPU and 5% of its rate, and refresh 9% of its rate
- * (side by side, docs/bench.md "Signing access tokens"). Only the encoding is Warden's; jose
- * checks every token Warden verifies, and the tests check issued tokens with jose and the JWKS.
+ * WebCrypto path cost refresh 7-11% of its rate in three side-by-side pairs out of four
+ * (docs/bench.md, "Signing access tokens"). Only the encoding is Warden's; jose checks every
+ * token Warden verifies, and the tests check issued tokens with jose and the JWKS.
  */
 function signRs256(header: { alg: "RS256"; typ: "JWT"; kid: string }, claims: object, key: KeyObject): Promise<string> {
   const input = `${base64url(header)}.${base64url(claims)}`;
