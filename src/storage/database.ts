@@ -261,6 +261,15 @@ export interface RawReader {
   all<Row>(sql: string, parameters: readonly unknown[]): Promise<Row[]>;
 }
 
+/** A row's own columns out of a joined row, where they were selected as `<prefix><column>`. */
+export function prefixedColumns<Row>(
+  joined: Record<string, unknown>,
+  prefix: string,
+  columns: ReadonlyArray<string>,
+): Row {
+  return Object.fromEntries(columns.map((c) => [c, joined[prefix + c]])) as Row;
+}
+
 /**
  * A hand-written read of rows of `table` joined to the user who owns them (`user_id`), where
  * `condition` holds (on `t`, the row's table): the user's columns as they are, the row's
@@ -275,7 +284,7 @@ export function ownedRowQuery<Row>(
     sql: `select u.*, ${columns.map((c) => `t.${c} as t_${c}`).join(", ")}
    from ${table} t join users u on u.id = t.user_id where ${condition}`,
     split: (joined) => ({
-      row: Object.fromEntries(columns.map((c) => [c, joined[`t_${c}`]])) as Row,
+      row: prefixedColumns<Row>(joined, "t_", columns),
       owner: joined as Selectable<UsersTable>,
     }),
   };

@@ -1,5 +1,11 @@
-import { CompiledQuery, sql, type Kysely, type QueryCreator, type Selectable } from "kysely";
-import type { RefreshTokenRecord, SessionRecord, SessionStore } from "../domain/sessions/ports.js";
+import { CompiledQuery, type Kysely, type Selectable } from "kysely";
+import type {
+  RefreshTokenRecord,
+  RotationResult,
+  SessionRecord,
+  SessionStore,
+  SuccessorToken,
+} from "../domain/sessions/ports.js";
 import {
   atomically,
   toDate,
@@ -7,9 +13,11 @@ import {
   type Engine,
   ownedRowQuery,
   ownedRowReader,
+  prefixedColumns,
   type RawReader,
   type RefreshTokensTable,
   type SessionsTable,
+  type UsersTable,
 } from "./database.js";
 import { toUserRecord } from "./users.js";
 
@@ -26,6 +34,44 @@ const SESSION_COLUMNS = [
   "auth_time",
   "amr",
 ] as const satisfies ReadonlyArray<keyof SessionsTable>;
+
+const TOKEN_COLUMNS = [
+  "token_hash",
+  "session_id",
+  "user_id",
+  "created_at",
+  "expires_at",
+  "used_at",
+  "successor_hash",
+  "successor_enc",
+] as const satisfies ReadonlyArray<keyof RefreshTokensTable>;
+
+/**
+ * One refresh on PostgreSQL ($1 the token's hash, $2 now, $3 and $4 the successor's hash and
+ * sealed copy, $5 its expiry): lock the token's session; spend the token if it is live and its
+ * session too; store the successor (never outliving the session) and stamp the session, both only
+ * if the token was spent. Answers the session (`t_`), its user, and the spent token (`r_`, null
+ * when nothing was spent).
+ */
+const ROTATE_ON_POSTGRES = `with locked as (
+    select * from sessions
+    where id = (select session_id from refresh_tokens where token_hash = $1)
+    for update),
+  spent as (
+    update refresh_tokens set used_at = $2::bigint, successor_hash = $3::text, successor_enc = $4::text
+    where token_hash = $1 and used_at is null and expires_at > $2::bigint
+      and exists (select 1 from locked where locked.revoked_at is null and locked.expires_at > $2::bigint)
+    returning *),
+  successor as (
+    insert into refresh_tokens (token_hash, session_id, user_id, created_at, expires_at)
+    select $3::text, spent.session_id, spent.user_id, $2::bigint, least($5::bigint, locked.expires_at)
+    from spent, locked
+    returning token_hash),
+  touched as (
+    update sessions set last_used_at = $2::bigint where id in (select session_id from spent) returning id)
+  select u.*, ${SESSION_COLUMNS.map((c) => `t.${c} as t_${c}`).join(", ")},
+    ${TOKEN_COLUMNS.map((c) => `r.${c} as r_${c}`).join(", ")}
+  from locked t join users u on u.id = t.user_id left join spent r on true`;
 
 export function toSessionRecord(row: Selectable<SessionsTable>): SessionRecord {
   return {
@@ -63,112 +109,110 @@ function toTokenRecord(row: Selectable<RefreshTokensTable>): RefreshTokenRecord 
 export function createSessionStore(db: Kysely<DB>, engine: Engine, reader?: RawReader): SessionStore {
   const sessionWithUser =
     reader && ownedRowReader<Selectable<SessionsTable>>(reader, "sessions", SESSION_COLUMNS, "id");
-  // The session a refresh token belongs to, with its user (the new access token's claims) in the
-  // same statement, written out: Kysely's building and compiling of this join cost a refresh on
-  // SQLite more than the separate read of the user it replaces. PostgreSQL: the session row is
-  // locked (`of t`), the user's is not, since logins lock it.
-  const lockedSession = ownedRowQuery<Selectable<SessionsTable>>(
+  // SQLite: the session a refresh token belongs to, with its user (the new access token's claims)
+  // in the same statement, written out: Kysely's building and compiling of this join cost a
+  // refresh more than the separate read of the user it replaces.
+  const sessionOfToken = ownedRowQuery<Selectable<SessionsTable>>(
     "sessions",
     SESSION_COLUMNS,
-    engine === "postgres"
-      ? "t.id = (select session_id from refresh_tokens where token_hash = $1) for update of t"
-      : "t.id = (select session_id from refresh_tokens where token_hash = ?)",
+    "t.id = (select session_id from refresh_tokens where token_hash = ?)",
   );
-  return {
-    async rotateRefreshToken(tokenHash, successor, now) {
-      const t = now.getTime();
-      return atomically(db, async (trx) => {
-        // The token's session, found through the token in the same statement. PostgreSQL: hold the
-        // session row until commit, so a logout or deactivation (an UPDATE of that row) is strictly
-        // before this refresh (which then fails) or after it (and revokes the successor too).
-        // SQLite: `begin immediate` already serialises every writer.
-        const { rows } = await trx.executeQuery<Record<string, unknown>>(
-          CompiledQuery.raw(lockedSession.sql, [tokenHash]),
-        );
-        if (!rows[0]) return { rotated: false, token: null, session: null, user: null };
-        const locked = lockedSession.split(rows[0]);
-        const session = toSessionRecord(locked.row);
-        const user = toUserRecord(locked.owner);
+  const tokenRow = async (q: Kysely<DB>, tokenHash: string) => {
+    const row = await q.selectFrom("refresh_tokens").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return row ? toTokenRecord(row) : null;
+  };
 
-        // The one conditional write that spends the token: the database, not a prior read, decides.
-        const spend = (q: QueryCreator<DB>) =>
-          q
-            .updateTable("refresh_tokens")
-            .set({ used_at: t, successor_hash: successor.tokenHash, successor_enc: successor.successorEnc })
-            .where("token_hash", "=", tokenHash)
-            .where("used_at", "is", null)
-            .where("expires_at", ">", t)
-            .where((eb) =>
-              eb.exists(
-                eb
-                  .selectFrom("sessions")
-                  .select("sessions.id")
-                  .whereRef("sessions.id", "=", "refresh_tokens.session_id")
-                  .where("sessions.revoked_at", "is", null)
-                  .where("sessions.expires_at", ">", t),
-              ),
-            )
-            .returningAll();
-        const successorRow = {
+  /**
+   * PostgreSQL: the whole rotation in one statement, so one round trip instead of a transaction's
+   * four. `locked` takes the session's row lock for the statement's length, so a logout or
+   * deactivation (an UPDATE of that row) is strictly before this refresh (which then finds the
+   * session revoked) or after it (and revokes the successor with the session); a concurrent
+   * rotation of the same token waits on that lock and then finds the token spent (PostgreSQL
+   * re-checks an UPDATE's conditions on the row's newest version). The user comes along,
+   * unlocked: logins lock the user's row.
+   */
+  async function rotateOnPostgres(tokenHash: string, successor: SuccessorToken, t: number): Promise<RotationResult> {
+    const { rows } = await db.executeQuery<Record<string, unknown>>(
+      CompiledQuery.raw(ROTATE_ON_POSTGRES, [
+        tokenHash,
+        t,
+        successor.tokenHash,
+        successor.successorEnc,
+        successor.expiresAt.getTime(),
+      ]),
+    );
+    const joined = rows[0];
+    if (!joined) return { rotated: false, token: null, session: null, user: null };
+    const session = toSessionRecord(prefixedColumns<Selectable<SessionsTable>>(joined, "t_", SESSION_COLUMNS));
+    const user = toUserRecord(joined as Selectable<UsersTable>);
+    if (joined.r_token_hash !== null) {
+      return {
+        rotated: true,
+        token: toTokenRecord(prefixedColumns<Selectable<RefreshTokensTable>>(joined, "r_", TOKEN_COLUMNS)),
+        session,
+        user,
+      };
+    }
+    // Not spent here. Read after the statement, which waited for any rotation that held the
+    // session, so the token is seen as that rotation left it (a racer's successor included).
+    return { rotated: false, token: await tokenRow(db, tokenHash), session, user };
+  }
+
+  /** SQLite: `begin immediate` already serialises every writer; in-process statements cost no round trip. */
+  function rotateOnSqlite(tokenHash: string, successor: SuccessorToken, t: number): Promise<RotationResult> {
+    return atomically(db, async (trx) => {
+      const { rows } = await trx.executeQuery<Record<string, unknown>>(
+        CompiledQuery.raw(sessionOfToken.sql, [tokenHash]),
+      );
+      if (!rows[0]) return { rotated: false, token: null, session: null, user: null };
+      const found = sessionOfToken.split(rows[0]);
+      const session = toSessionRecord(found.row);
+      const user = toUserRecord(found.owner);
+
+      // The one conditional write that spends the token: the database, not a prior read, decides.
+      const spent = await trx
+        .updateTable("refresh_tokens")
+        .set({ used_at: t, successor_hash: successor.tokenHash, successor_enc: successor.successorEnc })
+        .where("token_hash", "=", tokenHash)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", t)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom("sessions")
+              .select("sessions.id")
+              .whereRef("sessions.id", "=", "refresh_tokens.session_id")
+              .where("sessions.revoked_at", "is", null)
+              .where("sessions.expires_at", ">", t),
+          ),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (!spent) return { rotated: false, token: await tokenRow(trx, tokenHash), session, user };
+      await trx
+        .insertInto("refresh_tokens")
+        .values({
           token_hash: successor.tokenHash,
           session_id: session.id,
           user_id: session.userId,
           created_at: t,
           expires_at: Math.min(successor.expiresAt.getTime(), session.expiresAt.getTime()),
-        };
-        let spent: Selectable<RefreshTokensTable> | undefined;
-        if (engine === "postgres") {
-          // One statement: the successor and the session's last use are written only if the token
-          // was spent (a round trip to the server costs more than the statement).
-          spent = await trx
-            .with("spent", spend)
-            .with("successor", (q) =>
-              q
-                .insertInto("refresh_tokens")
-                .columns(["token_hash", "session_id", "user_id", "created_at", "expires_at"])
-                .expression((eb) =>
-                  eb
-                    .selectFrom("spent")
-                    .select([
-                      sql<string>`${successorRow.token_hash}::text`.as("token_hash"),
-                      "spent.session_id",
-                      "spent.user_id",
-                      sql<number>`${successorRow.created_at}::bigint`.as("created_at"),
-                      sql<number>`${successorRow.expires_at}::bigint`.as("expires_at"),
-                    ]),
-                )
-                .returning("token_hash"),
-            )
-            .with("touched", (q) =>
-              q
-                .updateTable("sessions")
-                .set({ last_used_at: t })
-                .where("id", "in", (eb) => eb.selectFrom("spent").select("spent.session_id"))
-                .returning("id"),
-            )
-            .selectFrom("spent")
-            .selectAll()
-            .executeTakeFirst();
-        } else {
-          spent = await spend(trx).executeTakeFirst();
-          if (spent) {
-            await trx
-              .insertInto("refresh_tokens")
-              .values({ ...successorRow, used_at: null, successor_hash: null, successor_enc: null })
-              .execute();
-            await trx.updateTable("sessions").set({ last_used_at: t }).where("id", "=", session.id).execute();
-          }
-        }
-        if (!spent) {
-          const row = await trx
-            .selectFrom("refresh_tokens")
-            .selectAll()
-            .where("token_hash", "=", tokenHash)
-            .executeTakeFirst();
-          return { rotated: false, token: row ? toTokenRecord(row) : null, session, user };
-        }
-        return { rotated: true, token: toTokenRecord(spent), session, user };
-      });
+          used_at: null,
+          successor_hash: null,
+          successor_enc: null,
+        })
+        .execute();
+      await trx.updateTable("sessions").set({ last_used_at: t }).where("id", "=", session.id).execute();
+      return { rotated: true, token: toTokenRecord(spent), session, user };
+    });
+  }
+
+  return {
+    rotateRefreshToken(tokenHash, successor, now) {
+      const t = now.getTime();
+      return engine === "postgres"
+        ? rotateOnPostgres(tokenHash, successor, t)
+        : rotateOnSqlite(tokenHash, successor, t);
     },
 
     async findRefreshToken(tokenHash) {
