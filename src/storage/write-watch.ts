@@ -31,13 +31,18 @@ const QUIET_TABLES = new Set(["warden_counters", "security_events"]);
 
 const WRITE = /^\s*(?:with\b[\s\S]*?\)\s*)?(insert|update|delete|replace|merge|create|alter|drop|truncate)\b/i;
 const TARGET = /^\s*(?:insert\s+into|replace\s+into|update|delete\s+from)\s+"?([\w]+)"?/i;
+/** A data-modifying `WITH` part (PostgreSQL), as Kysely and hand-written statements spell it: its table. */
+const WRITE_IN_WITH = /\bas\s*\(\s*(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?/gi;
 
-/** Whether `query` may change a row some remembered read returned. */
+/**
+ * Whether `query` may change a row some remembered read returned: a write at its top (an unknown
+ * target counts), or in one of its `WITH` parts (a refresh on PostgreSQL is a select whose parts
+ * spend the token and stamp the session), to any table but the quiet ones.
+ */
 export function mayChange(query: CompiledQuery): boolean {
-  if (query.query.kind === "SelectQueryNode") return false;
-  if (!WRITE.test(query.sql)) return false;
-  const table = TARGET.exec(query.sql)?.[1];
-  return table === undefined || !QUIET_TABLES.has(table.toLowerCase());
+  const tables = [...query.sql.matchAll(WRITE_IN_WITH)].map((m) => m[1]!);
+  if (query.query.kind !== "SelectQueryNode" && WRITE.test(query.sql)) tables.push(TARGET.exec(query.sql)?.[1] ?? "");
+  return tables.some((table) => !QUIET_TABLES.has(table.toLowerCase()));
 }
 
 /** One acquired connection, remembering whether its open transaction wrote something that counts. */

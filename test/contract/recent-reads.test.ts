@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
+import crypto from "node:crypto";
 import { sql } from "kysely";
 import { systemRandom } from "../../src/deps.js";
 import type { RecentReads } from "../../src/domain/lib/ports.js";
@@ -15,6 +16,7 @@ import { createStores, createUnitOfWork } from "../../src/storage/stores.js";
 import type { Database } from "../../src/storage/database.js";
 import { openTestDatabase, type TestDatabase } from "../helpers/database.js";
 import { engines } from "../helpers/engines.js";
+import { newSession } from "./harness.js";
 
 const NOW = new Date("2026-01-15T10:00:00Z");
 /** Long enough that nothing expires during a test that is not about expiry. */
@@ -108,6 +110,30 @@ for (const { engine, skip } of engines) {
       await stores.events.record({ userId: user.id, type: "login_success", ip: null, userAgent: null }, NOW);
       assert.equal(await firstName(), null);
       assert.equal(reads(), 1);
+    }),
+  );
+
+  test(
+    name("a refresh's rotation forgets remembered reads (on PostgreSQL its writes are WITH parts of a select)"),
+    { skip },
+    withDatabase(async (db) => {
+      const { stores, firstName, reads, user } = await setup(db.database);
+      const sessionId = crypto.randomUUID();
+      await stores.sessions.createSession(newSession(sessionId, user.id, NOW), {
+        tokenHash: "a".repeat(64),
+        expiresAt: new Date(NOW.getTime() + 3_600_000),
+      });
+      assert.equal(await firstName(), null);
+      assert.equal(await firstName(), null);
+      assert.equal(reads(), 1, "remembered");
+      const rotation = await stores.sessions.rotateRefreshToken(
+        "a".repeat(64),
+        { tokenHash: "b".repeat(64), expiresAt: new Date(NOW.getTime() + 7_200_000), successorEnc: "sealed" },
+        new Date(NOW.getTime() + 60_000),
+      );
+      assert.equal(rotation.rotated, true);
+      assert.equal(await firstName(), null);
+      assert.equal(reads(), 2, "the rotation stamped the session: read again");
     }),
   );
 
