@@ -4,6 +4,7 @@ import { once } from "node:events";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import * as argon2 from "@node-rs/argon2";
+import { signRs256 } from "../src/domain/sessions/access-tokens.js";
 import { OWASP_ARGON2ID } from "../src/hashing/passwords.js";
 import { runClosedLoop } from "./load.js";
 
@@ -50,25 +51,25 @@ async function inChild(args: string[], env: Record<string, string>): Promise<Mea
 }
 
 /**
- * RS256 (2048-bit) signatures per second over an access token's header and claims, the way
- * Warden signs (node:crypto's sign with a callback, src/domain/sessions/access-tokens.ts),
+ * RS256 (2048-bit) signatures per second over an access token's header and claims, with
+ * Warden's own `signRs256` (node:crypto's sign with a callback, src/domain/sessions/access-tokens.ts),
  * `concurrency` in flight, in this process. Node runs each on the libuv thread pool, so one
  * process can use every core: this is the machine's signing capacity, whatever the server's
  * worker count.
  */
 export async function measureRawSign(concurrency: number, durationSeconds: number): Promise<Measured> {
   const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const encode = (json: object) => Buffer.from(JSON.stringify(json)).toString("base64url");
-  const header = encode({ alg: "RS256", typ: "JWT", kid: "bench" });
   return runClosedLoop(concurrency, durationSeconds, () => {
     const iat = Math.floor(Date.now() / 1000);
     const claims = { roles: ["ROLE_USER"], username: "user-1@bench.test", sid: crypto.randomUUID() };
-    const input = `${header}.${encode({ ...claims, iat, exp: iat + 3600, sub: crypto.randomUUID(), jti: crypto.randomUUID(), iss: "http://warden.bench" })}`;
-    return new Promise<string>((resolve, reject) =>
-      crypto.sign("sha256", Buffer.from(input), privateKey, (error, signature) =>
-        error ? reject(error) : resolve(`${input}.${signature.toString("base64url")}`),
-      ),
-    );
+    const more = {
+      iat,
+      exp: iat + 3600,
+      sub: crypto.randomUUID(),
+      jti: crypto.randomUUID(),
+      iss: "http://warden.bench",
+    };
+    return signRs256({ alg: "RS256", typ: "JWT", kid: "bench" }, { ...claims, ...more }, privateKey);
   });
 }
 

@@ -51,9 +51,14 @@ const base64url = (json: object) => Buffer.from(JSON.stringify(json)).toString("
  * RFC 7518 3.3) by OpenSSL through node:crypto, on libuv's pool. Not jose's SignJWT: its
  * WebCrypto path cost refresh 7-11% of its rate in three side-by-side pairs out of four
  * (docs/bench.md, "Signing access tokens"). Only the encoding is Warden's; jose checks every
- * token Warden verifies, and the tests check issued tokens with jose and the JWKS.
+ * token Warden verifies, and the tests check issued tokens with jose and the JWKS. The bench's
+ * raw-sign reference (bench/physical.ts) calls it too.
  */
-function signRs256(header: { alg: "RS256"; typ: "JWT"; kid: string }, claims: object, key: KeyObject): Promise<string> {
+export function signRs256(
+  header: { alg: "RS256"; typ: "JWT"; kid: string },
+  claims: object,
+  key: KeyObject,
+): Promise<string> {
   const input = `${base64url(header)}.${base64url(claims)}`;
   return new Promise((resolve, reject) =>
     sign("sha256", Buffer.from(input), key, (error, signature) =>
