@@ -1,11 +1,9 @@
 /** Operations: OpenAPI document, health and readiness, graceful shutdown of the real process. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
-import { freePort, ROOT, scratchEnv } from "../helpers/process.js";
+import { scratchEnv, startServerProcess } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
 
 test("GET /openapi.json is OpenAPI 3.1 and documents POST /api/auth with its responses", async () => {
@@ -54,30 +52,6 @@ for (const { engine, skip } of engines) {
       }
     },
   );
-}
-
-/** Starts the real server with `command args`, waits for /healthz, and returns the child and its output. */
-async function startServerProcess(command: string, args: string[], env: Record<string, string>) {
-  const port = await freePort();
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port), LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const output = { text: "" };
-  child.stdout.on("data", (chunk) => (output.text += chunk));
-  child.stderr.on("data", (chunk) => (output.text += chunk));
-  const exited = once(child, "exit");
-  let healthy = false;
-  for (let i = 0; i < 150 && !healthy && child.exitCode === null; i++) {
-    healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (!healthy) await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.ok(healthy, `the server came up: ${output.text}`);
-  return { child, port, output, exited };
 }
 
 const isListening = (port: number) =>

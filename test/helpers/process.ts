@@ -1,4 +1,6 @@
+import assert from "node:assert/strict";
 import { spawn, type SpawnOptions } from "node:child_process";
+import { once } from "node:events";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -50,4 +52,36 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * Starts the real server with `command args` in Warden's folder on a free port, waits until
+ * `readyPath` answers 200, and returns the child, its port and its output so far.
+ */
+export async function startServerProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  readyPath: "/healthz" | "/readyz" = "/healthz",
+) {
+  const port = await freePort();
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port), LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { text: "" };
+  child.stdout.on("data", (chunk) => (output.text += chunk));
+  child.stderr.on("data", (chunk) => (output.text += chunk));
+  const exited = once(child, "exit");
+  let ready = false;
+  for (let i = 0; i < 150 && !ready && child.exitCode === null; i++) {
+    ready = await fetch(`http://127.0.0.1:${port}${readyPath}`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (!ready) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(ready, `the server came up: ${output.text}`);
+  return { child, port, output, exited };
 }

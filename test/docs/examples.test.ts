@@ -1,0 +1,178 @@
+/**
+ * The documentation's walkthroughs run as printed: each `sh` block marked with EXAMPLE_MARK is
+ * run by bash in Warden's folder, in order, against a real `npm start` on its embedded defaults
+ * but for the port and where its data lives (a scratch folder instead of ./data, for the server,
+ * the CLI and the examples' own `data/` paths alike). A `# ...` comment right under a command
+ * (no blank line between) is what that command prints: compared with whitespace ignored, where
+ * `...` and `<a placeholder>` stand for any text. Other comments are prose.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { ROOT, run, startServerProcess } from "../helpers/process.js";
+
+export const EXAMPLE_MARK = "<!-- example: runs as printed in npm test (test/docs/examples.test.ts) -->";
+
+interface Step {
+  command: string;
+  /** What the command prints, from the comment lines right under it; null when none. */
+  expected: string | null;
+}
+
+/** The marked `sh` blocks of a Markdown file, in order. */
+export function markedExamples(markdown: string): string[] {
+  const blocks: string[] = [];
+  const pattern = new RegExp(`${escapeRegExp(EXAMPLE_MARK)}\\s*\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``, "g");
+  for (const match of markdown.matchAll(pattern)) blocks.push(match[1]!);
+  return blocks;
+}
+
+/** A block's commands (continuation lines joined) and what each one is shown to print. */
+export function exampleSteps(block: string): Step[] {
+  const steps: Step[] = [];
+  let continuing = false;
+  let underCommand = false;
+  for (const line of block.split("\n")) {
+    const last = steps.at(-1);
+    if (continuing && last) {
+      last.command += `\n${line}`;
+      continuing = line.endsWith("\\");
+    } else if (line.trim() === "") {
+      underCommand = false;
+    } else if (line.startsWith("#")) {
+      if (underCommand && last) last.expected = `${last.expected ?? ""}${line.replace(/^# ?/, "")}\n`;
+    } else {
+      steps.push({ command: line, expected: null });
+      continuing = line.endsWith("\\");
+      underCommand = true;
+    }
+  }
+  return steps;
+}
+
+/** `...`, `…` and `<a placeholder>` match any text; whitespace is ignored on both sides. */
+export function printedAs(expected: string, actual: string): boolean {
+  const parts = expected.split(/\.\.\.|…|<[a-z0-9][a-z0-9 -]*>/i).map((part) => escapeRegExp(part.replace(/\s+/g, "")));
+  return new RegExp(`^${parts.join("[\\s\\S]*?")}$`).test(actual.replace(/\s+/g, ""));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A bash script of `blocks` in which every command with a printed answer writes its output to
+ * `outDir/<n>`, in the same shell (so its assignments hold for the commands after it).
+ */
+function scriptOf(blocks: string[], outDir: string): { script: string; checks: Array<{ n: number; step: Step }> } {
+  const checks: Array<{ n: number; step: Step }> = [];
+  const lines = ["set -exo pipefail"];
+  for (const block of blocks)
+    for (const step of exampleSteps(block)) {
+      if (step.expected === null) {
+        lines.push(step.command);
+        continue;
+      }
+      const n = checks.length;
+      checks.push({ n, step });
+      lines.push(`{\n${step.command}\n} > ${JSON.stringify(path.join(outDir, String(n)))}`);
+    }
+  return { script: lines.join("\n"), checks };
+}
+
+/** The script with Warden's address on `port` and its `data/` folder at `dataDir`: all the run changes. */
+function relocated(script: string, port: number, dataDir: string): string {
+  return script
+    .replaceAll("http://localhost:3000", `http://localhost:${port}`)
+    .replace(/(?<![\w./-])data\//g, `${dataDir}/`);
+}
+
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
+
+/**
+ * The walkthroughs, in the order a reader meets them: each starts where the one before left off
+ * (the tour's account; mfa.md's TOTP, session and backup codes). [file, index of its marked block].
+ */
+const WALKTHROUGHS: Array<[string, number]> = [
+  ["README.md", 0],
+  ["docs/mfa.md", 0],
+  ["docs/mfa.md", 1],
+  ["docs/step-up.md", 0],
+  ["docs/email-codes.md", 0],
+  ["docs/mfa.md", 2],
+];
+
+test("the marked examples: a parsed step keeps its continuation lines and its printed answer", () => {
+  const steps = exampleSteps(
+    ["# prose", "curl -s $B/x \\", "  -d '{}' | jq 'keys'", '# [ "a",', '#   "b" ]', "X=1", "", "# prose again"].join(
+      "\n",
+    ),
+  );
+  assert.deepEqual(steps, [
+    { command: "curl -s $B/x \\\n  -d '{}' | jq 'keys'", expected: '[ "a",\n  "b" ]\n' },
+    { command: "X=1", expected: null },
+  ]);
+  assert.ok(printedAs('{ "id": "<user id>", "n": 1 }', '{\n  "id": "f9d8",\n  "n": 1\n}'));
+  assert.ok(!printedAs('{ "n": 1 }', '{ "n": 2 }'));
+  assert.ok(!printedAs("[ ... ]", "[ 1 ] extra"));
+});
+
+test("the README's tour and the walkthroughs after it run as printed against npm start", async () => {
+  const blocks = WALKTHROUGHS.map(([file, index]) => {
+    const block = markedExamples(read(file))[index];
+    assert.ok(block, `${file} has a marked example number ${index + 1}`);
+    return block;
+  });
+  const pages = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((name) => `docs/${name}`)];
+  const marked = pages
+    .filter((file) => file.endsWith(".md"))
+    .reduce((count, file) => count + markedExamples(read(file)).length, 0);
+  assert.equal(marked, WALKTHROUGHS.length, "every marked example is one of the walkthroughs run here");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
+  const env = {
+    DATABASE_URL: `sqlite:${path.join(dir, "data", "warden.db")}`,
+    DATA_DIR: path.join(dir, "data"),
+  };
+  const before = fs.readdirSync(ROOT).sort();
+  const server = await startServerProcess("npm", ["start", "--silent"], env, "/readyz");
+  try {
+    const outDir = path.join(dir, "printed");
+    fs.mkdirSync(outDir);
+    const { script, checks } = scriptOf(blocks, outDir);
+    const ran = await run("bash", ["-c", relocated(script, server.port, env.DATA_DIR)], { env });
+    assert.equal(ran.code, 0, `the walkthroughs ran to the end; the last of their trace:\n${ran.stderr.slice(-3000)}`);
+    assert.ok(checks.length >= 8, "the walkthroughs show what their commands print");
+    for (const { n, step } of checks) {
+      const printed = fs.readFileSync(path.join(outDir, String(n)), "utf8");
+      assert.ok(
+        printedAs(step.expected!, printed),
+        `${step.command}\nprinted:\n${printed}\nthe docs say:\n${step.expected}`,
+      );
+    }
+    assert.deepEqual(fs.readdirSync(ROOT).sort(), before, "the walkthroughs leave no file in Warden's folder");
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("every file the README and docs/ point to exists: Markdown links and the source paths they name", () => {
+  const pages = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((name) => `docs/${name}`)].filter((file) =>
+    file.endsWith(".md"),
+  );
+  const missing: string[] = [];
+  for (const page of pages) {
+    const text = read(page);
+    for (const [, target] of text.matchAll(/\]\(([^)#:\s]+)(?:#[^)]*)?\)/g))
+      if (!fs.existsSync(path.join(ROOT, path.dirname(page), target!))) missing.push(`${page} links ${target}`);
+    for (const [named] of text.matchAll(
+      /(?<![\w./-])(?:src|test|bench|scripts|sdk|docs)\/[\w./-]*\.(?:ts|cts|mjs|js|md)\b/g,
+    ))
+      if (!fs.existsSync(path.join(ROOT, named))) missing.push(`${page} names ${named}`);
+  }
+  assert.ok(pages.length > 15, "the docs were found");
+  assert.deepEqual(missing, []);
+});
