@@ -13,7 +13,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { ROOT, run, startServerProcess } from "../helpers/process.js";
 
-export const EXAMPLE_MARK = "<!-- example: runs as printed in npm test (test/docs/examples.test.ts) -->";
+const EXAMPLE_MARK = "<!-- example: runs as printed in npm test (test/docs/examples.test.ts) -->";
 
 interface Step {
   command: string;
@@ -22,7 +22,7 @@ interface Step {
 }
 
 /** The marked `sh` blocks of a Markdown file, in order. */
-export function markedExamples(markdown: string): string[] {
+function markedExamples(markdown: string): string[] {
   const blocks: string[] = [];
   const pattern = new RegExp(`${escapeRegExp(EXAMPLE_MARK)}\\s*\`\`\`sh\\n([\\s\\S]*?)\\n\`\`\``, "g");
   for (const match of markdown.matchAll(pattern)) blocks.push(match[1]!);
@@ -30,7 +30,7 @@ export function markedExamples(markdown: string): string[] {
 }
 
 /** A block's commands (continuation lines joined) and what each one is shown to print. */
-export function exampleSteps(block: string): Step[] {
+function exampleSteps(block: string): Step[] {
   const steps: Step[] = [];
   let continuing = false;
   let underCommand = false;
@@ -53,7 +53,7 @@ export function exampleSteps(block: string): Step[] {
 }
 
 /** `...`, `…` and `<a placeholder>` match any text; whitespace is ignored on both sides. */
-export function printedAs(expected: string, actual: string): boolean {
+function printedAs(expected: string, actual: string): boolean {
   const parts = expected.split(/\.\.\.|…|<[a-z0-9][a-z0-9 -]*>/i).map((part) => escapeRegExp(part.replace(/\s+/g, "")));
   return new RegExp(`^${parts.join("[\\s\\S]*?")}$`).test(actual.replace(/\s+/g, ""));
 }
@@ -91,6 +91,12 @@ function relocated(script: string, port: number, dataDir: string): string {
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
 
+/** The README and every page in docs/. */
+const docPages = () =>
+  ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((name) => `docs/${name}`)].filter((file) =>
+    file.endsWith(".md"),
+  );
+
 /**
  * The walkthroughs, in the order a reader meets them: each starts where the one before left off
  * (the tour's account; mfa.md's TOTP, session and backup codes). [file, index of its marked block].
@@ -125,10 +131,7 @@ test("the README's tour and the walkthroughs after it run as printed against npm
     assert.ok(block, `${file} has a marked example number ${index + 1}`);
     return block;
   });
-  const pages = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((name) => `docs/${name}`)];
-  const marked = pages
-    .filter((file) => file.endsWith(".md"))
-    .reduce((count, file) => count + markedExamples(read(file)).length, 0);
+  const marked = docPages().reduce((count, file) => count + markedExamples(read(file)).length, 0);
   assert.equal(marked, WALKTHROUGHS.length, "every marked example is one of the walkthroughs run here");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
   const env = {
@@ -160,9 +163,7 @@ test("the README's tour and the walkthroughs after it run as printed against npm
 });
 
 test("every file the README and docs/ point to exists: Markdown links and the source paths they name", () => {
-  const pages = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((name) => `docs/${name}`)].filter((file) =>
-    file.endsWith(".md"),
-  );
+  const pages = docPages();
   const missing: string[] = [];
   for (const page of pages) {
     const text = read(page);
