@@ -27,7 +27,8 @@ function seriesOf(rows: Row[], operations: Operation[]): Series[] {
   const byKey = new Map<string, Series>();
   for (const row of rows) {
     if (!row.result || !operations.includes(row.operation)) continue;
-    const label = `${row.server === "Warden" ? "" : "better-auth "}${row.scenario}, ${row.engine}, ${row.workers}w`;
+    // The floors' scenarios say "(floor)" themselves.
+    const label = `${row.server === "better-auth" ? "better-auth " : ""}${row.scenario}, ${row.engine}, ${row.workers}w`;
     const series = byKey.get(label) ?? { label, points: [] };
     series.points.push({ connections: row.connections, perSecond: row.result.okPerSecond });
     byKey.set(label, series);

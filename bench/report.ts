@@ -7,7 +7,7 @@ export type Operation = "login" | "mfa" | "refresh" | "me" | "me-jwt-paired" | "
 
 /** One measured load: who, what, how hard, and what came back. */
 export interface Row {
-  /** `floor`: bench/floor/server.ts, JWT verification alone. */
+  /** `floor`: bench/floor/server.ts, JWT verification alone (`me`), or hashing and signing alone (`login`). */
   server: "Warden" | "better-auth" | "floor";
   operation: Operation;
   scenario: string;
@@ -117,21 +117,22 @@ const table = (header: string[], rows: string[][]) =>
 
 const rate = (row: Row | undefined) => row?.result?.okPerSecond ?? 0;
 
-/** Requests per second of the floor (bench/floor/server.ts), 0 when this run did not measure it. */
-export const floorRate = (rows: Row[]) => rate(rows.find((r) => r.server === "floor" && r.result));
+/** The floor's row for `operation` (bench/floor/server.ts), if this run measured it. */
+export const floorRow = (rows: Row[], operation: "me" | "login") =>
+  rows.find((r) => r.server === "floor" && r.operation === operation && r.result);
+
+const FLOOR_LABELS = {
+  me: "floor: verify the RS256 access token with jose and answer (Fastify, 1 process, no database)",
+  login: "floor: login that only verifies argon2id and signs RS256 (Fastify, 1 process, no database)",
+} as const;
 
 function floorRows(rows: Row[]): string[][] {
-  const floor = rows.find((r) => r.server === "floor" && r.result);
-  return floor
-    ? [
-        [
-          `floor: verify the RS256 access token with jose and answer (Fastify, 1 process, no database)`,
-          String(floor.connections),
-          fmt(floor.result!.okPerSecond),
-          floor.cpuMsPerOp === undefined ? "-" : cpuCell(floor.cpuMsPerOp),
-        ],
-      ]
-    : [];
+  return (["login", "me"] as const).flatMap((operation) => {
+    const floor = floorRow(rows, operation);
+    if (!floor) return [];
+    const cpu = floor.cpuMsPerOp === undefined ? "-" : cpuCell(floor.cpuMsPerOp);
+    return [[FLOOR_LABELS[operation], String(floor.connections), fmt(floor.result!.okPerSecond), cpu]];
+  });
 }
 
 export function find(
@@ -329,12 +330,17 @@ export function renderReport(report: Report): string {
   const configs = [
     ...new Map(rows.filter((r) => r.server === "Warden").map((r) => [`${r.engine}/${r.workers}`, r])).values(),
   ];
+  const byCpu = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(2));
+  const loginFloor = floorRow(rows, "login");
+  const meFloor = floorRow(rows, "me");
   out.push(
     table(
       [
         "engine",
         "workers",
         "login / raw argon2id",
+        "(by CPU per op)",
+        "login / login floor",
         "(by CPU per op)",
         "refresh / raw sign",
         "GET /api/v1/me / floor",
@@ -344,16 +350,16 @@ export function renderReport(report: Report): string {
         const login = find(rows, "Warden", "login", c.engine, c.workers);
         const refresh = rate(find(rows, "Warden", "refresh", c.engine, c.workers));
         const me = find(rows, "Warden", "me", c.engine, c.workers);
-        const floor = rows.find((r) => r.server === "floor" && r.result);
-        const byCpu = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(2));
         return [
           c.engine,
           String(c.workers),
           ratio(rate(login), physical.argon2.perSecond),
           byCpu(cpuRatio(physical.argon2.cpuMsPerOp, login?.cpuMsPerOp)),
+          ratio(rate(login), rate(loginFloor)),
+          byCpu(cpuRatio(loginFloor?.cpuMsPerOp, login?.cpuMsPerOp)),
           ratio(refresh, physical.sign.perSecond),
-          ratio(rate(me), floorRate(rows)),
-          byCpu(cpuRatio(floor?.cpuMsPerOp, me?.cpuMsPerOp)),
+          ratio(rate(me), rate(meFloor)),
+          byCpu(cpuRatio(meFloor?.cpuMsPerOp, me?.cpuMsPerOp)),
         ];
       }),
     ),
@@ -363,6 +369,13 @@ export function renderReport(report: Report): string {
     "The rate ratios hold when the machine does nothing else; the CPU ratios (CPU the reference spends per " +
       "operation over CPU Warden spends, all threads and processes counted) also hold on a busy machine.",
   );
+  if (loginFloor)
+    out.push(
+      "",
+      `The login floor itself reaches ${ratio(rate(loginFloor), physical.argon2.perSecond)} of raw argon2id ` +
+        `(${byCpu(cpuRatio(physical.argon2.cpuMsPerOp, loginFloor.cpuMsPerOp))} by CPU per op): what HTTP, JSON and the ` +
+        "RS256 signature cost beside the hash, with the load generator on the same machine, before any database.",
+    );
   if (report.startMs.length > 0)
     out.push(
       "",

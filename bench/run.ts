@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { renderChart } from "./chart.js";
+import { startFloor } from "./floor/start.js";
 import { runInterleaved, runLoad, type Step } from "./load.js";
 import { enableMfa, type MfaUser } from "./mfa-users.js";
 import { signInMany, startPeerTarget } from "./peer/target.js";
@@ -23,7 +24,7 @@ import {
   wardenMfaLogin,
   wardenRefresh,
 } from "./scenarios.js";
-import { freePort, startServer, type ServerProcess } from "./server-process.js";
+import { type ServerProcess } from "./server-process.js";
 import {
   createApiKeys,
   hasRoute,
@@ -144,8 +145,8 @@ async function benchWarden(plan: Plan, config: Plan["configs"][number], report: 
     else rows.push(unavailable(base("me", "GET /api/v1/me"), c.me, "no GET /api/v1/me on this build (404)"));
     // Right after the JWT row, on the same server and connections: the two are compared as a ratio.
     if (canMe) rows.push(...(await measureApiKeys(plan, target, sessions.slice(0, 32), base)));
-    // The floor is the same for every configuration: measured once, right after Warden's first /me row.
-    if (canMe && !rows.some((r) => r.server === "floor")) rows.push(await measureFloor(plan, target, sessions));
+    // The floors are the same for every configuration: measured once, right after Warden's first /me row.
+    if (canMe && !rows.some((r) => r.server === "floor")) rows.push(...(await measureFloors(plan, target, sessions)));
     rows.push(await measure(server, base("jwks", "JWKS"), c.jwks, plan.durationSeconds, wardenJwks()));
 
     if (isSweep) {
@@ -231,38 +232,30 @@ async function measureApiKeys(
 }
 
 /**
- * The floor (bench/floor/server.ts): one process that only verifies the same access tokens with
- * jose and answers, loaded exactly like Warden's GET /api/v1/me row.
+ * The floors (bench/floor/server.ts), one process: GET /api/v1/me verifying the same access tokens
+ * with jose and answering, loaded exactly like Warden's GET /api/v1/me row; then POST /api/auth
+ * hashing and signing and nothing else, loaded exactly like Warden's login row.
  */
-async function measureFloor(plan: Plan, target: WardenTarget, sessions: Session[]): Promise<Row> {
-  const base = {
+async function measureFloors(plan: Plan, target: WardenTarget, sessions: Session[]): Promise<Row[]> {
+  const base = (operation: "me" | "login", scenario: string) => ({
     server: "floor" as const,
-    operation: "me" as const,
-    scenario: "GET /api/v1/me (floor)",
+    operation,
+    scenario,
     engine: "-",
     workers: 1,
-  };
-  const discovery = (await (await fetch(`${target.server.url}/.well-known/openid-configuration`)).json()) as {
-    issuer: string;
-  };
-  const jwks = await (await fetch(`${target.server.url}/.well-known/jwks.json`)).text();
-  log("starting the floor: JWT verification and nothing else");
-  const floor = await startServer({
-    args: ["--import", "tsx", path.resolve(import.meta.dirname, "floor/server.ts")],
-    cwd: path.resolve(import.meta.dirname, ".."),
-    env: { FLOOR_JWKS: jwks, FLOOR_ISSUER: discovery.issuer },
-    port: await freePort(),
-    readyPath: "/healthz",
-    profileDir: plan.profileDir,
   });
+  log("starting the floors: JWT verification, and a login that only hashes and signs");
+  const floor = await startFloor(target, plan.profileDir);
   try {
-    await runLoad({
-      url: floor.url,
-      connections: plan.connections.me,
-      durationSeconds: plan.warmupSeconds,
-      steps: wardenMe(sessions.slice(0, 32)),
-    });
-    return await measure(floor, base, plan.connections.me, plan.durationSeconds, wardenMe(sessions.slice(0, 32)));
+    const rows: Row[] = [];
+    for (const [operation, scenario, connections, steps] of [
+      ["me", "GET /api/v1/me (floor)", plan.connections.me, wardenMe(sessions.slice(0, 32))],
+      ["login", "login (floor)", plan.connections.login, wardenLogin(target.emails)],
+    ] as const) {
+      await runLoad({ url: floor.url, connections, durationSeconds: plan.warmupSeconds, steps });
+      rows.push(await measure(floor, base(operation, scenario), connections, plan.durationSeconds, steps));
+    }
+    return rows;
   } finally {
     await floor.stop();
   }

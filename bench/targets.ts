@@ -1,5 +1,5 @@
 import { workersFor } from "../src/config.js";
-import { cpuRatio, find, floorRate, median, peerComparisonWorkers, type Report, type Row } from "./report.js";
+import { cpuRatio, find, floorRow, median, peerComparisonWorkers, type Report, type Row } from "./report.js";
 
 interface Check {
   target: string;
@@ -16,12 +16,15 @@ export function checkTargets(report: Report): Check[] {
   const { rows, physical } = report;
   const checks: Check[] = [];
   const warden = rows.filter((r) => r.server === "Warden" && r.operation === "login" && r.result);
+  // What a login that only hashes and signs reaches on this machine (bench/floor/server.ts), beside each login ratio.
+  const loginFloor = floorRow(rows, "login");
+  const floorBeside = (value: number | undefined) => (value === undefined ? "" : ` (the login floor: ${x(value)})`);
 
   for (const row of warden) {
     const value = row.result!.okPerSecond / physical.argon2.perSecond;
     checks.push({
       target: `login >= 0.9x raw argon2id (${row.engine}, ${row.workers}w)`,
-      measured: x(value),
+      measured: x(value) + floorBeside(loginFloor && rate(loginFloor)! / physical.argon2.perSecond),
       met: value >= 0.9,
     });
     const rss = row.peakRss;
@@ -45,12 +48,14 @@ export function checkTargets(report: Report): Check[] {
   absolute("GET /api/v1/me", "me", "sqlite", 5000);
   absolute("refresh", "refresh", "postgres", 600);
 
-  const floorRow = rows.find((r) => r.server === "floor" && r.result);
   for (const row of warden) {
     const value = cpuRatio(physical.argon2.cpuMsPerOp, row.cpuMsPerOp);
     checks.push({
       target: `login >= 0.9x raw argon2id by CPU per op (${row.engine}, ${row.workers}w)`,
-      measured: value === undefined ? "not measured" : x(value),
+      measured:
+        value === undefined
+          ? "not measured"
+          : x(value) + floorBeside(cpuRatio(physical.argon2.cpuMsPerOp, loginFloor?.cpuMsPerOp)),
       met: value === undefined ? null : value >= 0.9,
     });
   }
@@ -87,7 +92,8 @@ export function checkTargets(report: Report): Check[] {
     });
   }
 
-  const floor = floorRate(rows);
+  const meFloor = floorRow(rows, "me");
+  const floor = rate(meFloor) ?? 0;
   for (const row of rows.filter((r) => r.server === "Warden" && r.operation === "me" && r.workers === 1 && r.result)) {
     const value = floor > 0 ? row.result!.okPerSecond / floor : undefined;
     checks.push({
@@ -95,7 +101,7 @@ export function checkTargets(report: Report): Check[] {
       measured: value === undefined ? "not measured" : x(value),
       met: value === undefined ? null : value >= 0.6,
     });
-    const byCpu = cpuRatio(floorRow?.cpuMsPerOp, row.cpuMsPerOp);
+    const byCpu = cpuRatio(meFloor?.cpuMsPerOp, row.cpuMsPerOp);
     checks.push({
       target: `GET /api/v1/me >= 0.6x the floor by CPU per op (${row.engine}, 1w)`,
       measured: byCpu === undefined ? "not measured" : x(byCpu),

@@ -5,7 +5,8 @@
  *
  *   npm run build && node --import tsx bench/threads.ts [login|refresh|me|api-key] [connections] [seconds]
  *
- * `api-key` is GET /api/v1/me with 256 API keys in turn (after each key's first use).
+ * `api-key` is GET /api/v1/me with 256 API keys in turn (after each key's first use). `login` also
+ * splits the login floor's CPU under the same load (bench/floor/server.ts: hash, sign, answer).
  *
  * With PROF_DIR=<folder>, the server also writes a V8 CPU profile there when it exits.
  *
@@ -15,7 +16,8 @@
 import { runLoad, type Step } from "./load.js";
 import { measureRawArgon2 } from "./physical.js";
 import { wardenApiKeyMe, wardenLogin, wardenMe, wardenRefresh } from "./scenarios.js";
-import { threadTicks, TICKS_PER_SECOND } from "./server-process.js";
+import { startFloor } from "./floor/start.js";
+import { threadTicks, TICKS_PER_SECOND, type ServerProcess } from "./server-process.js";
 import { createApiKeys, loginMany, SCENARIO_API_KEYS, startWardenTarget } from "./warden.js";
 
 const [scenario = "login", connectionsArg = "16", secondsArg = "15"] = process.argv.slice(2);
@@ -46,20 +48,28 @@ try {
     if (keys) return wardenApiKeyMe(keys);
     return wardenLogin(target.emails);
   };
-  await runLoad({ url: target.server.url, connections, durationSeconds: 3, steps: steps(0) });
-  const before = threadTicks(target.server.pid);
-  const result = await runLoad({ url: target.server.url, connections, durationSeconds: seconds, steps: steps(1) });
-  const after = threadTicks(target.server.pid);
-  const ops = result.okPerSecond * result.durationSeconds;
-  const perOp = (ticks: number) => ((ticks * 1000) / TICKS_PER_SECOND / ops).toFixed(3);
-  console.log(
-    `${scenario}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`,
-  );
-  console.log(
-    `CPU ms per operation: main thread ${perOp(after.main - before.main)}, other threads ${perOp(after.others - before.others)}`,
-  );
+  const split = async (name: string, server: ServerProcess, warmUp: Step[], measured: Step[]) => {
+    await runLoad({ url: server.url, connections, durationSeconds: 3, steps: warmUp });
+    const before = threadTicks(server.pid);
+    const result = await runLoad({ url: server.url, connections, durationSeconds: seconds, steps: measured });
+    const after = threadTicks(server.pid);
+    const ops = result.okPerSecond * result.durationSeconds;
+    const perOp = (ticks: number) => ((ticks * 1000) / TICKS_PER_SECOND / ops).toFixed(3);
+    console.log(`${name}, ${connections} connections, ${seconds} s: ${result.okPerSecond}/s, ${result.errors} errors`);
+    console.log(
+      `CPU ms per operation: main thread ${perOp(after.main - before.main)}, other threads ${perOp(after.others - before.others)}`,
+    );
+  };
+  await split(scenario, target.server, steps(0), steps(1));
   console.log(`peak RSS ${target.server.peakRss().totalMb} MB`);
   if (scenario === "login") {
+    // The same load on the login floor (bench/floor/server.ts: hash, sign, answer, nothing else).
+    const floor = await startFloor(target);
+    try {
+      await split("login floor", floor, steps(0), steps(1));
+    } finally {
+      await floor.stop();
+    }
     const raw = await measureRawArgon2(connections, seconds);
     console.log(
       `raw argon2id verify, same concurrency, the faster libuv pool (${raw.poolThreads} threads): ${raw.perSecond}/s, CPU ms per hash ${raw.cpuMsPerOp.toFixed(3)}`,
