@@ -98,17 +98,36 @@ const docPages = () =>
   );
 
 /**
- * The walkthroughs, in the order a reader meets them: each starts where the one before left off
- * (the tour's account; mfa.md's TOTP, session and backup codes). [file, index of its marked block].
+ * The walkthroughs, in the order a reader meets them, as chains: each walkthrough of a chain
+ * starts where the one before left off (the tour's account; mfa.md's TOTP, session and backup
+ * codes; accounts.md's Ana), and each chain runs against a server of its own, so its logins and
+ * mail fit the per-IP limits (the README's tour starts two of them). [file, index of its marked block].
  */
-const WALKTHROUGHS: Array<[string, number]> = [
-  ["README.md", 0],
-  ["docs/mfa.md", 0],
-  ["docs/mfa.md", 1],
-  ["docs/step-up.md", 0],
-  ["docs/email-codes.md", 0],
-  ["docs/mfa.md", 2],
-];
+const CHAINS: Record<string, Array<[string, number]>> = {
+  "the README's tour, then two-factor, step-up and email codes": [
+    ["README.md", 0],
+    ["docs/mfa.md", 0],
+    ["docs/mfa.md", 1],
+    ["docs/step-up.md", 0],
+    ["docs/email-codes.md", 0],
+    ["docs/mfa.md", 2],
+  ],
+  // Registration, reset, then sessions.md's blocks with the account's deletion last.
+  "registration and reset by mail, then sessions and the account": [
+    ["docs/accounts.md", 0],
+    ["docs/accounts.md", 1],
+    ["docs/sessions.md", 0],
+    ["docs/sessions.md", 1],
+    ["docs/sessions.md", 2],
+    ["docs/sessions.md", 4],
+    ["docs/sessions.md", 5],
+    ["docs/sessions.md", 3],
+  ],
+  "the README's tour, then passkey options": [
+    ["README.md", 0],
+    ["docs/passkeys.md", 0],
+  ],
+};
 
 test("the marked examples: a parsed step keeps its continuation lines and its printed answer", () => {
   const steps = exampleSteps(
@@ -125,42 +144,51 @@ test("the marked examples: a parsed step keeps its continuation lines and its pr
   assert.ok(!printedAs("[ ... ]", "[ 1 ] extra"));
 });
 
-test("the README's tour and the walkthroughs after it run as printed against npm start", async () => {
-  const blocks = WALKTHROUGHS.map(([file, index]) => {
-    const block = markedExamples(read(file))[index];
-    assert.ok(block, `${file} has a marked example number ${index + 1}`);
-    return block;
-  });
-  const marked = docPages().reduce((count, file) => count + markedExamples(read(file)).length, 0);
-  assert.equal(marked, WALKTHROUGHS.length, "every marked example is one of the walkthroughs run here");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
-  const env = {
-    DATABASE_URL: `sqlite:${path.join(dir, "data", "warden.db")}`,
-    DATA_DIR: path.join(dir, "data"),
-  };
-  const before = fs.readdirSync(ROOT).sort();
-  const server = await startServerProcess("npm", ["start", "--silent"], env, "/readyz");
-  try {
-    const outDir = path.join(dir, "printed");
-    fs.mkdirSync(outDir);
-    const { script, checks } = scriptOf(blocks, outDir);
-    const ran = await run("bash", ["-c", relocated(script, server.port, env.DATA_DIR)], { env });
-    assert.equal(ran.code, 0, `the walkthroughs ran to the end; the last of their trace:\n${ran.stderr.slice(-3000)}`);
-    assert.ok(checks.length >= 8, "the walkthroughs show what their commands print");
-    for (const { n, step } of checks) {
-      const printed = fs.readFileSync(path.join(outDir, String(n)), "utf8");
-      assert.ok(
-        printedAs(step.expected!, printed),
-        `${step.command}\nprinted:\n${printed}\nthe docs say:\n${step.expected}`,
-      );
-    }
-    assert.deepEqual(fs.readdirSync(ROOT).sort(), before, "the walkthroughs leave no file in Warden's folder");
-  } finally {
-    server.child.kill("SIGTERM");
-    await server.exited;
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test("every marked example is in one of the chains run here", () => {
+  const marked = docPages().flatMap((file) => markedExamples(read(file)).map((_, index) => `${file}#${index}`));
+  const chained = Object.values(CHAINS).flatMap((chain) => chain.map(([file, index]) => `${file}#${index}`));
+  assert.deepEqual([...marked].sort(), [...new Set(chained)].sort());
 });
+
+for (const [name, chain] of Object.entries(CHAINS))
+  test(`the walkthroughs run as printed against npm start: ${name}`, async () => {
+    const blocks = chain.map(([file, index]) => {
+      const block = markedExamples(read(file))[index];
+      assert.ok(block, `${file} has a marked example number ${index + 1}`);
+      return block;
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
+    const env = {
+      DATABASE_URL: `sqlite:${path.join(dir, "data", "warden.db")}`,
+      DATA_DIR: path.join(dir, "data"),
+    };
+    const before = fs.readdirSync(ROOT).sort();
+    const server = await startServerProcess("npm", ["start", "--silent"], env, "/readyz");
+    try {
+      const outDir = path.join(dir, "printed");
+      fs.mkdirSync(outDir);
+      const { script, checks } = scriptOf(blocks, outDir);
+      const ran = await run("bash", ["-c", relocated(script, server.port, env.DATA_DIR)], { env });
+      assert.equal(
+        ran.code,
+        0,
+        `the walkthroughs ran to the end; the last of their trace:\n${ran.stderr.slice(-3000)}`,
+      );
+      assert.ok(checks.length >= 8, "the walkthroughs show what their commands print");
+      for (const { n, step } of checks) {
+        const printed = fs.readFileSync(path.join(outDir, String(n)), "utf8");
+        assert.ok(
+          printedAs(step.expected!, printed),
+          `${step.command}\nprinted:\n${printed}\nthe docs say:\n${step.expected}`,
+        );
+      }
+      assert.deepEqual(fs.readdirSync(ROOT).sort(), before, "the walkthroughs leave no file in Warden's folder");
+    } finally {
+      server.child.kill("SIGTERM");
+      await server.exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
 test("every file the README and docs/ point to exists: Markdown links and the source paths they name", () => {
   const pages = docPages();
