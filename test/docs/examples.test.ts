@@ -7,6 +7,7 @@
  * `...` and `<a placeholder>` stand for any text. Other comments are prose.
  */
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -97,36 +98,61 @@ const docPages = () =>
     file.endsWith(".md"),
   );
 
+interface Chain {
+  /** [file, index of its marked block], in order. */
+  walkthroughs: Array<[string, number]>;
+  /** Files the docs have the reader put in `data/` before `npm start`. */
+  dataFiles?: Record<string, string>;
+  /** What the docs have the reader set for `npm start` (and export to the shell), beyond the data folder. */
+  env?: (dataDir: string) => Record<string, string>;
+}
+
 /**
  * The walkthroughs, in the order a reader meets them, as chains: each walkthrough of a chain
  * starts where the one before left off (the tour's account; mfa.md's TOTP, session and backup
  * codes; accounts.md's Ana), and each chain runs against a server of its own, so its logins and
  * mail fit the per-IP limits (the README's tour starts two of them). [file, index of its marked block].
  */
-const CHAINS: Record<string, Array<[string, number]>> = {
-  "the README's tour, then two-factor, step-up and email codes": [
-    ["README.md", 0],
-    ["docs/mfa.md", 0],
-    ["docs/mfa.md", 1],
-    ["docs/step-up.md", 0],
-    ["docs/email-codes.md", 0],
-    ["docs/mfa.md", 2],
-  ],
+const CHAINS: Record<string, Chain> = {
+  "the README's tour, then two-factor, step-up and email codes": {
+    walkthroughs: [
+      ["README.md", 0],
+      ["docs/mfa.md", 0],
+      ["docs/mfa.md", 1],
+      ["docs/step-up.md", 0],
+      ["docs/email-codes.md", 0],
+      ["docs/mfa.md", 2],
+    ],
+  },
   // Registration, reset, then sessions.md's blocks with the account's deletion last.
-  "registration and reset by mail, then sessions and the account": [
-    ["docs/accounts.md", 0],
-    ["docs/accounts.md", 1],
-    ["docs/sessions.md", 0],
-    ["docs/sessions.md", 1],
-    ["docs/sessions.md", 2],
-    ["docs/sessions.md", 4],
-    ["docs/sessions.md", 5],
-    ["docs/sessions.md", 3],
-  ],
-  "the README's tour, then passkey options": [
-    ["README.md", 0],
-    ["docs/passkeys.md", 0],
-  ],
+  "registration and reset by mail, then sessions and the account": {
+    walkthroughs: [
+      ["docs/accounts.md", 0],
+      ["docs/accounts.md", 1],
+      ["docs/sessions.md", 0],
+      ["docs/sessions.md", 1],
+      ["docs/sessions.md", 2],
+      ["docs/sessions.md", 4],
+      ["docs/sessions.md", 5],
+      ["docs/sessions.md", 3],
+    ],
+  },
+  // Started as integrators.md starts it: its scopes catalogue, an introspection secret.
+  "the README's tour, then passkey options, API keys and introspection": {
+    walkthroughs: [
+      ["README.md", 0],
+      ["docs/passkeys.md", 0],
+      ["docs/integrators.md", 0],
+      ["docs/integrators.md", 1],
+    ],
+    dataFiles: {
+      "api-key-scopes.json": '[{"value":"invoices:read","label":"Read invoices","category":"Invoices"}]',
+    },
+    env: (dataDir) => ({
+      API_KEY_SCOPES_FILE: path.join(dataDir, "api-key-scopes.json"),
+      INTROSPECTION_SECRET: crypto.randomBytes(32).toString("hex"),
+    }),
+  },
 };
 
 test("the marked examples: a parsed step keeps its continuation lines and its printed answer", () => {
@@ -146,21 +172,27 @@ test("the marked examples: a parsed step keeps its continuation lines and its pr
 
 test("every marked example is in one of the chains run here", () => {
   const marked = docPages().flatMap((file) => markedExamples(read(file)).map((_, index) => `${file}#${index}`));
-  const chained = Object.values(CHAINS).flatMap((chain) => chain.map(([file, index]) => `${file}#${index}`));
+  const chained = Object.values(CHAINS).flatMap((chain) =>
+    chain.walkthroughs.map(([file, index]) => `${file}#${index}`),
+  );
   assert.deepEqual([...marked].sort(), [...new Set(chained)].sort());
 });
 
 for (const [name, chain] of Object.entries(CHAINS))
   test(`the walkthroughs run as printed against npm start: ${name}`, async () => {
-    const blocks = chain.map(([file, index]) => {
+    const blocks = chain.walkthroughs.map(([file, index]) => {
       const block = markedExamples(read(file))[index];
       assert.ok(block, `${file} has a marked example number ${index + 1}`);
       return block;
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
+    const dataDir = path.join(dir, "data");
+    fs.mkdirSync(dataDir, { mode: 0o700 });
+    for (const [name, text] of Object.entries(chain.dataFiles ?? {})) fs.writeFileSync(path.join(dataDir, name), text);
     const env = {
-      DATABASE_URL: `sqlite:${path.join(dir, "data", "warden.db")}`,
-      DATA_DIR: path.join(dir, "data"),
+      DATABASE_URL: `sqlite:${path.join(dataDir, "warden.db")}`,
+      DATA_DIR: dataDir,
+      ...chain.env?.(dataDir),
     };
     const before = fs.readdirSync(ROOT).sort();
     const server = await startServerProcess("npm", ["start", "--silent"], env, "/readyz");
