@@ -138,12 +138,14 @@ const CHAINS: Record<string, Chain> = {
     ],
   },
   // Started as integrators.md starts it: its scopes catalogue, an introspection secret.
-  "the README's tour, then passkey options, API keys and introspection": {
+  "the README's tour, then passkey options, API keys, introspection, the admin API and CLI": {
     walkthroughs: [
       ["README.md", 0],
       ["docs/passkeys.md", 0],
       ["docs/integrators.md", 0],
       ["docs/integrators.md", 1],
+      ["docs/operators.md", 0],
+      ["docs/operators.md", 1],
     ],
     dataFiles: {
       "api-key-scopes.json": '[{"value":"invoices:read","label":"Read invoices","category":"Invoices"}]',
