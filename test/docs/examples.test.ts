@@ -138,7 +138,7 @@ const CHAINS: Record<string, Chain> = {
     ],
   },
   // Started as integrators.md starts it: its scopes catalogue, an introspection secret.
-  "the README's tour, then passkey options, API keys, introspection, the admin API and CLI": {
+  "the README's tour, then passkey options, API keys, introspection, the admin API, CLI and operations": {
     walkthroughs: [
       ["README.md", 0],
       ["docs/passkeys.md", 0],
@@ -146,6 +146,9 @@ const CHAINS: Record<string, Chain> = {
       ["docs/integrators.md", 1],
       ["docs/operators.md", 0],
       ["docs/operators.md", 1],
+      ["docs/operations.md", 0],
+      ["docs/operations.md", 1],
+      ["docs/operations.md", 2],
     ],
     dataFiles: {
       "api-key-scopes.json": '[{"value":"invoices:read","label":"Read invoices","category":"Invoices"}]',
