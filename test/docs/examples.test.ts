@@ -158,6 +158,15 @@ const CHAINS: Record<string, Chain> = {
       INTROSPECTION_SECRET: crypto.randomBytes(32).toString("hex"),
     }),
   },
+  // core.md's login contract on a fresh server (its rate-limit headers count from the first login), then browser.md's cookie.
+  "the login contract, then the refresh cookie and its CSRF check": {
+    walkthroughs: [
+      ["docs/core.md", 0],
+      ["docs/core.md", 1],
+      ["docs/core.md", 2],
+      ["docs/browser.md", 0],
+    ],
+  },
 };
 
 test("the marked examples: a parsed step keeps its continuation lines and its printed answer", () => {
