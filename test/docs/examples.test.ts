@@ -101,8 +101,8 @@ const docPages = () =>
 interface Chain {
   /** [file, index of its marked block], in order. */
   walkthroughs: Array<[string, number]>;
-  /** Files the docs have the reader put in `data/` before `npm start`. */
-  dataFiles?: Record<string, string>;
+  /** Files the docs have the reader put in `data/` before `npm start`: name -> contents. */
+  dataFiles?: Record<string, () => string>;
   /** What the docs have the reader set for `npm start` (and export to the shell), beyond the data folder. */
   env?: (dataDir: string) => Record<string, string>;
 }
@@ -150,8 +150,9 @@ const CHAINS: Record<string, Chain> = {
       ["docs/operations.md", 1],
       ["docs/operations.md", 2],
     ],
+    // The catalogue integrators.md has the reader write, read off the page itself.
     dataFiles: {
-      "api-key-scopes.json": '[{"value":"invoices:read","label":"Read invoices","category":"Invoices"}]',
+      "api-key-scopes.json": () => /^echo '(.+)' > data\/api-key-scopes\.json$/m.exec(read("docs/integrators.md"))![1]!,
     },
     env: (dataDir) => ({
       API_KEY_SCOPES_FILE: path.join(dataDir, "api-key-scopes.json"),
@@ -206,7 +207,8 @@ for (const [name, chain] of Object.entries(CHAINS))
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
     const dataDir = path.join(dir, "data");
     fs.mkdirSync(dataDir, { mode: 0o700 });
-    for (const [name, text] of Object.entries(chain.dataFiles ?? {})) fs.writeFileSync(path.join(dataDir, name), text);
+    for (const [name, text] of Object.entries(chain.dataFiles ?? {}))
+      fs.writeFileSync(path.join(dataDir, name), text());
     const env = {
       DATABASE_URL: `sqlite:${path.join(dataDir, "warden.db")}`,
       DATA_DIR: dataDir,
