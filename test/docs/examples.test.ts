@@ -202,6 +202,10 @@ for (const [name, chain] of Object.entries(CHAINS))
     const blocks = chain.walkthroughs.map(([file, index]) => {
       const block = markedExamples(read(file))[index];
       assert.ok(block, `${file} has a marked example number ${index + 1}`);
+      assert.ok(
+        exampleSteps(block).some((step) => step.expected !== null),
+        `${file}'s marked example number ${index + 1} shows what a command prints`,
+      );
       return block;
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "warden-docs-"));
@@ -226,7 +230,6 @@ for (const [name, chain] of Object.entries(CHAINS))
         0,
         `the walkthroughs ran to the end; the last of their trace:\n${ran.stderr.slice(-3000)}`,
       );
-      assert.ok(checks.length >= blocks.length, "each walkthrough shows what its commands print");
       for (const { n, step } of checks) {
         const printed = fs.readFileSync(path.join(outDir, String(n)), "utf8");
         assert.ok(
