@@ -32,6 +32,20 @@ export function linkToken(mail: ReceivedMail, path: "/confirm-email" | "/reset-p
   return match[1]!;
 }
 
+/**
+ * The action link of the next mail to `to` that has one for `path` under `base` (notices come
+ * and go meanwhile), whole, as the user would click it.
+ */
+export async function nextMailLink(smtp: TestSmtp, to: string, base: string, path: string): Promise<string> {
+  const escaped = `${base}${path}`.replace(/[.?/]/g, (c) => `\\${c}`);
+  for (let i = 0; i < 5; i++) {
+    const mail = await smtp.nextMail(to);
+    const match = new RegExp(`${escaped}\\?token=[A-Za-z0-9_-]{43}`).exec(mail.decoded);
+    if (match) return match[0];
+  }
+  throw new Error(`no ${path} link in the mails to ${to}`);
+}
+
 export interface TestSmtp {
   /** SMTP_URL for Warden. */
   url: string;

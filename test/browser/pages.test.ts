@@ -8,24 +8,13 @@ import { test } from "node:test";
 import { Secret, TOTP } from "otpauth";
 import type { Page } from "playwright-core";
 import { startWardenWithSmtp } from "../accounts/helpers.js";
-import type { TestSmtp } from "../accounts/smtp.js";
+import { nextMailLink } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { freePort } from "../helpers/process.js";
 import { launchChromium, snapper, VIEWPORTS, watchForErrors } from "./chromium.js";
 
 const PASSWORD = "plum tree in winter";
 const NEW_PASSWORD = "a quiet river at dawn";
-
-/** The action link of the next mail to `to` that has one (notices come and go meanwhile), as the user would click it. */
-async function mailLink(smtp: TestSmtp, to: string, base: string, path: string): Promise<string> {
-  const escaped = `${base}${path}`.replace(/[.?/]/g, (c) => `\\${c}`);
-  for (let i = 0; i < 5; i++) {
-    const mail = await smtp.nextMail(to);
-    const match = new RegExp(`${escaped}\\?token=[A-Za-z0-9_-]{43}`).exec(mail.decoded);
-    if (match) return match[0];
-  }
-  throw new Error(`no ${path} link in the mails to ${to}`);
-}
 
 const heading = (page: Page) => page.getByRole("heading", { level: 1 }).textContent();
 
@@ -68,7 +57,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await snap(page, "check-email");
 
         // Confirm from the mail.
-        const confirmLink = await mailLink(smtp, email, base, "/confirm-email");
+        const confirmLink = await nextMailLink(smtp, email, base, "/confirm-email");
         await page.goto(confirmLink);
         assert.equal(await heading(page), "Confirm your email address");
         await snap(page, "confirm-email");
@@ -164,7 +153,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         await page2.getByLabel("Email address").fill(email);
         await page2.getByRole("button", { name: "Send the link" }).click();
         await page2.getByText(/If an account with this email address exists/).waitFor();
-        const resetLink = await mailLink(smtp, email, base, "/reset-password");
+        const resetLink = await nextMailLink(smtp, email, base, "/reset-password");
         await page2.goto(resetLink);
         assert.equal(await heading(page2), "Choose a new password");
         await snap(page2, "reset-password");

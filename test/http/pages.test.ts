@@ -53,6 +53,8 @@ for (const { engine, skip } of engines) {
           ["/confirm-email?token=short", 400],
           ["/forgot-password", 200],
           [`/reset-password?token=${token}`, 200],
+          [`/unlock-account?token=${token}`, 200],
+          ["/unlock-account", 400],
           ["/logout", 200],
         ];
         for (const [url, status] of pages) {

@@ -90,6 +90,13 @@ const en = {
   resendTitle: "Confirmation email",
   resent: "If an unconfirmed account uses this address, a new confirmation email is on its way.",
   resendButton: "Send again",
+  // unlock (the link mailed to a throttled owner)
+  unlockTitle: "Unlock sign-in",
+  unlockIntro:
+    "Press the button to lift the pause on sign-ins to your account once and to remember this browser as one of your devices.",
+  unlockButton: "Unlock sign-in",
+  unlockedTitle: "Sign-in unlocked",
+  unlocked: "Sign-in is unlocked. You can sign in now.",
   // forgot / reset
   forgotTitle: "Reset your password",
   forgotIntro: "Enter your email address and we will send you a link to choose a new password.",
@@ -337,6 +344,12 @@ const ro: Messages = {
   resendTitle: "Email de confirmare",
   resent: "Dacă un cont neconfirmat folosește această adresă, un nou email de confirmare este pe drum.",
   resendButton: "Trimite din nou",
+  unlockTitle: "Deblochează autentificarea",
+  unlockIntro:
+    "Apasă butonul ca să ridici o dată pauza autentificărilor în contul tău și ca acest browser să fie ținut minte ca unul dintre dispozitivele tale.",
+  unlockButton: "Deblochează autentificarea",
+  unlockedTitle: "Autentificarea a fost deblocată",
+  unlocked: "Autentificarea este deblocată. Acum te poți autentifica.",
   forgotTitle: "Resetează parola",
   forgotIntro: "Introdu adresa de email și îți trimitem un link ca să alegi o parolă nouă.",
   forgotButton: "Trimite linkul",

@@ -53,7 +53,7 @@ export function contentSecurityPolicy(config: Pick<Config, "CORS_ORIGINS">): str
   ].join("; ");
 }
 
-/** The hosted pages at PUBLIC_URL: /login, /register, /confirm-email, /forgot-password, /reset-password, /account, /logout. */
+/** The hosted pages at PUBLIC_URL: /login, /register, /confirm-email, /forgot-password, /reset-password, /unlock-account, /account, /logout. */
 export async function installPages(app: FastifyInstance, deps: PageDeps): Promise<void> {
   const { config } = deps;
   app.decorate("pageBrand", { productName: config.PRODUCT_NAME });

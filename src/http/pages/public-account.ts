@@ -4,6 +4,7 @@ import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
 import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
 import { register } from "../../domain/accounts/registration.js";
 import { AuthError } from "../../domain/errors.js";
+import { unlockAccount } from "../../domain/sessions/login.js";
 import { requestContext } from "../context.js";
 import type { PageDeps } from "./index.js";
 import { startPageSession } from "./page-session.js";
@@ -19,7 +20,7 @@ type RegisterForm = { email?: string; password?: string; firstName?: string; las
 /** Errors that are about the request, not the form: the error page says them. */
 const isRequestLevel = (error: AuthError) => ["RATE_LIMITED", "OVERLOADED"].includes(error.code);
 
-/** Registration, email confirmation and password reset: the pages behind the links in Warden's mails. */
+/** Registration, email confirmation, password reset and sign-in unlock: the pages behind the links in Warden's mails. */
 export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void {
   const { config } = deps;
 
@@ -139,17 +140,33 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
     },
   );
 
-  // ---- /confirm-email?token=: a button, not an automatic confirmation, so a mail scanner that
-  // fetches links does not spend the token.
-  pages.get<{ Querystring: { token?: string } }>(
-    "/confirm-email",
-    { schema: pageSchema("pageConfirmEmail", "Email confirmation page", { query: { token: field(64) } }) },
-    async (request, reply) => {
-      const { t } = request.page;
-      if (!isToken(request.query.token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
-      return render(request, reply, "confirm", { title: t.confirmTitle, token: request.query.token });
-    },
-  );
+  /**
+   * The page a mailed link opens: a button that posts the token back, never an action on GET,
+   * so a mail scanner that fetches links does not spend the token.
+   */
+  const buttonPage = (
+    path: string,
+    operationId: string,
+    summary: string,
+    texts: (t: FastifyRequest["page"]["t"]) => { title: string; intro: string; button: string },
+  ) =>
+    pages.get<{ Querystring: { token?: string } }>(
+      path,
+      { schema: pageSchema(operationId, summary, { query: { token: field(64) } }) },
+      async (request, reply) => {
+        const { t } = request.page;
+        const token = request.query.token;
+        if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
+        return render(request, reply, "confirm", { ...texts(t), action: path, token });
+      },
+    );
+
+  // ---- /confirm-email?token=
+  buttonPage("/confirm-email", "pageConfirmEmail", "Email confirmation page", (t) => ({
+    title: t.confirmTitle,
+    intro: t.confirmIntro,
+    button: t.confirmButton,
+  }));
 
   pages.post<{ Body: { token?: string } }>(
     "/confirm-email",
@@ -278,6 +295,42 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
       return render(request, reply, "message", {
         title: t.resetTitle,
         message: t.resetDone,
+        links: [{ href: "/login", text: t.signIn }],
+      });
+    },
+  );
+
+  // ---- /unlock-account?token=: the link mailed to an owner whose account the failure budget
+  // throttles. The post makes this browser a known device of the owner (its device cookie), so
+  // its later sign-ins pass while the account stays throttled for everyone else.
+  buttonPage("/unlock-account", "pageUnlockAccount", "Sign-in unlock page", (t) => ({
+    title: t.unlockTitle,
+    intro: t.unlockIntro,
+    button: t.unlockButton,
+  }));
+
+  pages.post<{ Body: { token?: string } }>(
+    "/unlock-account",
+    {
+      config: { rateLimit: "register" },
+      schema: pageSchema("pageUnlockAccountSubmit", "Lift the account's sign-in throttle with the mailed token", {
+        body: { token: field(64) },
+        example: { token: "Xk3…43 characters…", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const { t } = request.page;
+      const token = request.body?.token;
+      if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
+      try {
+        await unlockAccount(deps, token, requestContext(request));
+      } catch (error) {
+        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+        return badLink(request, reply, { href: "/login", text: t.backToSignIn }, statusOf(error));
+      }
+      return render(request, reply, "message", {
+        title: t.unlockedTitle,
+        message: t.unlocked,
         links: [{ href: "/login", text: t.signIn }],
       });
     },
