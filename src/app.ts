@@ -63,7 +63,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // JSON only: Fastify would otherwise parse text/plain and answer a schema error instead of naming the content type.
   app.removeContentTypeParser("text/plain");
 
-  await app.register(swagger, openapiOptions(deps.config.APP_URL));
+  await app.register(swagger, openapiOptions(deps.config.PUBLIC_URL));
   // The rendered document at /docs, from Swagger UI's files in node_modules: no CDN.
   await app.register(swaggerUi, {
     routePrefix: "/docs",

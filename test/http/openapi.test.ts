@@ -10,8 +10,8 @@ import { lintFromString, loadConfig } from "@redocly/openapi-core";
 import { ROOT } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
 
-async function openapiDocument() {
-  const w = await startWarden();
+async function openapiDocument(env: Record<string, string> = {}) {
+  const w = await startWarden({ env });
   try {
     const r = await w.app.inject({ url: "/openapi.json" });
     assert.equal(r.statusCode, 200);
@@ -69,6 +69,9 @@ test("the document names the package version, its license and a server", async (
   assert.equal(doc.info.version, pkg.version);
   assert.equal(doc.info.license.name, "MIT");
   assert.equal(doc.servers[0].url, "http://warden.test");
+  // Warden's own address, not the app's the mails link to: "Try it out" calls the API.
+  const withApp = await openapiDocument({ APP_URL: "https://app.example.com" });
+  assert.deepEqual(withApp.servers, [{ url: "http://warden.test" }]);
 });
 
 test("GET /docs renders the document from files Warden serves itself, under a CSP that allows no other host", async () => {
