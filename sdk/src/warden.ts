@@ -305,6 +305,15 @@ export class WardenClient {
     return this.call("/api/auth/reset-password", { token, password });
   }
 
+  /**
+   * Lifts the login throttle of an account that wrong passwords from elsewhere have spent, with
+   * the token of the link Warden mails its owner (`/unlock-account?token=`), and makes this
+   * browser a known device of the owner: its logins pass while the account stays throttled.
+   */
+  unlockAccount(token: string): Promise<{ message: string }> {
+    return this.call("/api/auth/unlock", { token });
+  }
+
   /** The signed-in user (`GET /api/v1/me`), or null when nobody is. */
   async getUser(): Promise<Record<string, unknown> | null> {
     const response = await this.fetch("/api/v1/me");

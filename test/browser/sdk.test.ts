@@ -17,8 +17,8 @@ import type { TestSmtp } from "../accounts/smtp.js";
 import { sqliteEngine } from "../helpers/engines.js";
 import { login, PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
-import { withBearer, type Warden } from "../helpers/warden.js";
-import { startAppOrigin } from "./app-origin.js";
+import { postJson, withBearer, type Warden } from "../helpers/warden.js";
+import { inApp, startAppOrigin } from "./app-origin.js";
 import { launchChromium, watchForErrors } from "./chromium.js";
 
 const TTL_SECONDS = 6;
@@ -30,6 +30,7 @@ const TTL_SECONDS = 6;
  */
 async function startProxy(target: string) {
   let stall: { reached(): void; gate: Promise<void> } | null = null;
+  let clientAddress: string | null = null;
   const releases: Array<() => void> = [];
   const server = http.createServer((request, response) => {
     response.on("error", () => undefined);
@@ -37,7 +38,10 @@ async function startProxy(target: string) {
     if (hold) stall = null;
     const upstream = http.request(
       `${target}${request.url}`,
-      { method: request.method, headers: request.headers },
+      {
+        method: request.method,
+        headers: clientAddress ? { ...request.headers, "x-forwarded-for": clientAddress } : request.headers,
+      },
       async (answer) => {
         if (hold) {
           hold.reached();
@@ -54,6 +58,10 @@ async function startProxy(target: string) {
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     origin: `http://127.0.0.1:${port}`,
+    /** Requests from now on come from `address` (X-Forwarded-For, which Warden trusts from here); null: from 127.0.0.1. */
+    setClientAddress(address: string | null) {
+      clientAddress = address;
+    },
     stallNextRefresh() {
       let reached!: () => void;
       let release!: () => void;
@@ -89,6 +97,8 @@ interface Env {
   browser: Browser;
   /** Holds the next refresh request inside Warden (after it is logged) until `release()`. */
   stallNextRefresh(): { reached: Promise<void>; release(): void };
+  /** Where the browser's requests come from, as Warden sees them (null: 127.0.0.1). */
+  setClientAddress(address: string | null): void;
   close(): Promise<void>;
 }
 
@@ -98,7 +108,15 @@ async function startEnv(): Promise<Env> {
   const base = `http://127.0.0.1:${port}`;
   const { w, smtp, close } = await startWardenWithSmtp({
     engine: sqliteEngine,
-    env: { PUBLIC_URL: base, CORS_ORIGINS: app.origin, ACCESS_TOKEN_TTL: String(TTL_SECONDS) },
+    // Every tab logs in from 127.0.0.1: the per-IP login limit would refuse the later tests.
+    env: {
+      PUBLIC_URL: base,
+      CORS_ORIGINS: app.origin,
+      ACCESS_TOKEN_TTL: String(TTL_SECONDS),
+      LOGIN_RATE_LIMIT: "1000/60",
+      // The proxy can give the browser an address of its own (setClientAddress).
+      TRUST_PROXY: "127.0.0.1",
+    },
   });
   await w.app.listen({ port, host: "127.0.0.1" });
   const proxy = await startProxy(`http://127.0.0.1:${port}`);
@@ -110,6 +128,7 @@ async function startEnv(): Promise<Env> {
     app,
     browser,
     stallNextRefresh: proxy.stallNextRefresh,
+    setClientAddress: proxy.setClientAddress,
     async close() {
       await browser.close();
       await proxy.close();
@@ -352,6 +371,60 @@ test("register, confirm, login with the TOTP step, getUser and logout through th
     );
   } finally {
     await context.close();
+  }
+});
+
+test("a throttled owner unlocks through the SDK with the mailed token, and the app's browser then logs in past the throttle", async () => {
+  const email = "sdk.throttled@example.com";
+  await env.w.createUser(email, PASSWORD);
+  let guesses = 0;
+  /** Wrong passwords from addresses that are not the browser's, until the account budget is spent. */
+  const spendBudget = async () => {
+    for (;;) {
+      const ip = `10.55.${(++guesses >> 8) & 255}.${guesses & 255}`;
+      const guess = await postJson(env.w.app, "/api/auth", { email, password: "wrong" }, {}, { remoteAddress: ip });
+      if (guess.status === 429) return;
+      assert.equal(guess.status, 401);
+    }
+  };
+  const loginIn = (page: Page) =>
+    inApp<{ error?: { status: number } }>(page, "return warden.login(...arg);", [email, PASSWORD]);
+  const owner = await env.browser.newContext();
+  const stranger = await env.browser.newContext();
+  // A known network is the other way in: each step comes from an address no session used.
+  env.setClientAddress("198.51.100.20");
+  try {
+    const tab = await openTab(owner, { autoRefresh: "0" });
+    const problems = watchForErrors(tab);
+    await spendBudget();
+    assert.equal((await loginIn(tab)).error?.status, 429, "throttled like everyone else");
+    let token: string | undefined;
+    for (let i = 0; i < 5 && !token; i++)
+      token = /unlock-account\?token=([A-Za-z0-9_-]{43})/.exec((await env.smtp.nextMail(email)).decoded)?.[1];
+    assert.ok(token, "an unlock link in the mail");
+
+    assert.deepEqual(await inApp(tab, "return warden.unlockAccount(arg);", token), {
+      message: "Sign-in is unlocked. You can log in now.",
+    });
+    assert.equal(
+      (await inApp<{ error?: unknown }>(tab, "return warden.unlockAccount(arg);", token)).error !== undefined,
+      true,
+      "the token works once",
+    );
+    assert.equal((await loginIn(tab)).error, undefined, "in after the unlock");
+
+    // Spent again, and the owner's browser moved to a new network: it is a known device now
+    // (its cookie), a stranger's browser is not.
+    await spendBudget();
+    env.setClientAddress("203.0.113.21");
+    assert.equal((await loginIn(tab)).error, undefined, "the owner's browser passes by its device cookie");
+    env.setClientAddress("203.0.113.22");
+    assert.equal((await loginIn(await openTab(stranger, { autoRefresh: "0" }))).error?.status, 429);
+    assert.deepEqual(problems, []);
+  } finally {
+    env.setClientAddress(null);
+    await owner.close();
+    await stranger.close();
   }
 });
 
