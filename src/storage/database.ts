@@ -428,6 +428,12 @@ export function openDatabase(
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pgPool.on("error", (error) => options.onConnectionError?.(error));
+  // Nor one in use: pg-pool listens to a client's errors only while it is idle, and pg emits
+  // 'error' on the client as well as failing its queries, so a reset during a transaction or a
+  // Kysely query (a failover, a restart) threw an unhandled 'error' event and ended the process.
+  // The query in flight gets the error (answered 503, storage/faults.ts) and the pool drops the
+  // broken client when it is released.
+  pgPool.on("connect", (client) => client.on("error", () => undefined));
   const changes = new Changes();
   const db = new Kysely<DB>({ dialect: watchingWrites(new PostgresDialect({ pool: pgPool }), changes) });
   const reader: RawReader = {

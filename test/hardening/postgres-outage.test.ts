@@ -27,15 +27,21 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15
   }
 }
 
+/** A fresh database on the machine's PostgreSQL, and its URL through a TCP proxy the test can cut. */
+async function postgresBehindProxy() {
+  const created = await postgresEngine.create();
+  const direct = new URL(created.url);
+  const proxy = await startTcpProxy(Number(direct.port || 5432), direct.hostname);
+  const viaProxy = new URL(created.url);
+  viaProxy.port = String(proxy.port);
+  return { created, proxy, viaProxy };
+}
+
 test(
   "postgres unreachable: login, refresh, MFA and /me answer 503 with Retry-After within 5 s on two instances, /readyz follows, and both recover in the same process",
   { skip },
   async () => {
-    const created = await postgresEngine.create();
-    const direct = new URL(created.url);
-    const proxy = await startTcpProxy(Number(direct.port || 5432), direct.hostname);
-    const viaProxy = new URL(created.url);
-    viaProxy.port = String(proxy.port);
+    const { created, proxy, viaProxy } = await postgresBehindProxy();
     const clock = new FixedClock(new Date());
     const limits = { LOGIN_RATE_LIMIT: "1000/60", MFA_RATE_LIMIT: "1000/60", REFRESH_RATE_LIMIT: "1000/60" };
     const instances: Warden[] = [];
@@ -106,6 +112,49 @@ test(
       }
     } finally {
       for (const w of instances.reverse()) await w.close();
+      await proxy.close();
+      await created.drop();
+    }
+  },
+);
+
+test(
+  "postgres connections reset under requests in flight: each login and refresh is answered 200 or 503, the process lives on, and it recovers",
+  { skip },
+  async () => {
+    const { created, proxy, viaProxy } = await postgresBehindProxy();
+    const w = await startWarden({
+      databaseUrl: viaProxy.toString(),
+      env: { LOGIN_RATE_LIMIT: "10000/60", REFRESH_RATE_LIMIT: "10000/60" },
+    });
+    try {
+      const password = "correct horse battery staple";
+      await w.createUser("busy@example.com", password);
+      const login = () => postJson(w.app, "/api/auth", { email: "busy@example.com", password });
+      // The cut lands at a different point of the requests' work each round: a connection in a
+      // transaction, one between two statements, one just taken from the pool.
+      for (const delayMs of [0, 2, 5, 10, 15, 20, 30, 40]) {
+        await until("/readyz is 200", async () => (await w.app.inject({ url: "/readyz" })).statusCode === 200);
+        const sessions = await Promise.all(Array.from({ length: 6 }, login));
+        const inFlight = [
+          ...Array.from({ length: 6 }, login),
+          ...sessions.map((s) =>
+            postJson(w.app, "/api/auth/token/refresh", { refresh_token: s.body.refresh_token as string }),
+          ),
+        ];
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await proxy.cut();
+        const statuses = (await Promise.all(inFlight)).map((r) => r.status);
+        assert.ok(
+          statuses.every((status) => status === 200 || status === 503),
+          `cut after ${delayMs} ms: ${statuses.join(",")}`,
+        );
+        await proxy.restore();
+      }
+      await until("/readyz is 200", async () => (await w.app.inject({ url: "/readyz" })).statusCode === 200);
+      assert.equal((await login()).status, 200);
+    } finally {
+      await w.close();
       await proxy.close();
       await created.drop();
     }
