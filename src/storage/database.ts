@@ -312,17 +312,37 @@ export function ownedRowReader<Row>(
  * upgrade a read lock to a write lock; taking the write lock up front lets busy_timeout queue them.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    config: ConstructorParameters<typeof SqliteDriver>[0],
+    private readonly inTransaction: () => boolean,
+  ) {
+    super(config);
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself when a statement fails with SQLITE_FULL,
+   * SQLITE_IOERR, SQLITE_NOMEM or SQLITE_BUSY; a ROLLBACK then fails with "no transaction is
+   * active", and that error would replace the one the request must be answered by (a full disk
+   * is a 503, not a 500).
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.inTransaction()) await super.rollbackTransaction(connection);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly sqliteConfig: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(
+    private readonly sqliteConfig: ConstructorParameters<typeof SqliteDialect>[0],
+    private readonly inTransaction: () => boolean,
+  ) {
     super(sqliteConfig);
   }
   override createDriver() {
-    return new ImmediateSqliteDriver(this.sqliteConfig);
+    return new ImmediateSqliteDriver(this.sqliteConfig, this.inTransaction);
   }
 }
 
@@ -386,7 +406,10 @@ export function openDatabase(
     const statements = withStatementCache(sqlite);
     const changes = new Changes();
     const db = new Kysely<DB>({
-      dialect: watchingWrites(new ImmediateSqliteDialect({ database: statements }), changes),
+      dialect: watchingWrites(
+        new ImmediateSqliteDialect({ database: statements }, () => sqlite.inTransaction),
+        changes,
+      ),
     });
     // One connection: while a unit of work holds it, a direct read would see that transaction's
     // uncommitted writes (a TOTP factor deleted by a disable that then rolls back). The same SQL

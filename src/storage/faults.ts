@@ -18,17 +18,22 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * PostgreSQL SQLSTATEs: class 08 (connection exception), 53300 too many connections,
- * 57014 statement timeout, 57P01-57P03 server shutting down or starting.
+ * PostgreSQL SQLSTATEs: class 08 (connection exception), class 53 (insufficient resources: disk
+ * full, out of memory, too many connections), 57014 statement timeout, 57P01-57P03 server
+ * shutting down or starting, 58030 I/O error.
  */
-const PG_UNAVAILABLE = /^(08...|53300|57014|57P0[123])$/;
+const PG_UNAVAILABLE = /^(08...|53...|57014|57P0[123]|58030)$/;
 
 /** Messages of node-postgres, pg-pool and ioredis that carry no code. */
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Command timed out|Reached the max retries per request/;
 
-/** SQLite: another process holds the write lock longer than busy_timeout. */
-const SQLITE_UNAVAILABLE = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
+/**
+ * SQLite, with its extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED...): another
+ * process holds the write lock longer than busy_timeout; the disk is full; the file cannot be
+ * read, written or opened. Each is the operator's to fix while clients retry.
+ */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN)(_|$)/;
 
 /** ioredis's own failures (the counters' Redis); every other unavailable store is the database. */
 const REDIS_MESSAGES =
@@ -48,7 +53,7 @@ export function isStoreUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 5) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string") {
-    if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.has(code) || PG_UNAVAILABLE.test(code)) return true;
+    if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code) || PG_UNAVAILABLE.test(code)) return true;
   }
   if (error.name === "MaxRetriesPerRequestError" || UNAVAILABLE_MESSAGES.test(error.message)) return true;
   if (error instanceof AggregateError && error.errors.some((e) => isStoreUnavailable(e, depth + 1))) return true;
