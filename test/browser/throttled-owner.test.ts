@@ -14,7 +14,7 @@ import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { postJson } from "../helpers/warden.js";
-import { launchChromium, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors } from "./chromium.js";
 
 const THROTTLED = "Too many failed login attempts for this account. Please try again later.";
 
@@ -30,7 +30,7 @@ async function signIn(page: Page, base: string, email: string): Promise<void> {
   await page.getByLabel("Password").press("Enter");
 }
 
-for (const { engine, skip } of engines) {
+for (const [index, { engine, skip }] of engines.entries()) {
   test(
     `${engine.name}: Chromium: a throttled account; the owner's browser signs in by its device cookie, a new one through the mailed unlock page`,
     { skip },
@@ -43,6 +43,8 @@ for (const { engine, skip } of engines) {
       });
       await w.app.listen({ port, host: "127.0.0.1" });
       const browser = await launchChromium();
+      // Screenshots once: the pages look the same on either engine.
+      const snap = snapper(index === 0);
       try {
         const email = `owner.${engine.name}@example.com`;
         await w.createUser(email, PASSWORD);
@@ -85,15 +87,25 @@ for (const { engine, skip } of engines) {
         await from(phone, "203.0.113.60");
         const phonePage = await phone.newPage();
         problems.push(...watchForErrors(phonePage));
-        await signIn(phonePage, base, email);
-        await phonePage.getByText(THROTTLED).waitFor();
-        assert.equal(await phonePage.url(), `${base}/login`);
+        const [refusal] = await Promise.all([
+          phonePage.waitForResponse((r) => r.url() === `${base}/login` && r.request().method() === "POST"),
+          signIn(phonePage, base, email),
+        ]);
+        assert.equal(refusal.status(), 429);
+        assert.ok(Number(refusal.headers()["retry-after"]) > 0, "Retry-After");
+        // The sign-in form again, saying why and what to do, the same whether the account exists.
+        const summary = phonePage.getByRole("alert");
+        await summary.getByText(THROTTLED).waitFor();
+        await summary.getByText(/we have emailed it a link to sign in from this browser/).waitFor();
+        assert.equal(await phonePage.getByLabel("Email address").inputValue(), email);
+        await snap(phonePage, "login-throttled");
 
         // The mail's link opens a hosted page; a mail scanner fetching it first spends nothing.
         const link = await nextMailLink(smtp, email, base, "/unlock-account");
         assert.equal((await fetch(link)).status, 200);
         await phonePage.goto(link);
         assert.equal(await heading(phonePage), "Unlock sign-in");
+        await snap(phonePage, "unlock-account");
         await phonePage.getByRole("button", { name: "Unlock sign-in" }).click();
         await phonePage.getByRole("heading", { name: "Sign-in unlocked" }).waitFor();
         const phoneDevice = (await phone.cookies()).find((c) => c.name.startsWith("wd_"));

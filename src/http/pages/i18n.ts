@@ -91,6 +91,8 @@ const en = {
   resent: "If an unconfirmed account uses this address, a new confirmation email is on its way.",
   resendButton: "Send again",
   // unlock (the link mailed to a throttled owner)
+  throttledHelp:
+    "If an account uses this address, we have emailed it a link to sign in from this browser. Browsers that signed in to it before still can.",
   unlockTitle: "Unlock sign-in",
   unlockIntro:
     "Press the button to lift the pause on sign-ins to your account once and to remember this browser as one of your devices.",
@@ -344,6 +346,8 @@ const ro: Messages = {
   resendTitle: "Email de confirmare",
   resent: "Dacă un cont neconfirmat folosește această adresă, un nou email de confirmare este pe drum.",
   resendButton: "Trimite din nou",
+  throttledHelp:
+    "Dacă un cont folosește această adresă, i-am trimis pe email un link cu care te poți autentifica din acest browser. Browserele din care te-ai autentificat înainte pot în continuare.",
   unlockTitle: "Deblochează autentificarea",
   unlockIntro:
     "Apasă butonul ca să ridici o dată pauza autentificărilor în contul tău și ca acest browser să fie ținut minte ca unul dintre dispozitivele tale.",

@@ -203,7 +203,16 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
         return afterFirstStep(request, reply, result, form.redirect_to);
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
-        if (["RATE_LIMITED", "ACCOUNT_THROTTLED", "OVERLOADED"].includes(error.code)) throw error;
+        if (["RATE_LIMITED", "OVERLOADED"].includes(error.code)) throw error;
+        if (error.code === "ACCOUNT_THROTTLED") {
+          // The form again, not an error page: the refusal (the password was not judged, so no
+          // field is at fault) and the ways back in, said alike whether the account exists.
+          if (error.details.retryAfterSeconds !== undefined)
+            reply.header("retry-after", String(error.details.retryAfterSeconds));
+          const errors = formErrorsOf(error, locale);
+          errors.summary.push({ text: t.throttledHelp });
+          return showLogin(request, reply, form, errors, statusOf(error));
+        }
         return showLogin(request, reply, form, formErrorsOf(error, locale, "password"), statusOf(error), {
           unconfirmed: error.code === "EMAIL_NOT_CONFIRMED",
         });
