@@ -297,6 +297,49 @@ for (const { engine, skip } of engines) {
   );
 
   test(
+    `${engine.name}: wrong codes that spend the account budget end the second step on the sign-in form: 429, Retry-After, the way back in`,
+    { skip },
+    async () => {
+      const clock = new FixedClock();
+      const w = await startWarden({ engine, clock, env: { ACCOUNT_FAILURE_LIMIT: "2/3600" } });
+      try {
+        await enrolledUser(w, clock, "mfa@example.com");
+        const browser = new Browser(w);
+        const step = await browser.post("/login", {
+          _csrf: await browser.csrfOf("/login"),
+          email: "mfa@example.com",
+          password: PASSWORD,
+        });
+        const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(step.body)![1]!;
+        const form = {
+          _csrf: hidden("_csrf"),
+          mfa_token: hidden("mfa_token"),
+          methods: hidden("methods"),
+          type: "totp",
+        };
+        for (const code of ["000000", "111111"])
+          assert.equal((await browser.post("/login/mfa", { ...form, code })).statusCode, 401);
+        const refused = await browser.post("/login/mfa", { ...form, code: "222222" });
+        assert.equal(refused.statusCode, 429);
+        assert.ok(Number(refused.headers["retry-after"]) > 0);
+        assert.match(refused.body, /<h1>Sign in<\/h1>/);
+        assert.match(refused.body, /class="summary" role="alert"/);
+        assert.match(refused.body, /Too many failed login attempts for this account\./);
+        assert.match(refused.body, /we have emailed it a link to sign in from this browser/);
+        // The same words for an address with no account behind it.
+        const csrf = await browser.csrfOf("/login");
+        for (let i = 0; i < 2; i++)
+          await browser.post("/login", { _csrf: csrf, email: "nobody@example.com", password: "x" });
+        const nobody = await browser.post("/login", { _csrf: csrf, email: "nobody@example.com", password: "x" });
+        assert.equal(nobody.statusCode, 429);
+        assert.match(nobody.body, /we have emailed it a link to sign in from this browser/);
+      } finally {
+        await w.close();
+      }
+    },
+  );
+
+  test(
     `${engine.name}: a page session that signed in too long ago is asked to sign in again before TOTP setup`,
     { skip },
     async () => {

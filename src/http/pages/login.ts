@@ -169,6 +169,19 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
     return showLogin(request, reply, { redirect_to: redirectTo as string }, errors, 400);
   };
 
+  /**
+   * A sign-in the account budget refused (wrong passwords or codes from anywhere): the form
+   * again, not an error page, with the refusal (the password or code was not judged, so no field
+   * is at fault) and the ways back in, said alike whether the account exists.
+   */
+  const throttledLogin = (request: FastifyRequest, reply: FastifyReply, values: LoginForm, error: AuthError) => {
+    if (error.details.retryAfterSeconds !== undefined)
+      reply.header("retry-after", String(error.details.retryAfterSeconds));
+    const errors = formErrorsOf(error, request.page.locale);
+    errors.summary.push({ text: request.page.t.throttledHelp });
+    return showLogin(request, reply, values, errors, statusOf(error));
+  };
+
   pages.get<{ Querystring: { redirect_to?: string; prompt?: string } }>(
     "/login",
     { schema: pageSchema("pageLogin", "Sign-in page", { query: { ...redirectQuery, prompt: field(16) } }) },
@@ -204,15 +217,7 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
       } catch (error) {
         if (!(error instanceof AuthError)) throw error;
         if (["RATE_LIMITED", "OVERLOADED"].includes(error.code)) throw error;
-        if (error.code === "ACCOUNT_THROTTLED") {
-          // The form again, not an error page: the refusal (the password was not judged, so no
-          // field is at fault) and the ways back in, said alike whether the account exists.
-          if (error.details.retryAfterSeconds !== undefined)
-            reply.header("retry-after", String(error.details.retryAfterSeconds));
-          const errors = formErrorsOf(error, locale);
-          errors.summary.push({ text: t.throttledHelp });
-          return showLogin(request, reply, form, errors, statusOf(error));
-        }
+        if (error.code === "ACCOUNT_THROTTLED") return throttledLogin(request, reply, form, error);
         return showLogin(request, reply, form, formErrorsOf(error, locale, "password"), statusOf(error), {
           unconfirmed: error.code === "EMAIL_NOT_CONFIRMED",
         });
@@ -254,6 +259,8 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
           return showMfa(request, reply, step, formErrorsOf(error, locale, fieldOf(type)), statusOf(error), type);
         }
         if (error.code === "RATE_LIMITED" || error.code === "OVERLOADED") throw error;
+        if (error.code === "ACCOUNT_THROTTLED")
+          return throttledLogin(request, reply, { redirect_to: form.redirect_to }, error);
         // The challenge is over (expired, used up, five wrong codes): back to the password.
         return showLogin(
           request,
