@@ -23,20 +23,20 @@ function readCookies(header: string | undefined): Map<string, string> {
 }
 
 /**
+ * Where the cookie goes: a login through the API (`/api/auth`, its MFA step, `/api/auth/unlock`)
+ * sets it for the API's sign-in endpoints; one through the hosted pages (`/login`, `/login/mfa`,
+ * `/login/passkey`, the unlock page) for the pages' sign-in forms, which post to `/login...`. A
+ * browser sends a cookie only below its path, so one path could not serve both.
+ */
+const signInPath = (url: string): string => (url.startsWith("/api/auth") ? "/api/auth" : "/login");
+
+/**
  * Known devices for browsers: a completed login sets `wd_<tag>=<device id>.<mac>`, where the
  * tag and the MAC are HMAC-SHA256 under a key derived from WARDEN_SECRET over the user id (and
  * the device id), so the cookie names one user and cannot be forged or moved to another user.
  * HttpOnly (scripts never see it), SameSite=Strict, Secure unless DEVICE_COOKIE_SECURE=false,
  * and sent only where a sign-in can ask for it (signInPath).
  */
-/**
- * Where the cookie goes: a login through the API (`/api/auth`, its MFA step, `/api/auth/unlock`)
- * sets it for the API's sign-in endpoints; one through the hosted pages (`/login`, `/login/mfa`,
- * `/login/passkey`, the unlock page) for the pages' sign-in forms, which post to `/login...`. A
- * browser sends a cookie only below its path, so one path could not serve both.
- */
-export const signInPath = (url: string): string => (url.startsWith("/api/auth") ? "/api/auth" : "/login");
-
 export function deviceContext(
   request: FastifyRequest,
   reply: FastifyReply,
