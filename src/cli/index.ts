@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.js";
 import {
@@ -16,9 +17,11 @@ import { normaliseEmail } from "../domain/context.js";
 import { AuthError } from "../domain/errors.js";
 import { resetMfa } from "../domain/factors/management.js";
 import { purgeExpired } from "../domain/security/retention.js";
-import { buildDeps, type Deps } from "../deps.js";
+import { rotateMasterSecret, SecretRotationError } from "../domain/security/secret-rotation.js";
+import { buildDeps, resolveSecret, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { assertDatabaseExists, StartupError } from "../startup.js";
+import { createSealedStore } from "../storage/secret-rotation.js";
 import { readImportFile } from "./import-file.js";
 import { PasswordInputError, readPassword } from "./password-input.js";
 
@@ -40,6 +43,8 @@ const USAGE = `usage: warden <command>
   keys revoke KID               a leaked key: out of the JWKS and verification at once, on every
                                 instance within a second; revoking the signer rotates in a new one
   keys list
+  secret rotate                 seal every stored secret under a new WARDEN_SECRET, read from stdin
+                                when piped, else typed at a prompt; stop every instance first
   migrate                       bring the database schema up to date
   purge                         delete expired tokens, ended sessions and API keys, old events now
                                 (RETENTION_DAYS_*; the server also does it every RETENTION_PURGE_INTERVAL)
@@ -198,6 +203,35 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
       }
     });
   },
+  "secret rotate": async () => {
+    const next = await readPassword(process.stdin, "new secret");
+    return withDeps(async (deps) => {
+      const current = resolveSecret(deps.config, deps.log);
+      // Without WARDEN_SECRET the secret lives in the data folder: the new one goes there too,
+      // written beside it first and renamed over it once the database holds what it opens.
+      const file = deps.config.WARDEN_SECRET ? null : path.join(deps.config.DATA_DIR, "secret");
+      if (file) fs.writeFileSync(`${file}.next`, next + "\n", { mode: 0o600 });
+      let counts;
+      try {
+        counts = await rotateMasterSecret(
+          { box: deps.box, sealed: createSealedStore(deps.database.db) },
+          current,
+          next,
+        );
+      } catch (error) {
+        if (file) fs.rmSync(`${file}.next`, { force: true });
+        throw error;
+      }
+      if (file) fs.renameSync(`${file}.next`, file);
+      return [
+        `resealed ${counts.signingKeys} signing keys and ${counts.totpSecrets} TOTP secrets under the new secret`,
+        `deleted ${counts.backupCodes} backup codes (their users make new ones) and ${counts.emailCodes} pending email codes`,
+        file
+          ? `wrote the new secret to ${file}; start every instance now`
+          : "start every instance with the new WARDEN_SECRET now: the old one opens nothing any more",
+      ].join("\n");
+    });
+  },
   "keys list": () =>
     withDeps(async (deps) =>
       deps.keys
@@ -298,6 +332,7 @@ export async function main(argv: string[]): Promise<number> {
       error instanceof CommandError ||
       error instanceof AccountError ||
       error instanceof PasswordInputError ||
+      error instanceof SecretRotationError ||
       error instanceof StartupError
     ) {
       console.error(`warden: ${error.message}`);

@@ -1,9 +1,9 @@
 /**
- * The password for `warden user create`: never from the command line (it would show in `ps`
+ * The password for `warden user create` (and the new secret for `warden secret rotate`): never from the command line (it would show in `ps`
  * and in the shell's history), but from standard input when it is piped, or typed at a prompt
  * that does not echo when standard input is a terminal.
  */
-export async function readPassword(input: NodeJS.ReadStream = process.stdin): Promise<string> {
+export async function readPassword(input: NodeJS.ReadStream = process.stdin, what = "password"): Promise<string> {
   if (!input.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
@@ -12,9 +12,9 @@ export async function readPassword(input: NodeJS.ReadStream = process.stdin): Pr
       .toString("utf8")
       .replace(/\r?\n$/, "");
   }
-  const first = await prompt(input, "Password: ");
-  const second = await prompt(input, "Repeat the password: ");
-  if (first !== second) throw new PasswordInputError("the two passwords differ");
+  const first = await prompt(input, `${what[0]!.toUpperCase()}${what.slice(1)}: `);
+  const second = await prompt(input, `Repeat the ${what}: `);
+  if (first !== second) throw new PasswordInputError(`the two ${what}s differ`);
   return first;
 }
 

@@ -6,7 +6,8 @@ import type { SigningKeyRecord, SigningKeyStore } from "./ports.js";
 import type { SecretBox } from "../lib/secret-box.js";
 import { AuthError } from "../errors.js";
 
-const PURPOSE = "signing-key";
+/** What a signing key's private key is sealed for (SecretBox purpose). */
+export const SIGNING_KEY_PURPOSE = "signing-key";
 /**
  * RSA key generation (~100 ms of CPU for 2048 bits) runs on libuv's thread pool, not on the event
  * loop: a first start overlaps it with loading the app (main.ts), and a rotation or revocation
@@ -93,7 +94,7 @@ export class SigningKeys {
     if (this.current?.kid !== signer.kid) {
       let pem: string;
       try {
-        pem = this.box.decrypt(PURPOSE, signer.privateKeyEnc);
+        pem = this.box.decrypt(SIGNING_KEY_PURPOSE, signer.privateKeyEnc);
       } catch (cause) {
         throw new Error("cannot decrypt the signing key: WARDEN_SECRET differs from the one that encrypted it", {
           cause,
@@ -265,7 +266,7 @@ export class SigningKeys {
     return {
       kid,
       publicJwk: JSON.stringify({ kty: jwk.kty, n: jwk.n, e: jwk.e }),
-      privateKeyEnc: this.box.encrypt(PURPOSE, pem),
+      privateKeyEnc: this.box.encrypt(SIGNING_KEY_PURPOSE, pem),
       createdAt: this.clock.now(),
       retiredAt: null,
     };
