@@ -9,6 +9,7 @@ import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { FixedClock, postJson, startWarden, withBearer, type Warden } from "../helpers/warden.js";
 import { authenticatorCode, challenge, enrolledUser } from "../mfa/mfa-helpers.js";
 import { login as loginTokens } from "../helpers/login.js";
+import { PageBrowser } from "../helpers/page-browser.js";
 import { scrapeSum } from "../metrics/prometheus-text.js";
 
 const skip = skipReason("postgres") ?? skipReason("redis");
@@ -153,6 +154,41 @@ test(
       }
       await until("/readyz is 200", async () => (await w.app.inject({ url: "/readyz" })).statusCode === 200);
       assert.equal((await login()).status, 200);
+    } finally {
+      await w.close();
+      await proxy.close();
+      await created.drop();
+    }
+  },
+);
+
+test(
+  "postgres unreachable: the hosted pages answer 503 with Retry-After and say so, never 500, and work again once it is back",
+  { skip },
+  async () => {
+    const { created, proxy, viaProxy } = await postgresBehindProxy();
+    const w = await startWarden({ databaseUrl: viaProxy.toString() });
+    try {
+      await w.createUser("ana@example.com", "correct horse battery staple");
+      const browser = new PageBrowser(w);
+      const csrf = await browser.csrfOf("/login");
+      const signIn = () =>
+        browser.post("/login", { _csrf: csrf, email: "ana@example.com", password: "correct horse battery staple" });
+      assert.equal((await signIn()).statusCode, 303);
+      assert.equal((await browser.get("/account")).statusCode, 200);
+
+      await proxy.cut();
+      for (const page of [await browser.get("/account"), await signIn()]) {
+        assert.equal(page.statusCode, 503, page.body);
+        assert.equal(page.headers["retry-after"], "5");
+        assert.match(page.body, /<h1>Not available right now<\/h1>/);
+        assert.match(page.body, /Please try again in a few seconds\./);
+      }
+      assert.equal(w.logLines.filter((line) => line.includes('"level":50')).length, 0, "no error logged as a bug");
+
+      await proxy.restore();
+      await until("/readyz is 200", async () => (await w.app.inject({ url: "/readyz" })).statusCode === 200);
+      assert.equal((await browser.get("/account")).statusCode, 200);
     } finally {
       await w.close();
       await proxy.close();

@@ -10,7 +10,8 @@ import type { Config } from "../../config.js";
 import type { DomainDeps } from "../../domain/context.js";
 import type { CounterStore } from "../../domain/security/ports.js";
 import { AuthError } from "../../domain/errors.js";
-import { HttpProblem } from "../errors.js";
+import { HttpProblem, UNAVAILABLE_RETRY_AFTER_SECONDS } from "../errors.js";
+import { isStoreUnavailable } from "../../storage/faults.js";
 import { assertAllowedOrigin, INVALID_ORIGIN } from "../plugins/origins.js";
 import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
 import { accountPages } from "./account.js";
@@ -166,9 +167,16 @@ async function renderError(error: FastifyError, request: FastifyRequest, reply: 
   } else if (error.code === "FST_CSRF_INVALID_TOKEN" || error.code === "FST_CSRF_MISSING_SECRET") {
     status = 403;
     message = t.formExpired;
+  } else if (isStoreUnavailable(error)) {
+    // The database or Redis is away, as the API answers it (http/errors.ts): try again shortly.
+    request.log.warn({ err: error }, "store unavailable: answered 503");
+    reply.header("retry-after", String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    status = 503;
+    message = t.unavailable;
   } else if (!(error.validation || (error.statusCode !== undefined && error.statusCode < 500))) {
     request.log.error({ err: error }, "unhandled error on a page");
     status = 500;
   }
-  return render(request, reply, "error", { title: t.errorTitle, message }, status);
+  const title = status === 429 ? t.tooManyTitle : status === 503 ? t.unavailableTitle : t.errorTitle;
+  return render(request, reply, "error", { title, message }, status);
 }
