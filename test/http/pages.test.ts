@@ -75,6 +75,11 @@ for (const { engine, skip } of engines) {
         assert.match((await browser.get("/login?lang=ro", { "accept-language": "en" })).body, /<html lang="ro">/);
         assert.match((await browser.get("/register", { "accept-language": "en" })).body, /<html lang="ro">/);
 
+        // Warden's address in a browser: on to the sign-in page, not a JSON 404.
+        const root = await new Browser(w).get("/", { accept: "text/html" });
+        assert.equal(root.statusCode, 303);
+        assert.equal(root.headers.location, "/login");
+
         const account = await new Browser(w).get("/account");
         assert.equal(account.statusCode, 303, "no session: through the resume step");
         assert.equal(account.headers.location, "/api/auth/page/resume?redirect_to=%2Faccount");

@@ -182,6 +182,14 @@ export function loginPages(pages: FastifyInstance, deps: PageDeps): void {
     return showLogin(request, reply, values, errors, statusOf(error));
   };
 
+  // Warden's own address opened in a browser: the sign-in page, which goes on to the account
+  // page for someone already signed in.
+  pages.get(
+    "/",
+    { schema: pageSchema("pageRoot", "Warden's address: on to the sign-in page") },
+    async (_request, reply) => reply.redirect("/login", 303),
+  );
+
   pages.get<{ Querystring: { redirect_to?: string; prompt?: string } }>(
     "/login",
     { schema: pageSchema("pageLogin", "Sign-in page", { query: { ...redirectQuery, prompt: field(16) } }) },
