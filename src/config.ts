@@ -2,6 +2,7 @@ import * as z from "zod";
 import { databaseKindOf, workersFor } from "./thread-pool.cjs";
 
 import type { RateRule } from "./domain/security/rate-limits.js";
+import { MIN_SECRET_LENGTH } from "./domain/lib/secret-box.js";
 
 export type { RateRule };
 export { workersFor };
@@ -130,7 +131,7 @@ const schema = z.object({
     .enum(["Strict", "Lax", "None", "strict", "lax", "none"])
     .transform((v) => (v[0]!.toUpperCase() + v.slice(1).toLowerCase()) as "Strict" | "Lax" | "None")
     .default("Lax"),
-  WARDEN_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  WARDEN_SECRET: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
   SMTP_URL: z
     .string()
     .regex(/^smtps?:\/\//, "expected smtp://user:pass@host:port")

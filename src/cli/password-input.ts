@@ -1,7 +1,8 @@
 /**
- * The password for `warden user create` (and the new secret for `warden secret rotate`): never from the command line (it would show in `ps`
- * and in the shell's history), but from standard input when it is piped, or typed at a prompt
- * that does not echo when standard input is a terminal.
+ * The password for `warden user create` (and the new secret for `warden secret rotate`): never
+ * from the command line (it would show in `ps` and in the shell's history), but from standard
+ * input when it is piped, or typed twice at a prompt that does not echo when standard input is
+ * a terminal.
  */
 export async function readPassword(input: NodeJS.ReadStream = process.stdin, what = "password"): Promise<string> {
   if (!input.isTTY) {

@@ -1,5 +1,8 @@
 import crypto from "node:crypto";
 
+/** The least length of the master secret (WARDEN_SECRET, and the one `warden secret rotate` puts in its place). */
+export const MIN_SECRET_LENGTH = 32;
+
 /**
  * Encryption at rest (TOTP secrets, signing keys, grace-window successors) and keyed hashes
  * (backup codes), all from node:crypto. Each purpose gets its own key, derived from the one

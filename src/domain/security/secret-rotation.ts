@@ -1,5 +1,5 @@
 import { TOTP_SECRET_PURPOSE } from "../factors/totp/totp.js";
-import { SecretBox } from "../lib/secret-box.js";
+import { MIN_SECRET_LENGTH, SecretBox } from "../lib/secret-box.js";
 import { SIGNING_KEY_PURPOSE } from "../sessions/signing-keys.js";
 
 /** What a rotation rewrote and what it had to drop. */
@@ -19,9 +19,6 @@ export interface SealedStore {
    */
   reseal(rewrite: { signingKey(sealed: string): string; totpSecret(sealed: string): string }): Promise<ResealCounts>;
 }
-
-/** The least length of WARDEN_SECRET (src/config.ts) and so of the one that replaces it. */
-export const MIN_SECRET_LENGTH = 32;
 
 export class SecretRotationError extends Error {}
 
