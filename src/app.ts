@@ -9,7 +9,7 @@ import { deferredSchemaCompilers } from "./http/deferred-schemas.js";
 import { answerFrameworkError, installErrorHandling } from "./http/errors.js";
 import { openapiOptions } from "./http/openapi.js";
 import { installInputRules } from "./http/input.js";
-import { installOverloadShedding } from "./http/overload.js";
+import { installOverloadShedding, refuseAfterSecretRotation } from "./http/overload.js";
 import { installRateLimits } from "./http/rate-limit.js";
 import { installCors } from "./http/plugins/cors.js";
 import { installRefreshCookie } from "./http/plugins/refresh-cookie.js";
@@ -86,7 +86,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   installMetrics(app, deps.metrics);
   // First among the hooks that may answer: a 429 or 503 must still be readable by a listed origin.
   await installCors(app, deps.config.CORS_ORIGINS);
+  // Parses cookies: hooks that may answer on a hosted page come after it (the error page has a form).
   await installRefreshCookie(app, deps.config);
+  refuseAfterSecretRotation(app, deps.keys);
   installInputRules(app);
   installOverloadShedding(app, (priority) => deps.hasher.isSaturated(priority));
   installRateLimits(app, deps.limiter, deps.config);
@@ -101,7 +103,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   emailOtpRoutes(app, deps);
   accountRoutes(app, deps);
   wellKnownRoutes(app, deps);
-  healthRoutes(app, deps.database, deps.counters);
+  healthRoutes(app, deps.database, deps.counters, deps.keys);
   await introspectionRoutes(app, deps);
   metricsRoute(app, deps.metrics, deps.config.METRICS_TOKEN);
   await app.register(

@@ -214,7 +214,7 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
       let counts;
       try {
         counts = await rotateMasterSecret(
-          { box: deps.box, sealed: createSealedStore(deps.database.db) },
+          { box: deps.box, sealed: createSealedStore(deps.database.db, deps.database.engine) },
           current,
           next,
         );

@@ -1,3 +1,5 @@
+import { SealedValueError } from "../domain/lib/secret-box.js";
+
 /**
  * Whether an error means "a store is unreachable or overloaded right now" (the client should
  * retry) rather than a bug. The HTTP layer answers these 503 with Retry-After, never 500, and
@@ -51,6 +53,8 @@ export function unavailableStore(error: unknown): "database" | "redis" | null {
 
 export function isStoreUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 5) return false;
+  // A stored value this instance's WARDEN_SECRET does not open: the secret was rotated under it.
+  if (error instanceof SealedValueError) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string") {
     if (NETWORK_CODES.has(code) || SQLITE_UNAVAILABLE.test(code) || PG_UNAVAILABLE.test(code)) return true;

@@ -4,6 +4,16 @@ import crypto from "node:crypto";
 export const MIN_SECRET_LENGTH = 32;
 
 /**
+ * A sealed value does not open with this process's master secret: it was sealed under another
+ * one, or altered. For a value Warden stored (a TOTP secret, a signing key) that means the secret
+ * was changed (`warden secret rotate`) while this instance ran, and the HTTP layer answers 503 as
+ * for a store it cannot reach (storage/faults.ts); for a cookie the caller treats it as no cookie.
+ */
+export class SealedValueError extends Error {
+  override name = "SealedValueError";
+}
+
+/**
  * Encryption at rest (TOTP secrets, signing keys, grace-window successors) and keyed hashes
  * (backup codes), all from node:crypto. Each purpose gets its own key, derived from the one
  * master secret with HKDF, so a key serves exactly one use.
@@ -27,9 +37,13 @@ export class SecretBox {
     return sealWithKey(this.key(purpose), purpose, plaintext);
   }
 
-  /** Throws when the data was not sealed with this secret and purpose. */
+  /** Throws SealedValueError when the data was not sealed with this secret and purpose. */
   decrypt(purpose: string, sealed: string): string {
-    return openWithKey(this.key(purpose), purpose, sealed);
+    try {
+      return openWithKey(this.key(purpose), purpose, sealed);
+    } catch (cause) {
+      throw new SealedValueError(`a sealed ${purpose} value does not open with this WARDEN_SECRET`, { cause });
+    }
   }
 
   /** HMAC-SHA256, hex: a value that cannot be brute-forced offline without the master secret. */

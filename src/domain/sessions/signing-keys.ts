@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import type { JWK } from "jose";
 import type { Clock } from "../lib/ports.js";
 import type { SigningKeyRecord, SigningKeyStore } from "./ports.js";
-import type { SecretBox } from "../lib/secret-box.js";
+import { SealedValueError, type SecretBox } from "../lib/secret-box.js";
 import { AuthError } from "../errors.js";
 
 /** What a signing key's private key is sealed for (SecretBox purpose). */
@@ -54,8 +54,9 @@ export type SigningKeyStatus = "signing" | "retired" | "revoked";
 export class SigningKeys {
   private keys: LoadedKey[] = [];
   private revoked: Array<{ kid: string; createdAt: Date; retiredAt: Date | null; revokedAt: Date }> = [];
-  private current: { kid: string; privateKey: KeyObject } | null = null;
+  private current: { kid: string; privateKey: KeyObject; sealed: string } | null = null;
   private fingerprint = "";
+  private secretRotatedAway = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -75,7 +76,10 @@ export class SigningKeys {
 
   async reload(): Promise<void> {
     const all = await this.store.list();
-    const fingerprint = all.map((r) => `${r.kid}:${r.retiredAt?.getTime()}:${r.revokedAt?.getTime()}`).join(",");
+    // The sealed private key is part of it: `warden secret rotate` seals every key anew.
+    const fingerprint = all
+      .map((r) => `${r.kid}:${r.retiredAt?.getTime()}:${r.revokedAt?.getTime()}:${r.privateKeyEnc}`)
+      .join(",");
     if (fingerprint === this.fingerprint && this.current) return;
     // A revoked key is gone for verification and the JWKS; `list()` still shows it.
     const records = all.filter((r) => !r.revokedAt);
@@ -91,16 +95,26 @@ export class SigningKeys {
     });
     const signer = records.filter((r) => r.retiredAt === null).at(-1);
     if (!signer) throw new Error("no active signing key: run `warden keys rotate`");
-    if (this.current?.kid !== signer.kid) {
+    if (this.current?.sealed !== signer.privateKeyEnc) {
       let pem: string;
       try {
         pem = this.box.decrypt(SIGNING_KEY_PURPOSE, signer.privateKeyEnc);
       } catch (cause) {
-        throw new Error("cannot decrypt the signing key: WARDEN_SECRET differs from the one that encrypted it", {
-          cause,
-        });
+        if (!this.current) {
+          throw new Error("cannot decrypt the signing key: WARDEN_SECRET differs from the one that encrypted it", {
+            cause,
+          });
+        }
+        // Running, and the database is now sealed under another secret: whatever this instance
+        // sealed or hashed from now on (a TOTP secret, backup codes) no other could open.
+        this.secretRotatedAway = true;
+        throw new SealedValueError(
+          "WARDEN_SECRET was changed while this instance ran (warden secret rotate): the signing key no longer opens; every request gets 503 until this instance is restarted with the new secret",
+          { cause },
+        );
       }
-      this.current = { kid: signer.kid, privateKey: crypto.createPrivateKey(pem) };
+      this.current = { kid: signer.kid, privateKey: crypto.createPrivateKey(pem), sealed: signer.privateKeyEnc };
+      this.secretRotatedAway = false;
     }
     this.keys = keys;
     this.revoked = all
@@ -136,6 +150,15 @@ export class SigningKeys {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * True once a reload found the signer sealed under a master secret other than this process's:
+   * the secret was rotated while this instance ran. Every request then gets 503 (app.ts), so
+   * nothing is sealed or hashed under the old secret, until the instance restarts with the new one.
+   */
+  get secretRotated(): boolean {
+    return this.secretRotatedAway;
   }
 
   signer(): { kid: string; privateKey: KeyObject } {

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { FastifyInstance } from "fastify";
 import type { Counters } from "../../storage/counters.js";
 import type { Database } from "../../storage/database.js";
+import type { SigningKeys } from "../../domain/sessions/signing-keys.js";
 
 /** A readiness probe that hangs is as bad as one that lies: each check gets this long. */
 const CHECK_TIMEOUT_MS = 2_000;
@@ -36,7 +37,12 @@ const notReady = {
   required: ["code", "message", "database", "redis"],
 } as const;
 
-export function healthRoutes(app: FastifyInstance, database: Database, counters: Counters): void {
+export function healthRoutes(
+  app: FastifyInstance,
+  database: Database,
+  counters: Counters,
+  keys: Pick<SigningKeys, "secretRotated">,
+): void {
   app.get(
     "/healthz",
     { schema: { operationId: "getHealth", summary: "The process is up", tags: ["operations"], security: [] } },
@@ -52,7 +58,7 @@ export function healthRoutes(app: FastifyInstance, database: Database, counters:
         operationId: "getReadiness",
         summary: "The database and Redis (when configured) answer",
         description:
-          "503 while either is unreachable. Logins keep working without Redis (per-instance limits), but an instance is only ready with both.",
+          "503 while either is unreachable. Logins keep working without Redis (per-instance limits), but an instance is only ready with both. Also 503 once `warden secret rotate` has changed WARDEN_SECRET under a running instance: it serves nothing until restarted with the new secret.",
         tags: ["operations"],
         security: [],
         response: { 200: readiness, 503: notReady },
@@ -68,10 +74,16 @@ export function healthRoutes(app: FastifyInstance, database: Database, counters:
         database: db.status === "fulfilled" ? "ok" : "unavailable",
         redis: !usesRedis ? "not configured" : redis.status === "fulfilled" ? "ok" : "unavailable",
       };
-      if (db.status === "fulfilled" && redis.status === "fulfilled") return { status: "ok", ...state };
+      const ready = db.status === "fulfilled" && redis.status === "fulfilled";
+      if (ready && !keys.secretRotated) return { status: "ok", ...state };
       for (const result of [db, redis])
         if (result.status === "rejected") request.log.warn({ err: result.reason }, "readiness check failed");
-      const message = db.status === "rejected" ? "Database unavailable." : "Redis unavailable.";
+      const message =
+        db.status === "rejected"
+          ? "Database unavailable."
+          : redis.status === "rejected"
+            ? "Redis unavailable."
+            : "WARDEN_SECRET was rotated: restart this instance with the new secret.";
       return reply
         .code(503)
         .header("retry-after", "5")
