@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AUTH_ERRORS, AuthError, type AuthErrorCode } from "../domain/errors.js";
 import { isStoreUnavailable } from "../storage/faults.js";
 import { ADMIN_STATUS } from "./admin/status.js";
@@ -206,6 +206,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, "unhandled error");
     return reply.code(500).send({ code: 500, message: "Internal server error.", requestId: request.id });
   });
-
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ code: 404, message: "Not found." }));
 }
+
+/** The API's 404; the hosted pages own the app's not-found handler and answer it for all but browsers' navigations. */
+export const answerNotFound = (_request: FastifyRequest, reply: FastifyReply) =>
+  reply.code(404).send({ code: 404, message: "Not found." });

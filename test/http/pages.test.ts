@@ -366,3 +366,39 @@ for (const { engine, skip } of engines) {
     },
   );
 }
+
+test("a browser opening a URL that is no page gets a page saying so; API clients and the API's paths keep the JSON 404", async () => {
+  const w = await startWarden();
+  try {
+    const html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"; // what a browser sends
+    const page = await w.app.inject({ method: "GET", url: "/acount?from=mail", headers: { accept: html } });
+    assert.equal(page.statusCode, 404);
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    assert.match(page.body, /<h1>Page not found<\/h1>/);
+    assert.match(page.body, /There is no page here\./);
+    assert.match(page.body, /href="\/login"/);
+    assertStrictCsp(page.headers, page.body, "404");
+    const romanian = await w.app.inject({
+      method: "GET",
+      url: "/acount",
+      headers: { accept: html, "accept-language": "ro-RO,ro;q=0.9" },
+    });
+    assert.match(romanian.body, /<html lang="ro"[\s\S]*Pagina nu există/);
+
+    const json = { code: 404, message: "Not found." };
+    for (const [method, url, accept] of [
+      ["GET", "/acount", "application/json"],
+      ["GET", "/acount", "*/*"],
+      ["GET", "/api/v1/nothing", html],
+      ["GET", "/.well-known/nothing", html],
+      ["POST", "/acount", html], // a form post to nowhere is no navigation, and no CSRF refusal either
+      ["DELETE", "/api/auth/nothing", "application/json"],
+    ] as const) {
+      const response = await w.app.inject({ method, url, headers: { accept } });
+      assert.equal(response.statusCode, 404, `${method} ${url}`);
+      assert.deepEqual(response.json(), json, `${method} ${url}`);
+    }
+  } finally {
+    await w.close();
+  }
+});

@@ -10,7 +10,7 @@ import type { Config } from "../../config.js";
 import type { DomainDeps } from "../../domain/context.js";
 import type { CounterStore } from "../../domain/security/ports.js";
 import { AuthError } from "../../domain/errors.js";
-import { HttpProblem, UNAVAILABLE_RETRY_AFTER_SECONDS } from "../errors.js";
+import { answerNotFound, HttpProblem, UNAVAILABLE_RETRY_AFTER_SECONDS } from "../errors.js";
 import { isStoreUnavailable } from "../../storage/faults.js";
 import { assertAllowedOrigin, INVALID_ORIGIN } from "../plugins/origins.js";
 import type { ApiKeyDeps } from "../../domain/api-keys/context.js";
@@ -103,6 +103,7 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
 
     pages.decorateRequest("page", null as never);
     pages.addHook("preHandler", async (request, reply) => {
+      if (request.is404 && !wantsPage(request)) return; // the API's JSON 404: no page, no user
       const choice = (request.query as { lang?: unknown } | undefined)?.lang;
       if (typeof choice === "string" && MESSAGES[choice as "en"]) {
         reply.setCookie(LANGUAGE_COOKIE, choice, { ...pageCookieOptions(config), maxAge: 365 * 86400 });
@@ -118,7 +119,7 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
     // CSRF: every form post must come from Warden's own pages (Origin, else Referer) and carry
     // the token of the form it was rendered with (double submit against the warden_csrf cookie).
     pages.addHook("preHandler", function (request, reply, done) {
-      if (request.method !== "POST" || request.routeOptions.config.crossSiteForm) return done();
+      if (request.method !== "POST" || request.is404 || request.routeOptions.config.crossSiteForm) return done();
       try {
         assertAllowedOrigin(request, ownOrigin);
       } catch (error) {
@@ -135,6 +136,13 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
       return payload;
     });
     pages.setErrorHandler((error: FastifyError, request, reply) => renderError(error, request, reply));
+    // Every unknown URL of the app lands here (Fastify allows one not-found handler per prefix):
+    // a browser opening a page that does not exist gets a page; everything else the API's JSON.
+    pages.setNotFoundHandler((request, reply) => {
+      if (!wantsPage(request)) return answerNotFound(request, reply);
+      const { t } = request.page;
+      return render(request, reply, "error", { title: t.notFoundTitle, message: t.notFound }, 404);
+    });
 
     loginPages(pages, deps);
     publicAccountPages(pages, deps);
@@ -142,6 +150,15 @@ export async function installPages(app: FastifyInstance, deps: PageDeps): Promis
     apiKeyPages(pages, deps);
     sensitivePages(pages, deps);
   });
+}
+
+/** A browser's navigation to a URL outside the API's paths. */
+function wantsPage(request: FastifyRequest): boolean {
+  return (
+    (request.method === "GET" || request.method === "HEAD") &&
+    !/^\/(api|\.well-known)\//.test(request.url) &&
+    (request.headers.accept ?? "").includes("text/html")
+  );
 }
 
 async function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
