@@ -220,6 +220,9 @@ for (const { engine, skip } of engines) {
       assert.deepEqual((await me(expiring.token)).body, INVALID_KEY, "expired");
 
       const fresh = await loginAs(w, "dev@example.com");
+      // Rotation keeps the expiry: an expired key would come back born dead (it came back 201).
+      const late = await call(w, bearer(fresh.token), "POST", `/api/v1/api-tokens/${expiring.id}/rotate`);
+      assert.deepEqual(late.body, { code: 400, message: "Cannot rotate an expired token. Create a new one." });
       const key = await createKey(w, fresh.token);
       const rotated = await call(w, bearer(fresh.token), "POST", `/api/v1/api-tokens/${key.id}/rotate`);
       assert.equal(rotated.status, 201, rotated.raw);

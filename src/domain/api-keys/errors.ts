@@ -13,5 +13,7 @@ export const API_KEY_ERRORS = {
   API_KEY_SCOPE_FORBIDDEN: "Cannot grant this scope.",
   API_KEY_EXPIRY_INVALID: "Invalid expiresAt date format.",
   API_KEY_ROTATE_REVOKED: "Cannot rotate a revoked token.",
+  /** Rotation keeps the expiry: the new key would be born dead. */
+  API_KEY_ROTATE_EXPIRED: "Cannot rotate an expired token. Create a new one.",
   INTROSPECTION_UNAUTHORIZED: "Invalid introspection credentials.",
 } as const;

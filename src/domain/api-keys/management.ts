@@ -135,7 +135,7 @@ export async function revokeApiKey(deps: ApiKeyDeps, user: UserRecord, id: strin
 
 /**
  * POST /api/v1/api-tokens/{id}/rotate (sensitive): a new key with the same name, scopes and
- * expiry; the old one dies in the same transaction.
+ * expiry; the old one dies in the same transaction. A revoked or expired key is not rotated.
  */
 export async function rotateApiKey(
   deps: ApiKeyDeps,
@@ -146,6 +146,8 @@ export async function rotateApiKey(
   const old = await deps.apiKeys.findForUser(user.id, id);
   if (!old) throw new AuthError("API_KEY_NOT_FOUND");
   if (old.revokedAt) throw new AuthError("API_KEY_ROTATE_REVOKED");
+  // The new key keeps the old one's expiry: past it, rotating would hand out a key born dead.
+  if (old.expiresAt && old.expiresAt <= deps.clock.now()) throw new AuthError("API_KEY_ROTATE_EXPIRED");
   const { token, record } = mint(deps, user.id, { name: old.name, scopes: old.scopes, expiresAt: old.expiresAt });
   // A concurrent revoke or rotation won: the old key is dead, and nothing was inserted.
   if (!(await deps.apiKeys.rotate(user.id, id, record, deps.clock.now())))
