@@ -20,6 +20,7 @@ import { RESUME_PATH } from "./login.js";
 import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
 import { field, pageSchema } from "./schemas.js";
 import { needsStepUp, onSensitiveAction, showStepUp } from "./sensitive.js";
+import { DEFAULT_EXPIRY, EXPIRY_CHOICES } from "./api-keys.js";
 
 export const ACCOUNT = "/account";
 const EVENTS_SHOWN = 20;
@@ -156,7 +157,9 @@ export async function showAccount(
       apiKeyForm: {
         name: failed?.section === "api-keys" ? (failed.values?.name ?? "") : "",
         scopes: failed?.section === "api-keys" ? (failed.values?.scopes ?? "").split(" ").filter(Boolean) : [],
+        expires: (failed?.section === "api-keys" && failed.values?.expires) || DEFAULT_EXPIRY,
       },
+      apiKeyExpiryChoices: EXPIRY_CHOICES,
       identities: identities.data.map((i) => ({
         id: i.id,
         provider: PROVIDER_LABEL[i.provider],

@@ -220,6 +220,16 @@ const en = {
   apiKeyRevokeConfirm: (name: string, prefix: string) =>
     `Revoke “${name}” (${prefix}…)? Whatever uses it stops working at once. This cannot be undone.`,
   apiKeyRevokeButton: "Revoke the key",
+  apiKeyExpiresIn: (days: number) => (days === 365 ? "In a year" : `In ${days} days`),
+  apiKeyNoExpiry: "Never",
+  apiKeyExpiryHint: "A key that expires stops working on its own; you can always revoke one sooner.",
+  rotateApiKey: (name: string) => `Replace the API key ${name}`,
+  apiKeyRotate: "Replace",
+  apiKeyRotateTitle: "Replace the API key",
+  apiKeyRotateConfirm: (name: string, prefix: string) =>
+    `Replace “${name}” (${prefix}…) by a new key with the same name, scopes and expiry? The old key stops working at once: put the new one where it was used.`,
+  apiKeyRotateButton: "Replace the key",
+  apiKeyRotatedTitle: "Your replacement API key",
   stepUpTitle: "Confirm it is you",
   stepUpIntro: "This change needs a recent sign-in. Prove your second step again to go on.",
   signInAgain: "Sign in again",
@@ -250,6 +260,7 @@ const en = {
     "password-set": "Your password is set. You can sign in with your email address too.",
     "api-key-created": "The API key was created.",
     "api-key-revoked": "The API key was revoked.",
+    "api-key-rotated": "The API key was replaced: the old one no longer works.",
   } as Record<string, string>,
   // error pages
   errorTitle: "Something went wrong",
@@ -478,6 +489,16 @@ const ro: Messages = {
   apiKeyRevokeConfirm: (name: string, prefix: string) =>
     `Revoci „${name}” (${prefix}…)? Tot ce o folosește nu mai funcționează de îndată. Nu se poate anula.`,
   apiKeyRevokeButton: "Revocă cheia",
+  apiKeyExpiresIn: (days: number) => (days === 365 ? "Peste un an" : `Peste ${days} de zile`),
+  apiKeyNoExpiry: "Niciodată",
+  apiKeyExpiryHint: "O cheie care expiră nu mai funcționează de la sine; o poți revoca oricând mai devreme.",
+  rotateApiKey: (name: string) => `Înlocuiește cheia API ${name}`,
+  apiKeyRotate: "Înlocuiește",
+  apiKeyRotateTitle: "Înlocuiește cheia API",
+  apiKeyRotateConfirm: (name: string, prefix: string) =>
+    `Înlocuiești „${name}” (${prefix}…) cu o cheie nouă cu același nume, aceleași drepturi și aceeași expirare? Cheia veche nu mai funcționează de îndată: pune-o pe cea nouă acolo unde era folosită.`,
+  apiKeyRotateButton: "Înlocuiește cheia",
+  apiKeyRotatedTitle: "Cheia API de înlocuire",
   stepUpTitle: "Confirmă că ești tu",
   stepUpIntro: "Această schimbare cere o autentificare recentă. Confirmă din nou al doilea pas ca să continui.",
   signInAgain: "Autentifică-te din nou",
@@ -506,6 +527,7 @@ const ro: Messages = {
     "password-set": "Parola a fost setată. Te poți autentifica și cu adresa de email.",
     "api-key-created": "Cheia API a fost creată.",
     "api-key-revoked": "Cheia API a fost revocată.",
+    "api-key-rotated": "Cheia API a fost înlocuită: cea veche nu mai funcționează.",
   },
   errorTitle: "Ceva nu a mers",
   tooManyTitle: "Prea multe încercări",
@@ -610,6 +632,8 @@ const RO_ERRORS: Partial<Record<AuthErrorCode, string>> = {
   API_KEY_SCOPES_REQUIRED: "Alege cel puțin un drept.",
   API_KEY_SCOPES_INVALID: "Unele drepturi nu există.",
   API_KEY_SCOPE_FORBIDDEN: "Nu poți acorda unul dintre aceste drepturi.",
+  API_KEY_ROTATE_EXPIRED: "Cheia a expirat, așa că nu poate fi înlocuită. Creează una nouă.",
+  API_KEY_ROTATE_REVOKED: "Cheia a fost revocată, așa că nu poate fi înlocuită.",
 };
 
 const EN_ERRORS: Partial<Record<AuthErrorCode, string>> = {
@@ -630,6 +654,8 @@ const EN_ERRORS: Partial<Record<AuthErrorCode, string>> = {
   API_KEY_SCOPES_REQUIRED: "Choose at least one scope.",
   API_KEY_SCOPES_INVALID: "Some of those scopes do not exist.",
   API_KEY_SCOPE_FORBIDDEN: "You cannot grant one of those scopes.",
+  API_KEY_ROTATE_EXPIRED: "This key has expired, so it cannot be replaced. Create a new one.",
+  API_KEY_ROTATE_REVOKED: "This key was revoked, so it cannot be replaced.",
 };
 
 export function errorText(code: AuthErrorCode, locale: Locale): string {

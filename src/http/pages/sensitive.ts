@@ -12,18 +12,20 @@ import { field, pageSchema } from "./schemas.js";
 
 /**
  * The account page's sensitive operations (adding or removing a passkey, unlinking an identity,
- * a first password, a new API key)
+ * a first password, a new API key or the replacement of one)
  * follow the API's rule: a session that signed in within REAUTH_MAX_AGE, or a step-up
  * verification token of this session. A page that is refused shows "Confirm it's you" with the
  * user's second factors and, once one is proved, carries the operation out with the token.
  */
-export type SensitiveAction = "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set" | "api-key-create";
+export type SensitiveAction =
+  "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set" | "api-key-create" | "api-key-rotate";
 const ACTIONS: readonly SensitiveAction[] = [
   "passkey-add",
   "passkey-remove",
   "identity-unlink",
   "password-set",
   "api-key-create",
+  "api-key-rotate",
 ];
 const STEP_UP_METHODS: readonly FactorMethod[] = ["passkey", "totp", "backup_code", "email_otp"];
 
