@@ -389,6 +389,25 @@ export class WardenClient {
     return this.authed("POST", "/api/v1/api-tokens", input, options.verificationToken);
   }
 
+  /**
+   * Replaces a key by a new one with the same name, scopes and expiry; the new `token` is in this
+   * answer only and the old key stops working at once. Sensitive, as `createApiKey`. Refused
+   * (400) for a revoked or expired key.
+   */
+  rotateApiKey(id: string, options: SensitiveOptions = {}): Promise<NewApiKey> {
+    return this.authed(
+      "POST",
+      `/api/v1/api-tokens/${encodeURIComponent(id)}/rotate`,
+      undefined,
+      options.verificationToken,
+    );
+  }
+
+  /** Renames a key or changes its scopes (within what this user may grant); the key itself stays. */
+  updateApiKey(id: string, patch: { name?: string; scopes?: string[] }): Promise<ApiKeyInfo> {
+    return this.authed("PATCH", `/api/v1/api-tokens/${encodeURIComponent(id)}`, patch);
+  }
+
   /** Revokes a key at once, on every Warden instance (404 when it is not this user's). */
   async revokeApiKey(id: string): Promise<void> {
     await this.authed("DELETE", `/api/v1/api-tokens/${encodeURIComponent(id)}`);

@@ -103,7 +103,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
   );
 }
 
-test("SDK: listApiKeyScopes, createApiKey (sensitive), listApiKeys, revokeApiKey from an app on another origin", async () => {
+test("SDK: listApiKeyScopes, createApiKey (sensitive), listApiKeys, updateApiKey, rotateApiKey (sensitive), revokeApiKey from an app on another origin", async () => {
   const app = await startAppOrigin();
   const clock = new OffsetClock();
   const port = await freePort();
@@ -147,10 +147,31 @@ test("SDK: listApiKeyScopes, createApiKey (sensitive), listApiKeys, revokeApiKey
     );
     assert.equal(Object.hasOwn(listed[0]!, "token"), false, "the key is never listed");
 
-    await inApp(page, "await warden.revokeApiKey(arg)", created.id);
-    const after = await inApp<Array<{ revokedAt: string | null }>>(page, "return warden.listApiKeys()");
-    assert.ok(after[0]!.revokedAt, "revoked");
+    // Renamed with a second scope (a PATCH, across origins), then replaced: the old key dies.
+    const updated = await inApp<{ id: string; name: string; scopes: string[] }>(
+      page,
+      'return warden.updateApiKey(arg, { name: "CI (both)", scopes: ["invoices:read", "invoices:write"] })',
+      created.id,
+    );
+    assert.deepEqual(
+      [updated.id, updated.name, updated.scopes],
+      [created.id, "CI (both)", ["invoices:read", "invoices:write"]],
+    );
+    const rotated = await inApp<{ id: string; name: string; token: string; scopes: string[] }>(
+      page,
+      "return warden.rotateApiKey(arg)",
+      created.id,
+    );
+    assert.match(rotated.token, /^af_[0-9a-f]{64}$/);
+    assert.deepEqual([rotated.name, rotated.scopes], ["CI (both)", ["invoices:read", "invoices:write"]]);
+    assert.notEqual(rotated.id, created.id);
     assert.equal((await fetch(`${base}/api/v1/me`, { headers: { authorization: created.token } })).status, 403);
+    assert.equal((await fetch(`${base}/api/v1/me`, { headers: { authorization: rotated.token } })).status, 200);
+
+    await inApp(page, "await warden.revokeApiKey(arg)", rotated.id);
+    const after = await inApp<Array<{ id: string; revokedAt: string | null }>>(page, "return warden.listApiKeys()");
+    assert.ok(after.find((k) => k.id === rotated.id)!.revokedAt, "revoked");
+    assert.equal((await fetch(`${base}/api/v1/me`, { headers: { authorization: rotated.token } })).status, 403);
 
     // Ten minutes on, a new key is a sensitive operation: refused with isStepUpRequired.
     clock.offsetMs = (w.deps.config.REAUTH_MAX_AGE + 1) * 1000;
@@ -160,6 +181,12 @@ test("SDK: listApiKeyScopes, createApiKey (sensitive), listApiKeys, revokeApiKey
     );
     assert.equal(refused.error.status, 403);
     assert.equal(refused.error.stepUp, true);
+    const late = await inApp<{ error: { status: number; stepUp: boolean } }>(
+      page,
+      "return warden.rotateApiKey(arg)",
+      created.id,
+    );
+    assert.deepEqual([late.error.status, late.error.stepUp], [403, true], "rotating is sensitive too");
 
     assert.deepEqual(problems, [], "no console errors");
     await context.close();
