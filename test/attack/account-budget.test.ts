@@ -11,7 +11,7 @@ import { linkToken } from "../accounts/smtp.js";
 import { startWardenWithSmtp } from "../accounts/helpers.js";
 import { engines } from "../helpers/engines.js";
 import { FixedClock, postJson, startWarden, type Warden } from "../helpers/warden.js";
-import { enrolledUser } from "../mfa/mfa-helpers.js";
+import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
 
 const PASSWORD = "correct horse battery staple";
 const THROTTLED = "Too many failed login attempts for this account. Please try again later.";
@@ -132,6 +132,49 @@ for (const { engine, skip } of engines) {
         assert.ok(unlockedCookie.startsWith("wd_"));
       } finally {
         await close();
+      }
+    });
+
+    test("a signed-in owner steps up while strangers' guesses throttle the account: the session has its own budget, from any network", async () => {
+      const clock = new FixedClock();
+      // The per-address limit of second steps out of the way: the account budget is what is tested.
+      const env = { ACCOUNT_FAILURE_LIMIT: "5/3600", MFA_RATE_LIMIT: "1000/60" };
+      const w = await startWarden({ engine, clock, env });
+      try {
+        const { token, secret } = await enrolledUser(w, clock, "owner@example.com");
+        for (let i = 0; i < 8; i++) await login(w, "owner@example.com", `guess ${i}`);
+        assert.equal((await login(w, "owner@example.com", PASSWORD)).status, 429, "the account is throttled");
+
+        // The owner's phone, on a network no session of hers used, confirms it is her.
+        const phone = "203.0.113.77";
+        const stepUp = async (code: string) => {
+          const started = await postJson(
+            w.app,
+            "/api/v1/mfa/challenge",
+            {},
+            { authorization: `Bearer ${token}` },
+            { remoteAddress: phone },
+          );
+          assert.equal(started.status, 200, started.raw);
+          return postJson(
+            w.app,
+            "/api/v1/mfa/verify",
+            { challengeToken: started.body.challenge_token, type: "totp", code },
+            { authorization: `Bearer ${token}` },
+            { remoteAddress: phone },
+          );
+        };
+        clock.advance(30);
+        const proved = await stepUp(authenticatorCode(secret, clock));
+        assert.equal(proved.status, 200, proved.raw);
+        assert.ok(proved.body.verification_token);
+
+        // A thief holding that session's access token guesses within the session's own budget: 5.
+        const guesses = [];
+        for (let i = 0; i < 7; i++) guesses.push((await stepUp(String(100000 + i))).body.message);
+        assert.deepEqual(guesses, [...Array(5).fill("Invalid verification."), THROTTLED, THROTTLED]);
+      } finally {
+        await w.close();
       }
     });
 

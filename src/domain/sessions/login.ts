@@ -109,19 +109,22 @@ export async function completeLogin(
  * The owner keeps a way in once the budget is spent: a known device (a browser with a valid
  * device cookie, or a client on the network of a session of the last KNOWN_DEVICE_DAYS: the
  * same IPv4 address or IPv6 /64) gets a budget of its own, and an owner on a new device is
- * mailed a one-time link that lifts the throttle (POST /api/auth/unlock).
+ * mailed a one-time link that lifts the throttle (POST /api/auth/unlock). A step-up comes from a
+ * live session of the user (`sessionId`): that session is the known device, with a budget of its
+ * own, wherever its request comes from (a phone that changed networks since it signed in).
  */
 export async function reserveAccountBudget(
   deps: BudgetDeps,
   email: string,
   user: UserRecord | null,
   ctx: RequestContext,
+  sessionId?: string,
 ): Promise<{ refund(): Promise<void> }> {
   const rule = deps.config.ACCOUNT_FAILURE_LIMIT;
   const reservation = await deps.limiter.reserve(ACCOUNT_FAILURES, rule, email);
   if (reservation.allowed) return reservation;
   if (user && !user.deletedAt) {
-    const device = await knownDevice(deps, user, ctx);
+    const device = sessionId ? `session:${sessionId}` : await knownDevice(deps, user, ctx);
     if (device) {
       const own = await deps.limiter.reserve(KNOWN_DEVICE_FAILURES, rule, `${email}|${device}`);
       if (own.allowed) return own;

@@ -87,7 +87,8 @@ export async function verifyStepUp(
   const { user } = auth;
   // Within the account budget, reserved before the answer is checked and refunded when it is
   // right; the budget lives outside the transaction (its counters may share SQLite's one writer).
-  const budget = await reserveAccountBudget(deps, user.email, user, ctx);
+  // Once strangers' guesses have spent it, this session has a budget of its own.
+  const budget = await reserveAccountBudget(deps, user.email, user, ctx, auth.sessionId);
   const verificationToken = deps.random.bytes(32).toString("base64url");
   // The answer is spent, the challenge consumed and the token stored together; a refused answer
   // commits what the factor spent (a passkey challenge).
