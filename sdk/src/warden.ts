@@ -314,6 +314,20 @@ export class WardenClient {
     return this.call("/api/auth/unlock", { token });
   }
 
+  /**
+   * Asks for a new sign-in address: Warden mails a link to it (`/confirm-email-change?token=`)
+   * and a notice to the current one; nothing changes until the link is opened. Sensitive, as
+   * `registerPasskey`; 409 when another account has the address.
+   */
+  async changeEmail(email: string, options: SensitiveOptions = {}): Promise<{ message: string }> {
+    return this.authed("POST", "/api/v1/me/email", { email }, options.verificationToken);
+  }
+
+  /** Makes the new address the account's, with the token of the link mailed to it. */
+  confirmEmailChange(token: string): Promise<{ message: string }> {
+    return this.call("/api/auth/confirm-email-change", { token });
+  }
+
   /** The signed-in user (`GET /api/v1/me`), or null when nobody is. */
   async getUser(): Promise<Record<string, unknown> | null> {
     const response = await this.fetch("/api/v1/me");

@@ -103,6 +103,8 @@ export interface EmailTokensTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+  /** An `email_change` token's new address (migration 0540), null for every other purpose. */
+  new_email: string | null;
 }
 
 /**

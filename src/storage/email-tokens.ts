@@ -10,6 +10,7 @@ function toRecord(row: Selectable<EmailTokensTable>): EmailTokenRecord {
     createdAt: new Date(row.created_at),
     expiresAt: new Date(row.expires_at),
     usedAt: toDate(row.used_at),
+    newEmail: row.new_email,
   };
 }
 
@@ -35,6 +36,7 @@ export function createEmailTokenStore(db: Kysely<DB>): EmailTokenStore {
           created_at: token.createdAt.getTime(),
           expires_at: token.expiresAt.getTime(),
           used_at: null,
+          new_email: token.newEmail ?? null,
         })
         .execute();
     },

@@ -51,6 +51,12 @@ export function unavailableStore(error: unknown): "database" | "redis" | null {
   return redis(error, 0) ? "redis" : "database";
 }
 
+/** A write refused by a unique index (SQLite's extended code, PostgreSQL's 23505): a conflict, not a fault. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
+}
+
 export function isStoreUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 5) return false;
   // A stored value this instance's WARDEN_SECRET does not open: the secret was rotated under it.

@@ -376,6 +376,12 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  /** Changing the email address: the link mailed to the new address carries it in its token's row. */
+  "0540_email_change": {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable("email_tokens").addColumn("new_email", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from "kysely";
 import type { NewUser, ProfilePatch, UserRecord, UserStore } from "../domain/accounts/ports.js";
 import type { Random } from "../domain/lib/ports.js";
-import { toDate, type DB, type UsersTable } from "./database.js";
+import { allOrNothing, toDate, type DB, type UsersTable } from "./database.js";
+import { isUniqueViolation } from "./faults.js";
 
 export function toUserRecord(row: Selectable<UsersTable>): UserRecord {
   return {
@@ -138,6 +139,33 @@ export function createUserStore(db: Kysely<DB>, random: Random): UserStore {
         .where("email_confirmed_at", "is", null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
+    },
+
+    async changeEmail(id, email, now) {
+      // `where not exists` answers the common case without an error; a registration of the
+      // same address committing at the same moment still meets the unique index, inside a
+      // savepoint so that on PostgreSQL the caller's transaction stays usable.
+      try {
+        return await allOrNothing(db, async (tx) => {
+          const result = await tx
+            .updateTable("users")
+            .where("id", "=", id)
+            .set((eb) => ({
+              email,
+              email_confirmed_at: eb.fn.coalesce("email_confirmed_at", eb.val(now.getTime())),
+              email_changed_at: now.getTime(),
+              updated_at: now.getTime(),
+            }))
+            .where(({ not, exists, selectFrom }) =>
+              not(exists(selectFrom("users as other").select("other.id").where("other.email", "=", email))),
+            )
+            .executeTakeFirst();
+          return Number(result.numUpdatedRows) === 1;
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
     },
 
     async updateProfile(id, patch: ProfilePatch, now) {

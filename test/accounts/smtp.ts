@@ -26,7 +26,10 @@ export function decodeQuotedPrintable(text: string): string {
 }
 
 /** The token of the mail's action link (`...?token=<43 chars>`). */
-export function linkToken(mail: ReceivedMail, path: "/confirm-email" | "/reset-password" | "/unlock-account"): string {
+export function linkToken(
+  mail: ReceivedMail,
+  path: "/confirm-email" | "/reset-password" | "/unlock-account" | "/confirm-email-change",
+): string {
   const match = new RegExp(`http://warden\\.test${path}\\?token=([A-Za-z0-9_-]{43})`).exec(mail.decoded);
   if (!match) throw new Error(`no ${path} link in mail:\n${mail.decoded}`);
   return match[1]!;

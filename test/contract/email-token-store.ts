@@ -36,6 +36,7 @@ export function emailTokenStoreContract(
         createdAt: NOW,
         expiresAt: later(3600),
         usedAt: null,
+        newEmail: null,
       });
       assert.ok(await h.store.findLive(hash, "confirm", later(2)), "reading twice does not spend it");
       const spent = await h.store.consume(hash, "confirm", later(3));
@@ -43,6 +44,17 @@ export function emailTokenStoreContract(
       assert.equal(spent?.tokenHash, hash);
       assert.equal(await h.store.consume(hash, "confirm", later(4)), null);
       assert.equal(await h.store.findLive(hash, "confirm", later(4)), null);
+    });
+
+    test("an email_change token carries its new address, read back when it is spent", async () => {
+      const h = await harness.open();
+      const userId = await h.newUserId();
+      const tokenHash = hashOf(crypto.randomUUID());
+      const token = { tokenHash, userId, purpose: "email_change" as const, createdAt: NOW, expiresAt: later(60) };
+      await h.store.create({ ...token, newEmail: "new@example.com" });
+      assert.equal(await h.store.consume(tokenHash, "confirm", later(1)), null, "another purpose");
+      const spent = await h.store.consume(tokenHash, "email_change", later(1));
+      assert.equal(spent?.newEmail, "new@example.com");
     });
 
     test("of concurrent consumers of an email token, from two connections, exactly one wins", async () => {

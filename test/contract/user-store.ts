@@ -129,6 +129,27 @@ export function userStoreContract(
       assert.deepEqual((await users.findById(u.id))!.emailConfirmedAt, LATER);
     });
 
+    test("changeEmail moves the account to a free address, confirmed and stamped; a taken one changes nothing", async () => {
+      const users = await open();
+      const u = (await users.create(newUser({ email: "before@example.com", emailConfirmedAt: null }), NOW))!;
+      const other = (await users.create(newUser({ email: "in-use@example.com" }), NOW))!;
+      assert.equal(await users.changeEmail(u.id, "in-use@example.com", LATER), false);
+      assert.equal((await users.findById(u.id))!.email, "before@example.com");
+      assert.equal((await users.findByEmail("in-use@example.com"))!.id, other.id);
+
+      assert.equal(await users.changeEmail(u.id, "after@example.com", LATER), true);
+      const moved = (await users.findByEmail("after@example.com"))!;
+      assert.equal(moved.id, u.id);
+      assert.deepEqual(moved.emailConfirmedAt, LATER, "the link to the new address proved it");
+      assert.deepEqual(moved.emailChangedAt, LATER);
+      assert.equal(await users.findByEmail("before@example.com"), null);
+      // An address confirmed before keeps its first confirmation time.
+      const later = new Date(LATER.getTime() + 60_000);
+      assert.equal(await users.changeEmail(u.id, "again@example.com", later), true);
+      assert.deepEqual((await users.findById(u.id))!.emailConfirmedAt, LATER);
+      assert.deepEqual((await users.findById(u.id))!.emailChangedAt, later);
+    });
+
     test("markDeleted erases personal data and frees the email", async () => {
       const users = await open();
       const u = (await users.create(newUser({ email: "gone@example.com", firstName: "Gone" }), NOW))!;

@@ -168,8 +168,16 @@ const CHAINS: Record<string, Chain> = {
       ["docs/browser.md", 0],
     ],
   },
+  // Ana again, on a server of her own: her new address would not be the one sessions.md signs in with.
+  "registration and reset by mail, then a new email address": {
+    walkthroughs: [
+      ["docs/accounts.md", 0],
+      ["docs/accounts.md", 1],
+      ["docs/accounts.md", 2],
+    ],
+  },
   "sign-up closed": {
-    walkthroughs: [["docs/accounts.md", 2]],
+    walkthroughs: [["docs/accounts.md", 3]],
     env: () => ({ ALLOW_SIGNUP: "false" }),
   },
 };

@@ -55,6 +55,8 @@ for (const { engine, skip } of engines) {
           [`/reset-password?token=${token}`, 200],
           [`/unlock-account?token=${token}`, 200],
           ["/unlock-account", 400],
+          [`/confirm-email-change?token=${token}`, 200],
+          ["/confirm-email-change?token=short", 400],
           ["/logout", 200],
         ];
         for (const [url, status] of pages) {

@@ -16,7 +16,7 @@ interface PurposeRules {
   ttlHours: number;
   /** Page of the client app the link opens; it posts the token back to the API. */
   path: string;
-  mail: "confirm_email" | "reset_password" | "account_unlock";
+  mail: "confirm_email" | "reset_password" | "account_unlock" | "email_change";
   /**
    * Per-address caps on these mails, counted on every request so nobody can mail-bomb a user.
    * A mail goes out only when every cap allows it.
@@ -49,6 +49,13 @@ export const EMAIL_TOKEN_RULES: Record<EmailTokenPurpose, PurposeRules> = {
     mail: "account_unlock",
     caps: [{ name: "mail-unlock", rule: { points: 1, durationSeconds: 3600 } }],
   },
+  /** Mailed to the new address of a signed-in user who asked to change it; counted per account. */
+  email_change: {
+    ttlHours: 24,
+    path: "/confirm-email-change",
+    mail: "email_change",
+    caps: [{ name: "mail-email-change", rule: { points: 3, durationSeconds: 3600 } }],
+  },
 };
 
 /** What mailing a one-time link uses (forgot-password, resend-confirmation, unlock). */
@@ -59,13 +66,15 @@ export type MailLinkDeps = Pick<
 
 /**
  * Mails a link with a new single-use token for `purpose`. Only the token's SHA-256 is stored,
- * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue).
+ * and that happens in the mail queue, off the request path (see mailTokenLinkIfDue). With
+ * `newEmail` (an email change) the mail goes to that address and the token carries it.
  */
 export function mailTokenLink(
   deps: Pick<DomainDeps, "random" | "clock" | "config" | "mailer" | "emailTokens">,
   user: UserRecord,
   purpose: EmailTokenPurpose,
   ctx: RequestContext,
+  newEmail?: string,
 ): void {
   const rules = EMAIL_TOKEN_RULES[purpose];
   const token = deps.random.bytes(32).toString("base64url");
@@ -76,11 +85,11 @@ export function mailTokenLink(
     purpose,
     createdAt: now,
     expiresAt: new Date(now.getTime() + rules.ttlHours * 3_600_000),
+    newEmail: newEmail ?? null,
   };
   const link = `${deps.config.APP_URL.replace(/\/+$/, "")}${rules.path}?token=${token}`;
-  deps.mailer.enqueue({ ...mailFor(deps, user, rules.mail, ctx), link, linkTtlHours: rules.ttlHours }, () =>
-    deps.emailTokens.create(stored),
-  );
+  const mail = { ...mailFor(deps, user, rules.mail, ctx), ...(newEmail ? { to: newEmail } : {}) };
+  deps.mailer.enqueue({ ...mail, link, linkTtlHours: rules.ttlHours }, () => deps.emailTokens.create(stored));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { UserRecord } from "./ports.js";
 import type { MailKind, OutgoingMail } from "../lib/ports.js";
 
 /** Mails that tell the user something happened to their account; they carry no link with a token. */
-export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock">;
+export type NoticeKind = Exclude<MailKind, "confirm_email" | "reset_password" | "account_unlock" | "email_change">;
 
 /** Letters (any script), combining marks, spaces, hyphens and apostrophes; nothing that makes a link or a sentence. */
 const GREETABLE_NAME = /^[\p{L}\p{M}][\p{L}\p{M} '\u2019-]{0,39}$/u;

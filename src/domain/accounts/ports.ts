@@ -79,13 +79,21 @@ export interface UserStore {
   setDeactivated(id: string, deactivatedAt: Date | null, now: Date): Promise<void>;
   /** Sets email_confirmed_at if it is still null; false when it already was confirmed. */
   confirmEmail(id: string, now: Date): Promise<boolean>;
+  /**
+   * The account's address becomes `email` (normalised), confirmed, and `emailChangedAt` is now.
+   * False, changing nothing, when another account has that address (the unique index decides).
+   */
+  changeEmail(id: string, email: string, now: Date): Promise<boolean>;
   updateProfile(id: string, patch: ProfilePatch, now: Date): Promise<void>;
   /** Erases personal data and frees the email; the row stays so events and foreign keys keep their meaning. */
   markDeleted(id: string, now: Date): Promise<void>;
 }
 
-/** `unlock`: the one-time link that lifts the account budget for its owner (docs/threat-model.md). */
-export type EmailTokenPurpose = "confirm" | "reset" | "unlock";
+/**
+ * `unlock`: the one-time link that lifts the account budget for its owner (docs/threat-model.md).
+ * `email_change`: the link mailed to a new address, which becomes the account's when opened.
+ */
+export type EmailTokenPurpose = "confirm" | "reset" | "unlock" | "email_change";
 
 export interface EmailTokenRecord {
   /** SHA-256 of the 256-bit token sent by mail, hex. The token itself is never stored. */
@@ -95,6 +103,8 @@ export interface EmailTokenRecord {
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;
+  /** `email_change` only: the address the link was mailed to. */
+  newEmail?: string | null;
 }
 
 export interface EmailTokenStore {

@@ -31,7 +31,10 @@ export type MailKind =
   | "refresh_token_reuse"
   | "account_unlock"
   | "email_otp_code"
-  | "identity_linked";
+  | "identity_linked"
+  | "email_change"
+  | "email_change_requested"
+  | "email_changed";
 
 /** A mail to render and send. The mail layer adds the product name, sender and layout. */
 export interface OutgoingMail {

@@ -3,8 +3,9 @@ import { confirmEmail } from "../../domain/accounts/email-confirmation.js";
 import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
 import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
 import { register } from "../../domain/accounts/registration.js";
-import { AuthError } from "../../domain/errors.js";
+import { AuthError, type AuthErrorCode } from "../../domain/errors.js";
 import { unlockAccount } from "../../domain/sessions/login.js";
+import { confirmEmailChange } from "../../domain/accounts/email-change.js";
 import { requestContext } from "../context.js";
 import type { PageDeps } from "./index.js";
 import { startPageSession } from "./page-session.js";
@@ -20,7 +21,10 @@ type RegisterForm = { email?: string; password?: string; firstName?: string; las
 /** Errors that are about the request, not the form: the error page says them. */
 const isRequestLevel = (error: AuthError) => ["RATE_LIMITED", "OVERLOADED"].includes(error.code);
 
-/** Registration, email confirmation, password reset and sign-in unlock: the pages behind the links in Warden's mails. */
+/**
+ * Registration, email confirmation, password reset, sign-in unlock and a new email address: the
+ * pages behind the links in Warden's mails.
+ */
 export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void {
   const { config } = deps;
 
@@ -140,66 +144,78 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
     },
   );
 
+  type MessagePage = { title: string; message: string; links: Array<{ href: string; text: string }> };
+  type Texts = FastifyRequest["page"]["t"];
+
   /**
-   * The page a mailed link opens: a button that posts the token back, never an action on GET,
-   * so a mail scanner that fetches links does not spend the token.
+   * The page a mailed link opens (`GET path?token=`): a button that posts the token back, never
+   * an action on GET, so a mail scanner that fetches links spends nothing. The post runs `use`
+   * and shows `done`; a refusal named in `refusals` gets its own message page (with the
+   * refusal's status), any other the "this link does not work" page.
    */
-  const buttonPage = (
-    path: string,
-    operationId: string,
-    summary: string,
-    texts: (t: FastifyRequest["page"]["t"]) => { title: string; intro: string; button: string },
-  ) =>
+  const mailedLinkPage = (spec: {
+    path: string;
+    operationId: string;
+    summary: string;
+    submitSummary: string;
+    texts: (t: Texts) => { title: string; intro: string; button: string };
+    use: (token: string, request: FastifyRequest) => Promise<unknown>;
+    done: (t: Texts) => MessagePage;
+    refusals?: Partial<Record<AuthErrorCode, (t: Texts) => MessagePage>>;
+  }) => {
     pages.get<{ Querystring: { token?: string } }>(
-      path,
-      { schema: pageSchema(operationId, summary, { query: { token: field(64) } }) },
+      spec.path,
+      { schema: pageSchema(spec.operationId, spec.summary, { query: { token: field(64) } }) },
       async (request, reply) => {
         const { t } = request.page;
         const token = request.query.token;
         if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
-        return render(request, reply, "confirm", { ...texts(t), action: path, token });
+        return render(request, reply, "confirm", { ...spec.texts(t), action: spec.path, token });
       },
     );
+    pages.post<{ Body: { token?: string } }>(
+      spec.path,
+      {
+        config: { rateLimit: "register" },
+        schema: pageSchema(`${spec.operationId}Submit`, spec.submitSummary, {
+          body: { token: field(64) },
+          example: { token: "Xk3…43 characters…", _csrf: "…" },
+        }),
+      },
+      async (request, reply) => {
+        const { t } = request.page;
+        const token = request.body?.token;
+        if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
+        try {
+          await spec.use(token, request);
+        } catch (error) {
+          if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
+          const page = spec.refusals?.[error.code];
+          if (page) return render(request, reply, "message", page(t), statusOf(error));
+          return badLink(request, reply, { href: "/login", text: t.backToSignIn }, statusOf(error));
+        }
+        return render(request, reply, "message", spec.done(t));
+      },
+    );
+  };
 
   // ---- /confirm-email?token=
-  buttonPage("/confirm-email", "pageConfirmEmail", "Email confirmation page", (t) => ({
-    title: t.confirmTitle,
-    intro: t.confirmIntro,
-    button: t.confirmButton,
-  }));
-
-  pages.post<{ Body: { token?: string } }>(
-    "/confirm-email",
-    {
-      config: { rateLimit: "register" },
-      schema: pageSchema("pageConfirmEmailSubmit", "Confirm an email address", {
-        body: { token: field(64) },
-        example: { token: "Xk3…43 characters…", _csrf: "…" },
+  mailedLinkPage({
+    path: "/confirm-email",
+    operationId: "pageConfirmEmail",
+    summary: "Email confirmation page",
+    submitSummary: "Confirm an email address",
+    texts: (t) => ({ title: t.confirmTitle, intro: t.confirmIntro, button: t.confirmButton }),
+    use: (token, request) => confirmEmail(deps, token, requestContext(request)),
+    done: (t) => ({ title: t.confirmedTitle, message: t.confirmed, links: [{ href: "/login", text: t.signIn }] }),
+    refusals: {
+      EMAIL_ALREADY_CONFIRMED: (t) => ({
+        title: t.confirmedTitle,
+        message: t.alreadyConfirmed,
+        links: [{ href: "/login", text: t.signIn }],
       }),
     },
-    async (request, reply) => {
-      const { t } = request.page;
-      const token = request.body?.token;
-      const signIn = [{ href: "/login", text: t.signIn }];
-      if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
-      try {
-        await confirmEmail(deps, token, requestContext(request));
-        return render(request, reply, "message", { title: t.confirmedTitle, message: t.confirmed, links: signIn });
-      } catch (error) {
-        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
-        if (error.code === "EMAIL_ALREADY_CONFIRMED") {
-          return render(
-            request,
-            reply,
-            "message",
-            { title: t.confirmedTitle, message: t.alreadyConfirmed, links: signIn },
-            409,
-          );
-        }
-        return badLink(request, reply, { href: "/login", text: t.backToSignIn }, statusOf(error));
-      }
-    },
-  );
+  });
 
   // ---- /forgot-password
   const showForgot = (request: FastifyRequest, reply: FastifyReply, email: string, errors = noErrors(), status = 200) =>
@@ -303,36 +319,35 @@ export function publicAccountPages(pages: FastifyInstance, deps: PageDeps): void
   // ---- /unlock-account?token=: the link mailed to an owner whose account the failure budget
   // throttles. The post makes this browser a known device of the owner (its device cookie), so
   // its later sign-ins pass while the account stays throttled for everyone else.
-  buttonPage("/unlock-account", "pageUnlockAccount", "Sign-in unlock page", (t) => ({
-    title: t.unlockTitle,
-    intro: t.unlockIntro,
-    button: t.unlockButton,
-  }));
+  mailedLinkPage({
+    path: "/unlock-account",
+    operationId: "pageUnlockAccount",
+    summary: "Sign-in unlock page",
+    submitSummary: "Lift the account's sign-in throttle with the mailed token",
+    texts: (t) => ({ title: t.unlockTitle, intro: t.unlockIntro, button: t.unlockButton }),
+    use: (token, request) => unlockAccount(deps, token, requestContext(request)),
+    done: (t) => ({ title: t.unlockedTitle, message: t.unlocked, links: [{ href: "/login", text: t.signIn }] }),
+  });
 
-  pages.post<{ Body: { token?: string } }>(
-    "/unlock-account",
-    {
-      config: { rateLimit: "register" },
-      schema: pageSchema("pageUnlockAccountSubmit", "Lift the account's sign-in throttle with the mailed token", {
-        body: { token: field(64) },
-        example: { token: "Xk3…43 characters…", _csrf: "…" },
+  // ---- /confirm-email-change?token=: the link mailed to the new address of a signed-in user.
+  mailedLinkPage({
+    path: "/confirm-email-change",
+    operationId: "pageConfirmEmailChange",
+    summary: "New email address confirmation page",
+    submitSummary: "Make the new address the account's",
+    texts: (t) => ({ title: t.emailChangeTitle, intro: t.emailChangeIntro, button: t.emailChangeButton }),
+    use: (token, request) => confirmEmailChange(deps, token, requestContext(request)),
+    done: (t) => ({
+      title: t.emailChangedTitle,
+      message: t.emailChanged,
+      links: [{ href: "/account", text: t.account }],
+    }),
+    refusals: {
+      EMAIL_TAKEN: (t) => ({
+        title: t.errorTitle,
+        message: t.emailChangeTaken,
+        links: [{ href: "/account", text: t.account }],
       }),
     },
-    async (request, reply) => {
-      const { t } = request.page;
-      const token = request.body?.token;
-      if (!isToken(token)) return badLink(request, reply, { href: "/login", text: t.backToSignIn });
-      try {
-        await unlockAccount(deps, token, requestContext(request));
-      } catch (error) {
-        if (!(error instanceof AuthError) || isRequestLevel(error)) throw error;
-        return badLink(request, reply, { href: "/login", text: t.backToSignIn }, statusOf(error));
-      }
-      return render(request, reply, "message", {
-        title: t.unlockedTitle,
-        message: t.unlocked,
-        links: [{ href: "/login", text: t.signIn }],
-      });
-    },
-  );
+  });
 }

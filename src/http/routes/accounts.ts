@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import { confirmEmail, resendConfirmation } from "../../domain/accounts/email-confirmation.js";
+import { confirmEmailChange } from "../../domain/accounts/email-change.js";
 import { EMAIL_TOKEN_PATTERN } from "../../domain/accounts/email-tokens.js";
 import { forgotPassword, resetPassword } from "../../domain/accounts/password-reset.js";
 import { register, type RegistrationInput } from "../../domain/accounts/registration.js";
@@ -83,6 +84,30 @@ export function accountRoutes(app: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => confirmEmail(deps, request.body.token, requestContext(request)),
+  );
+
+  app.post<{ Body: { token: string } }>(
+    "/api/auth/confirm-email-change",
+    {
+      config: { rateLimit: "register" },
+      schema: {
+        operationId: "confirmEmailChange",
+        security: [],
+        summary: "Make the new address the account's, with the token from the link mailed to it",
+        description:
+          "The link works once and for 24 hours; opening it also kills every link still out for the old address. " +
+          "409 when another account took the address in the meantime.",
+        tags: ["accounts"],
+        body: {
+          type: "object",
+          properties: { token: emailToken },
+          required: ["token"],
+          examples: [{ token: "q2VbM1Jx0sY5c7T3n9Lk4Pw8Hd6Ga2Rf1Ue0Zi5Ko3A" }],
+        },
+        response: { 200: message, ...errorResponses(400, 401, 409, 429, 503) },
+      },
+    },
+    async (request) => confirmEmailChange(deps, request.body.token, requestContext(request)),
   );
 
   app.post<{ Body: { email: string } }>(

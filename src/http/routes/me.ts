@@ -6,9 +6,11 @@ import { deleteAccount, getProfile, updateProfile, type ProfileUpdate } from "..
 import { EVENTS_PAGE_MAX, listEvents } from "../../domain/security/events.js";
 import { endSession, listSessions } from "../../domain/sessions/sessions.js";
 import { requestContext } from "../context.js";
-import { errorResponses, password, verificationTokenFields, type VerificationTokenBody } from "../schemas.js";
+import { email, errorResponses, password, verificationTokenFields, type VerificationTokenBody } from "../schemas.js";
+import { requestEmailChange } from "../../domain/accounts/email-change.js";
 import { verificationTokenOf } from "../step-up.js";
 
+const message = { type: "object", properties: { message: { type: "string" } }, required: ["message"] } as const;
 const nullableString = (maxLength: number) => ({ type: ["string", "null"], maxLength }) as const;
 const isoDate = { type: "string", format: "date-time" } as const;
 const nullableIsoDate = { type: ["string", "null"], format: "date-time" } as const;
@@ -155,6 +157,34 @@ export function meRoutes(v1: FastifyInstance, deps: DomainDeps & Pick<ApiKeyDeps
       const body = request.body ?? {};
       const verificationToken = verificationTokenOf(request);
       return updateProfile(deps, request.auth, { ...body, verificationToken }, requestContext(request));
+    },
+  );
+
+  v1.post<{ Body: { email: string } & VerificationTokenBody }>(
+    "/me/email",
+    {
+      config: { rateLimit: "reauth" },
+      schema: {
+        operationId: "changeEmail",
+        summary: "Ask for a new sign-in address (sensitive): a link goes to it, a notice to the current one",
+        description:
+          "Nothing changes until the link mailed to the new address is opened (`POST /api/auth/confirm-email-change`). " +
+          "Sensitive: a login within REAUTH_MAX_AGE or a step-up verification token, else 403 `mfa_required`. " +
+          "409 when another account has the address; at most 3 requests an hour per account (429).",
+        tags: ["me"],
+        security,
+        body: {
+          type: "object",
+          properties: { email, ...verificationTokenFields },
+          required: ["email"],
+          examples: [{ email: "ana.new@example.com" }],
+        },
+        response: { 202: message, ...errorResponses(400, 401, 403, 409, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const input = { email: request.body.email, verificationToken: verificationTokenOf(request) };
+      return reply.code(202).send(await requestEmailChange(deps, request.auth, input, requestContext(request)));
     },
   );
 

@@ -81,5 +81,27 @@ export const en: Catalogue = {
         `If this was not you, remove ${v.provider} from your linked accounts. ${notYou(v)}`,
       ],
     }),
+    email_change: (v) => ({
+      subject: `Confirm your new email address for ${v.product}`,
+      paragraphs: [
+        `Someone signed in to a ${v.product} account asked, on ${v.when}${from(v)}, to make this address the account's sign-in address. Open the link below to confirm it: from then on you sign in with this address.`,
+        `The link works once and is valid for ${v.linkTtlHours} hours. If you did not ask for this, ignore this email: nothing changes.`,
+      ],
+      action: "Confirm the new address",
+    }),
+    email_change_requested: (v) => ({
+      subject: `A new email address was requested for your ${v.product} account`,
+      paragraphs: [
+        `On ${v.when}${from(v)} someone signed in to your ${v.product} account asked to change its sign-in address. Nothing changes until the link mailed to the new address is opened.`,
+        notYou(v),
+      ],
+    }),
+    email_changed: (v) => ({
+      subject: `The email address of your ${v.product} account was changed`,
+      paragraphs: [
+        `On ${v.when}${from(v)} the sign-in address of your ${v.product} account was changed from this one to a new address. This address no longer signs in to it.`,
+        `If this was not you, contact support at once: your account may be in someone else's hands.`,
+      ],
+    }),
   },
 };

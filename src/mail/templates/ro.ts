@@ -81,5 +81,27 @@ export const ro: Catalogue = {
         `Dacă nu ați fost dumneavoastră, eliminați ${v.provider} din conturile asociate. ${notYou(v)}`,
       ],
     }),
+    email_change: (v) => ({
+      subject: `Confirmați noua adresă de email pentru ${v.product}`,
+      paragraphs: [
+        `Cineva autentificat într-un cont ${v.product} a cerut, pe ${v.when}${from(v)}, ca această adresă să devină adresa de autentificare a contului. Deschideți linkul de mai jos pentru a confirma: de atunci vă veți autentifica cu această adresă.`,
+        `Linkul funcționează o singură dată și este valabil ${v.linkTtlHours} de ore. Dacă nu ați cerut acest lucru, ignorați acest email: nu se schimbă nimic.`,
+      ],
+      action: "Confirmă noua adresă",
+    }),
+    email_change_requested: (v) => ({
+      subject: `A fost cerută o nouă adresă de email pentru contul dumneavoastră ${v.product}`,
+      paragraphs: [
+        `Pe ${v.when}${from(v)} cineva autentificat în contul dumneavoastră ${v.product} a cerut schimbarea adresei de autentificare. Nu se schimbă nimic până nu este deschis linkul trimis la noua adresă.`,
+        notYou(v),
+      ],
+    }),
+    email_changed: (v) => ({
+      subject: `Adresa de email a contului dumneavoastră ${v.product} a fost schimbată`,
+      paragraphs: [
+        `Pe ${v.when}${from(v)} adresa de autentificare a contului dumneavoastră ${v.product} a fost schimbată de pe aceasta pe o adresă nouă. Această adresă nu mai poate fi folosită pentru autentificare.`,
+        `Dacă nu ați fost dumneavoastră, contactați imediat echipa de suport: contul dumneavoastră poate fi în mâinile altcuiva.`,
+      ],
+    }),
   },
 };
