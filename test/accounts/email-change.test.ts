@@ -10,6 +10,7 @@ import { test } from "node:test";
 import { engines } from "../helpers/engines.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { FixedClock, postJson, type Warden } from "../helpers/warden.js";
+import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
 import { PageBrowser } from "../helpers/page-browser.js";
 import { post, startWardenWithSmtp } from "./helpers.js";
 import { linkToken } from "./smtp.js";
@@ -172,3 +173,66 @@ for (const { engine, skip } of engines) {
     },
   );
 }
+
+test("the account page: a new address asked for with a form (refusals next to it), then through 'Confirm it is you' when the session is old", async () => {
+  const clock = new FixedClock();
+  const { w, smtp, close } = await startWardenWithSmtp({ clock });
+  try {
+    const { secret } = await enrolledUser(w, clock, "dana@example.com");
+    const page = new PageBrowser(w);
+    const step = await page.post("/login", {
+      _csrf: await page.csrfOf("/login"),
+      email: "dana@example.com",
+      password: PASSWORD,
+    });
+    const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? "";
+    clock.advance(30);
+    const signedIn = await page.post("/login/mfa", {
+      _csrf: hidden(step.body, "_csrf"),
+      mfa_token: hidden(step.body, "mfa_token"),
+      methods: hidden(step.body, "methods"),
+      redirect_to: "",
+      type: "totp",
+      code: authenticatorCode(secret, clock),
+    });
+    assert.equal(signedIn.statusCode, 303, signedIn.body);
+
+    const account = await page.get("/account");
+    assert.match(account.body, /<h2 id="email-title">Email address<\/h2>/);
+    assert.match(account.body, /You sign in with dana@example\.com\./);
+    const csrf = hidden(account.body, "_csrf");
+    const invalid = await page.post("/account/email", { _csrf: csrf, email: "dana at example" });
+    assert.equal(invalid.statusCode, 400);
+    assert.match(invalid.body, /id="email-error"><span>This value is not a valid email address\./);
+    assert.match(invalid.body, /id="email" name="email" type="email" value="dana at example"/);
+
+    const sent = await page.post("/account/email", { _csrf: csrf, email: "dana.new@example.com" });
+    assert.equal(sent.statusCode, 303, sent.body);
+    assert.equal(sent.headers.location, "/account?notice=email-change-sent");
+    assert.match((await smtp.nextMail("dana.new@example.com")).decoded, /Confirm your new email address/);
+
+    // Ten minutes on: the second factor again first, then the link goes out.
+    clock.advance(w.deps.config.REAUTH_MAX_AGE + 1);
+    const stale = await page.post("/account/email", { _csrf: csrf, email: "dana.other@example.com" });
+    assert.equal(stale.statusCode, 403);
+    assert.match(stale.body, /<h1>Confirm it is you<\/h1>/);
+    assert.equal(hidden(stale.body, "action"), "email-change");
+    assert.equal(hidden(stale.body, "target"), "dana.other@example.com");
+    const proved = await page.post("/account/confirm", {
+      _csrf: hidden(stale.body, "_csrf"),
+      challenge_token: hidden(stale.body, "challenge_token"),
+      methods: hidden(stale.body, "methods"),
+      action: "email-change",
+      target: "dana.other@example.com",
+      type: "totp",
+      code: authenticatorCode(secret, clock),
+    });
+    assert.equal(proved.statusCode, 303, proved.body);
+    const link = linkToken(await smtp.nextMail("dana.other@example.com"), "/confirm-email-change");
+    assert.equal((await post(w.app, "/api/auth/confirm-email-change", { token: link })).status, 200);
+    const after = await page.get("/account?notice=email-change-sent");
+    assert.match(after.body, /You sign in with dana\.other@example\.com\./);
+  } finally {
+    await close();
+  }
+});

@@ -19,14 +19,16 @@ import { LOCALES, type Locale } from "./i18n.js";
 import { RESUME_PATH } from "./login.js";
 import { formErrorsOf, noErrors, render, statusOf, type FormErrors } from "./render.js";
 import { field, pageSchema } from "./schemas.js";
-import { needsStepUp, onSensitiveAction, showStepUp } from "./sensitive.js";
+import { needsStepUp, onSensitiveAction, sensitiveAction, showStepUp } from "./sensitive.js";
+import { requestEmailChange } from "../../domain/accounts/email-change.js";
 import { DEFAULT_EXPIRY, EXPIRY_CHOICES } from "./api-keys.js";
 
 export const ACCOUNT = "/account";
 const EVENTS_SHOWN = 20;
 
 /** Which account form an error belongs to, so it is shown there and nowhere else. */
-export type Section = "profile" | "password" | "totp-disable" | "backup-codes" | "passkeys" | "identities" | "api-keys";
+export type Section =
+  "profile" | "email" | "password" | "totp-disable" | "backup-codes" | "passkeys" | "identities" | "api-keys";
 
 /** A page that needs a signed-in user sends anyone else through the resume step (or on to sign-in). */
 export function signedInUser(request: FastifyRequest, reply: FastifyReply): Authenticated | null {
@@ -160,6 +162,7 @@ export async function showAccount(
         expires: (failed?.section === "api-keys" && failed.values?.expires) || DEFAULT_EXPIRY,
       },
       apiKeyExpiryChoices: EXPIRY_CHOICES,
+      emailForm: failed?.section === "email" ? (failed.values?.email ?? "") : "",
       identities: identities.data.map((i) => ({
         id: i.id,
         provider: PROVIDER_LABEL[i.provider],
@@ -175,6 +178,7 @@ export async function showAccount(
       })),
       errorsFor: {
         profile: errorsFor("profile"),
+        email: errorsFor("email"),
         password: errorsFor("password"),
         totpDisable: errorsFor("totp-disable"),
         backupCodes: errorsFor("backup-codes"),
@@ -266,6 +270,26 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       return reply.redirect(`${ACCOUNT}?notice=profile-saved`, 303);
     },
   );
+
+  // A new sign-in address is a sensitive operation (through "Confirm it is you" when the session
+  // is old); the link goes to the new address, so the page only says it was sent.
+  sensitiveAction(pages, deps, {
+    action: "email-change",
+    section: "email",
+    notice: "email-change-sent",
+    errorField: () => "email",
+    values: (pending) => ({ email: pending.target }),
+    async perform(request, _reply, auth, pending, verificationToken) {
+      await requestEmailChange(deps, auth, { email: pending.target, verificationToken }, requestContext(request));
+      return undefined;
+    },
+    form: {
+      path: `${ACCOUNT}/email`,
+      operationId: "pageAccountEmail",
+      summary: "Ask for a new sign-in address (a sensitive operation): a link goes to it",
+      field: "email",
+    },
+  });
 
   // A first password (an account made through Google or Apple) is a sensitive operation: after
   // "Confirm it is you" the form comes back with the verification token, to be typed within 120 s.

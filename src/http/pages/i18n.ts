@@ -99,6 +99,11 @@ const en = {
   unlockButton: "Unlock sign-in",
   unlockedTitle: "Sign-in unlocked",
   unlocked: "Sign-in is unlocked. You can sign in now.",
+  emailSection: "Email address",
+  emailSectionIntro: (email: string) =>
+    `You sign in with ${email}. To change it, enter the new address: we email a link to it, and the change happens when it is opened. Your current address is told too.`,
+  newEmailLabel: "New email address",
+  sendEmailChangeLink: "Send the link",
   emailChangeTitle: "Confirm your new email address",
   emailChangeIntro: "This makes this address the one you sign in with. The old address stops working for sign-in.",
   emailChangeButton: "Use this address",
@@ -268,6 +273,7 @@ const en = {
     "api-key-created": "The API key was created.",
     "api-key-revoked": "The API key was revoked.",
     "api-key-rotated": "The API key was replaced: the old one no longer works.",
+    "email-change-sent": "We have emailed a link to the new address. Your email address changes when it is opened.",
   } as Record<string, string>,
   // error pages
   errorTitle: "Something went wrong",
@@ -378,6 +384,11 @@ const ro: Messages = {
   unlockButton: "Deblochează autentificarea",
   unlockedTitle: "Autentificarea a fost deblocată",
   unlocked: "Autentificarea este deblocată. Acum te poți autentifica.",
+  emailSection: "Adresa de email",
+  emailSectionIntro: (email: string) =>
+    `Te autentifici cu ${email}. Ca s-o schimbi, scrie noua adresă: îi trimitem un link, iar schimbarea are loc când este deschis. Adresa actuală este anunțată și ea.`,
+  newEmailLabel: "Noua adresă de email",
+  sendEmailChangeLink: "Trimite linkul",
   emailChangeTitle: "Confirmă noua adresă de email",
   emailChangeIntro:
     "Astfel, această adresă devine cea cu care te autentifici. Adresa veche nu mai poate fi folosită pentru autentificare.",
@@ -545,6 +556,7 @@ const ro: Messages = {
     "api-key-created": "Cheia API a fost creată.",
     "api-key-revoked": "Cheia API a fost revocată.",
     "api-key-rotated": "Cheia API a fost înlocuită: cea veche nu mai funcționează.",
+    "email-change-sent": "Am trimis un link la noua adresă. Adresa ta de email se schimbă când este deschis.",
   },
   errorTitle: "Ceva nu a mers",
   tooManyTitle: "Prea multe încercări",
@@ -692,6 +704,7 @@ const RO_FIELD: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/^The password must not be your email address\.$/, () => "Parola nu poate fi adresa ta de email."],
   [/^The password is incorrect\.$/, () => "Parola nu este corectă."],
   [/^This value is not a valid email address\.$/, () => "Adresa de email nu este validă."],
+  [/^This is already your email address\.$/, () => "Aceasta este deja adresa ta de email."],
   [/^This value is required\.$/, () => "Câmpul este obligatoriu."],
   [/^This value is not a valid locale\.$/, () => "Limba nu este validă."],
 ];

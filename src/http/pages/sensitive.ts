@@ -12,13 +12,19 @@ import { field, pageSchema } from "./schemas.js";
 
 /**
  * The account page's sensitive operations (adding or removing a passkey, unlinking an identity,
- * a first password, a new API key or the replacement of one)
+ * a first password, a new API key or the replacement of one, a new email address)
  * follow the API's rule: a session that signed in within REAUTH_MAX_AGE, or a step-up
  * verification token of this session. A page that is refused shows "Confirm it's you" with the
  * user's second factors and, once one is proved, carries the operation out with the token.
  */
 export type SensitiveAction =
-  "passkey-add" | "passkey-remove" | "identity-unlink" | "password-set" | "api-key-create" | "api-key-rotate";
+  | "passkey-add"
+  | "passkey-remove"
+  | "identity-unlink"
+  | "password-set"
+  | "api-key-create"
+  | "api-key-rotate"
+  | "email-change";
 const ACTIONS: readonly SensitiveAction[] = [
   "passkey-add",
   "passkey-remove",
@@ -26,6 +32,7 @@ const ACTIONS: readonly SensitiveAction[] = [
   "password-set",
   "api-key-create",
   "api-key-rotate",
+  "email-change",
 ];
 const STEP_UP_METHODS: readonly FactorMethod[] = ["passkey", "totp", "backup_code", "email_otp"];
 
@@ -68,6 +75,8 @@ export function sensitiveAction(
     section: Section;
     notice: string;
     errorField(pending: PendingAction): string;
+    /** The form's values shown again beside a refusal. */
+    values?(pending: PendingAction): Record<string, string>;
     perform(
       request: FastifyRequest,
       reply: FastifyReply,
@@ -75,7 +84,8 @@ export function sensitiveAction(
       pending: PendingAction,
       verificationToken?: string,
     ): Promise<FastifyReply | undefined>;
-    form?: { path: string; operationId: string; summary: string };
+    /** A POST route that starts it, taking `{<field>}` (default `id`) as the pending target. */
+    form?: { path: string; operationId: string; summary: string; field?: string };
   },
 ): ActionRunner {
   const run: ActionRunner = async (request, reply, auth, pending, verificationToken) => {
@@ -84,24 +94,26 @@ export function sensitiveAction(
       if (shown) return shown;
     } catch (error) {
       if (needsStepUp(error)) return showStepUp(deps, request, reply, auth, pending);
-      return refused(deps, request, reply, auth, spec.section, error, spec.errorField(pending));
+      const values = spec.values?.(pending);
+      return refused(deps, request, reply, auth, spec.section, error, spec.errorField(pending), {}, values);
     }
     return reply.redirect(`${ACCOUNT}?notice=${spec.notice}`, 303);
   };
   onSensitiveAction(spec.action, run);
   if (spec.form) {
-    pages.post<{ Body: { id?: string } }>(
+    const name = spec.form.field ?? "id";
+    pages.post<{ Body: Record<string, string | undefined> }>(
       spec.form.path,
       {
         schema: pageSchema(spec.form.operationId, spec.form.summary, {
-          body: { id: field(64) },
-          example: { id: "2b5f…", _csrf: "…" },
+          body: { [name]: field(name === "id" ? 64 : 320) },
+          example: { [name]: name === "id" ? "2b5f…" : "ana.new@example.com", _csrf: "…" },
         }),
       },
       async (request, reply) => {
         const auth = signedInUser(request, reply);
         if (!auth) return reply;
-        return run(request, reply, auth, { action: spec.action, target: request.body?.id ?? "" });
+        return run(request, reply, auth, { action: spec.action, target: request.body?.[name]?.trim() ?? "" });
       },
     );
   }
