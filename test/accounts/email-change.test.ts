@@ -11,7 +11,7 @@ import { engines } from "../helpers/engines.js";
 import { login, PASSWORD, postLogin } from "../helpers/login.js";
 import { FixedClock, postJson, type Warden } from "../helpers/warden.js";
 import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
-import { PageBrowser } from "../helpers/page-browser.js";
+import { hidden, PageBrowser, signInWithCode } from "../helpers/page-browser.js";
 import { post, startWardenWithSmtp } from "./helpers.js";
 import { linkToken } from "./smtp.js";
 
@@ -179,23 +179,8 @@ test("the account page: a new address asked for with a form (refusals next to it
   const { w, smtp, close } = await startWardenWithSmtp({ clock });
   try {
     const { secret } = await enrolledUser(w, clock, "dana@example.com");
-    const page = new PageBrowser(w);
-    const step = await page.post("/login", {
-      _csrf: await page.csrfOf("/login"),
-      email: "dana@example.com",
-      password: PASSWORD,
-    });
-    const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? "";
     clock.advance(30);
-    const signedIn = await page.post("/login/mfa", {
-      _csrf: hidden(step.body, "_csrf"),
-      mfa_token: hidden(step.body, "mfa_token"),
-      methods: hidden(step.body, "methods"),
-      redirect_to: "",
-      type: "totp",
-      code: authenticatorCode(secret, clock),
-    });
-    assert.equal(signedIn.statusCode, 303, signedIn.body);
+    const page = await signInWithCode(w, clock, "dana@example.com", secret);
 
     const account = await page.get("/account");
     assert.match(account.body, /<h2 id="email-title">Email address<\/h2>/);

@@ -1,5 +1,8 @@
 /** A browser for the hosted pages through inject(): a cookie jar and form posts with the page's Origin. */
 import assert from "node:assert/strict";
+import type { Clock } from "../../src/domain/lib/ports.js";
+import { authenticatorCode } from "../mfa/mfa-helpers.js";
+import { PASSWORD } from "./login.js";
 import type { Warden } from "./warden.js";
 
 /** The PUBLIC_URL origin startWarden gives the pages. */
@@ -61,4 +64,24 @@ export class PageBrowser {
     assert.ok(match, `no CSRF field on ${url}: ${page.statusCode}`);
     return match[1]!;
   }
+}
+
+/** The value of a hidden field on a page. */
+export const hidden = (html: string, name: string) =>
+  new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? "";
+
+/** Signs in on the pages with the password and then the authenticator app's code (of `clock`'s time). */
+export async function signInWithCode(w: Warden, clock: Clock, email: string, secret: string) {
+  const browser = new PageBrowser(w);
+  const step = await browser.post("/login", { _csrf: await browser.csrfOf("/login"), email, password: PASSWORD });
+  const mfa = await browser.post("/login/mfa", {
+    _csrf: hidden(step.body, "_csrf"),
+    mfa_token: hidden(step.body, "mfa_token"),
+    methods: hidden(step.body, "methods"),
+    redirect_to: "",
+    type: "totp",
+    code: authenticatorCode(secret, clock),
+  });
+  assert.equal(mfa.statusCode, 303, mfa.body);
+  return browser;
 }

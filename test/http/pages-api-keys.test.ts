@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { SCOPES_FILE } from "../api-keys/fixtures.js";
 import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
-import { PageBrowser } from "../helpers/page-browser.js";
+import { hidden, PageBrowser, signInWithCode } from "../helpers/page-browser.js";
 import { FixedClock, startWarden, type Warden } from "../helpers/warden.js";
 import { authenticatorCode, enrolledUser } from "../mfa/mfa-helpers.js";
 
@@ -18,25 +18,6 @@ async function signIn(w: Warden, email: string) {
     password: PASSWORD,
   });
   return { browser, signedIn };
-}
-
-/** The value of a hidden field on a page. */
-const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? "";
-
-/** Signs in on the pages with the password and then the authenticator app's code. */
-async function signInWithCode(w: Warden, clock: FixedClock, email: string, secret: string) {
-  const browser = new PageBrowser(w);
-  const step = await browser.post("/login", { _csrf: await browser.csrfOf("/login"), email, password: PASSWORD });
-  const mfa = await browser.post("/login/mfa", {
-    _csrf: hidden(step.body, "_csrf"),
-    mfa_token: hidden(step.body, "mfa_token"),
-    methods: hidden(step.body, "methods"),
-    redirect_to: "",
-    type: "totp",
-    code: authenticatorCode(secret, clock),
-  });
-  assert.equal(mfa.statusCode, 303, mfa.body);
-  return browser;
 }
 
 const asKey = (w: Warden, key: string) => w.app.inject({ url: "/api/v1/me", headers: { authorization: key } });
