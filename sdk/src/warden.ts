@@ -361,6 +361,11 @@ export class WardenClient {
     return this.authed("GET", "/api/v1/me/passkeys");
   }
 
+  /** Renames a passkey (1 to 100 characters once trimmed); not sensitive. */
+  renamePasskey(id: string, name: string): Promise<PasskeyInfo> {
+    return this.authed("PATCH", `/api/v1/me/passkeys/${encodeURIComponent(id)}`, { name });
+  }
+
   /** Removes a passkey. Sensitive, as `registerPasskey`. */
   async deletePasskey(id: string, options: SensitiveOptions = {}): Promise<void> {
     await this.authed("DELETE", `/api/v1/me/passkeys/${encodeURIComponent(id)}`, undefined, options.verificationToken);

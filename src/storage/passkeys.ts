@@ -83,6 +83,17 @@ export function createPasskeyStore(db: Kysely<DB>, reader?: RawReader): PasskeyS
       return Number(result.numUpdatedRows) === 1;
     },
 
+    async rename(userId, id, name) {
+      const row = await db
+        .updateTable("passkeys")
+        .set({ name })
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRecord(row) : null;
+    },
+
     async delete(userId, id) {
       const result = await db
         .deleteFrom("passkeys")

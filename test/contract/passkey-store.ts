@@ -69,6 +69,18 @@ export function passkeyStoreContract(
       assert.deepEqual(after!.lastUsedAt, at(2));
     });
 
+    test("rename only the owner's passkey, and read it back", async () => {
+      const h = await harness.open();
+      const [userId, otherId] = [await h.newUserId(), await h.newUserId()];
+      const mine = passkeyFixture(userId);
+      await h.store.insert(mine);
+      assert.equal(await h.store.rename(otherId, mine.id, "Not yours"), null);
+      const renamed = await h.store.rename(userId, mine.id, "Work laptop");
+      assert.equal(renamed?.name, "Work laptop");
+      assert.equal(renamed?.credentialId, mine.credentialId);
+      assert.equal((await h.store.listForUser(userId))[0]!.name, "Work laptop");
+    });
+
     test("delete only the owner's passkey; deleteAllForUser leaves others alone", async () => {
       const h = await harness.open();
       const [userId, otherId] = [await h.newUserId(), await h.newUserId()];

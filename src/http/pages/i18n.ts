@@ -200,6 +200,9 @@ const en = {
   never: "Never",
   remove: "Remove",
   removePasskey: (name: string) => `Remove the passkey ${name}`,
+  renamePasskey: "Rename",
+  passkeyNewName: "New name",
+  saveName: "Save the name",
   passkeyAddTitle: "Add a passkey",
   passkeyAddIntro: (name: string) =>
     `Press the button and follow your browser: it saves a passkey named “${name}” on this device, in your password manager or on a security key.`,
@@ -268,6 +271,7 @@ const en = {
     "totp-enabled": "Two-step verification is on.",
     "passkey-added": "The passkey was added. You can sign in with it now.",
     "passkey-removed": "The passkey was removed.",
+    "passkey-renamed": "The passkey was renamed.",
     "identity-unlinked": "The account was unlinked.",
     "password-set": "Your password is set. You can sign in with your email address too.",
     "api-key-created": "The API key was created.",
@@ -316,6 +320,7 @@ const en = {
     account_unlocked: "Sign-ins unlocked",
     email_change_requested: "New email address requested",
     email_changed: "Email address changed",
+    passkey_renamed: "Passkey renamed",
     account_throttled: "Sign-ins paused after failures",
     api_key_created: "API key created",
     api_key_updated: "API key changed",
@@ -486,6 +491,9 @@ const ro: Messages = {
   never: "Niciodată",
   remove: "Șterge",
   removePasskey: (name: string) => `Șterge cheia de acces ${name}`,
+  renamePasskey: "Redenumește",
+  passkeyNewName: "Numele nou",
+  saveName: "Salvează numele",
   passkeyAddTitle: "Adaugă o cheie de acces",
   passkeyAddIntro: (name: string) =>
     `Apasă butonul și urmează pașii browserului: salvează o cheie de acces numită „${name}” pe acest dispozitiv, în managerul de parole sau pe o cheie de securitate.`,
@@ -551,6 +559,7 @@ const ro: Messages = {
     "totp-enabled": "Verificarea în doi pași este activată.",
     "passkey-added": "Cheia de acces a fost adăugată. De acum te poți autentifica cu ea.",
     "passkey-removed": "Cheia de acces a fost ștearsă.",
+    "passkey-renamed": "Cheia de acces a fost redenumită.",
     "identity-unlinked": "Contul a fost disociat.",
     "password-set": "Parola a fost setată. Te poți autentifica și cu adresa de email.",
     "api-key-created": "Cheia API a fost creată.",
@@ -598,6 +607,7 @@ const ro: Messages = {
     account_unlocked: "Autentificări deblocate",
     email_change_requested: "Adresă de email nouă cerută",
     email_changed: "Adresa de email a fost schimbată",
+    passkey_renamed: "Cheie de acces redenumită",
     account_throttled: "Autentificări oprite după eșecuri",
     api_key_created: "Cheie API creată",
     api_key_updated: "Cheie API modificată",
@@ -706,6 +716,11 @@ const RO_FIELD: Array<[RegExp, (m: RegExpExecArray) => string]> = [
   [/^This value is not a valid email address\.$/, () => "Adresa de email nu este validă."],
   [/^This is already your email address\.$/, () => "Aceasta este deja adresa ta de email."],
   [/^This value is required\.$/, () => "Câmpul este obligatoriu."],
+  [/^This value should not be blank\.$/, () => "Câmpul nu poate fi gol."],
+  [
+    /^This value is too long\. It should have (\d+) characters or less\.$/,
+    (m) => `Valoarea este prea lungă: cel mult ${m[1]} caractere.`,
+  ],
   [/^This value is not a valid locale\.$/, () => "Limba nu este validă."],
 ];
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { TokenPair } from "../../domain/context.js";
 import { AuthError } from "../../domain/errors.js";
 import { loginWithPasskey } from "../../domain/factors/passkeys/login.js";
-import { deletePasskey } from "../../domain/factors/passkeys/management.js";
+import { deletePasskey, renamePasskey } from "../../domain/factors/passkeys/management.js";
 import { registerPasskey, registrationOptions } from "../../domain/factors/passkeys/registration.js";
 import type { Authenticated } from "../../domain/sessions/authentication.js";
 import { requireRecentAuthentication } from "../../domain/sessions/step-up.js";
@@ -95,6 +95,28 @@ export function passkeyPages(
       summary: "Remove a passkey (a sensitive operation)",
     },
   });
+
+  pages.post<{ Body: { id?: string; name?: string } }>(
+    `${ACCOUNT}/passkeys/rename`,
+    {
+      schema: pageSchema("pageRenamePasskey", "Rename a passkey", {
+        body: { id: field(64), name: field(1000) },
+        example: { id: "2b5f…", name: "Work laptop", _csrf: "…" },
+      }),
+    },
+    async (request, reply) => {
+      const auth = signedInUser(request, reply);
+      if (!auth) return reply;
+      const id = request.body?.id ?? "";
+      const input = `rename-${id}`;
+      try {
+        await renamePasskey(deps, auth, id, request.body?.name ?? "", requestContext(request));
+      } catch (error) {
+        return refused(deps, request, reply, auth, "passkeys", error, input, { name: input });
+      }
+      return reply.redirect(`${ACCOUNT}?notice=passkey-renamed`, 303);
+    },
+  );
 
   pages.post<{ Body: { name?: string } }>(
     `${ACCOUNT}/passkeys/add`,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { DomainDeps } from "../../domain/context.js";
 import { loginWithPasskey, passkeyLoginOptions } from "../../domain/factors/passkeys/login.js";
-import { deletePasskey, listPasskeys } from "../../domain/factors/passkeys/management.js";
+import { deletePasskey, listPasskeys, renamePasskey } from "../../domain/factors/passkeys/management.js";
 import { registerPasskey, registrationOptions, type PasskeyView } from "../../domain/factors/passkeys/registration.js";
 import { mfaPasskeyOptions } from "../../domain/factors/verify.js";
 import { requireRecentAuthentication } from "../../domain/sessions/step-up.js";
@@ -244,6 +244,29 @@ export function passkeyRoutes(v1: FastifyInstance, deps: DomainDeps): void {
       },
     },
     async (request) => (await listPasskeys(deps, request.auth)).map(present),
+  );
+
+  v1.patch<{ Params: { id: string }; Body: { name: string } }>(
+    "/me/passkeys/:id",
+    {
+      schema: {
+        operationId: "renamePasskey",
+        summary: "Rename a passkey",
+        description: "Not sensitive: a name grants nothing. 1 to 100 characters once trimmed (400 otherwise).",
+        tags: ["passkeys"],
+        security: bearer,
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } }, required: ["id"] },
+        body: {
+          type: "object",
+          properties: { name: { type: "string", maxLength: 1000 } },
+          required: ["name"],
+          examples: [{ name: "Work laptop" }],
+        },
+        response: { 200: passkeyView, ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) =>
+      present(await renamePasskey(deps, request.auth, request.params.id, request.body.name, requestContext(request))),
   );
 
   v1.delete<{ Params: { id: string }; Body: VerificationTokenBody | null }>(

@@ -11,6 +11,33 @@ export async function listPasskeys(deps: Pick<DomainDeps, "passkeys">, auth: Aut
   return (await deps.passkeys.listForUser(auth.user.id)).map(viewOf);
 }
 
+export const PASSKEY_NAME_MAX_LENGTH = 100;
+
+/**
+ * PATCH /api/v1/me/passkeys/{id}: a new name (trimmed, 1 to 100 characters), so a user can tell
+ * "Work laptop" from "Phone". Not sensitive: a name grants nothing. Another user's passkey is
+ * not found, like a missing one.
+ */
+export async function renamePasskey(
+  deps: Pick<DomainDeps, "passkeys" | "events" | "clock">,
+  auth: Authenticated,
+  id: string,
+  rawName: unknown,
+  ctx: RequestContext,
+): Promise<PasskeyView> {
+  const name = typeof rawName === "string" ? rawName.trim() : "";
+  if (!name || name.length > PASSKEY_NAME_MAX_LENGTH) {
+    const sentence = name
+      ? `This value is too long. It should have ${PASSKEY_NAME_MAX_LENGTH} characters or less.`
+      : "This value should not be blank.";
+    throw new AuthError("VALIDATION_FAILED", { errors: { name: [sentence] } });
+  }
+  const renamed = await deps.passkeys.rename(auth.user.id, id, name);
+  if (!renamed) throw new AuthError("PASSKEY_NOT_FOUND");
+  await recordEvent(deps, auth.user, "passkey_renamed", ctx, { passkeyId: id });
+  return viewOf(renamed);
+}
+
 /**
  * DELETE /api/v1/me/passkeys/{id} (sensitive). Another user's passkey is not found, like a
  * missing one. Never the last way in: a user without a password and without a linked identity

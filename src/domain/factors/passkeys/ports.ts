@@ -35,6 +35,8 @@ export interface PasskeyStore {
     update: { counter: number; isBackedUp: boolean },
     now: Date,
   ): Promise<boolean>;
+  /** Renames the user's passkey; null when no such passkey is theirs. */
+  rename(userId: string, id: string, name: string): Promise<PasskeyRecord | null>;
   /** Deletes the user's passkey; false when no such passkey is theirs. */
   delete(userId: string, id: string): Promise<boolean>;
   deleteAllForUser(userId: string): Promise<number>;
