@@ -60,6 +60,13 @@ test("SDK: register a passkey, sign in with it, answer the MFA step and a step-u
     assert.equal(added.name, "Phone");
     assert.equal(added.lastUsedAt, null);
     assert.equal((await inApp<unknown[]>(page, "return warden.listPasskeys()")).length, 1);
+    // Renamed across origins (a PATCH through CORS); not sensitive.
+    const renamed = await inApp<{ id: string; name: string }>(
+      page,
+      'return warden.renamePasskey(arg, "Work phone")',
+      added.id,
+    );
+    assert.deepEqual([renamed.id, renamed.name], [added.id, "Work phone"]);
 
     // Passwordless sign-in; a failed fingerprint is a PasskeyCancelledError, not a server call.
     await inApp(page, "await warden.logout()");
