@@ -300,7 +300,7 @@ test("a tab closed while it holds the refresh lock does not block the other tab"
   }
 });
 
-test("register, confirm, login with the TOTP step, getUser and logout through the SDK", async () => {
+test("register, confirm, login with the TOTP step, getUser, a new email address and logout through the SDK", async () => {
   const email = "sdk.mfa@example.com";
   const context = await env.browser.newContext();
   try {
@@ -360,6 +360,17 @@ test("register, confirm, login with the TOTP step, getUser and logout through th
     assert.equal(verified.mfaRequired, false);
     assert.equal((await a.evaluate(() => (window as any).warden.getUser())).email, email);
     assert.deepEqual(await b.evaluate(() => (window as any).events), ["SIGNED_IN"], "tab B heard of the sign-in");
+
+    // A new address: asked from the fresh session, confirmed with the link mailed to it.
+    const newEmail = "sdk.mfa.new@example.com";
+    const asked = await a.evaluate((to) => (window as any).warden.changeEmail(to), newEmail);
+    assert.match(asked.message, /emailed a link to the new address/);
+    const changeToken = /confirm-email-change\?token=([A-Za-z0-9_-]{43})/.exec(
+      (await env.smtp.nextMail(newEmail)).decoded,
+    )?.[1];
+    assert.ok(changeToken, "a link in the mail to the new address");
+    await a.evaluate((token) => (window as any).warden.confirmEmailChange(token), changeToken);
+    assert.equal((await a.evaluate(() => (window as any).warden.getUser())).email, newEmail);
 
     await a.evaluate(() => (window as any).warden.logout());
     assert.equal(await a.evaluate(() => (window as any).warden.getUser()), null);
