@@ -13,7 +13,7 @@ import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
 import { inApp, startAppOrigin } from "./app-origin.js";
-import { launchChromium, OffsetClock, snapper, watchForErrors } from "./chromium.js";
+import { launchChromium, OffsetClock, snapper, watchForErrors, signInOnPages } from "./chromium.js";
 
 for (const [index, { engine, skip }] of engines.entries()) {
   test(
@@ -33,10 +33,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         const page = await context.newPage();
         const problems = watchForErrors(page);
 
-        await page.goto(`${base}/login`);
-        await page.getByLabel("Email address").fill(email);
-        await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByLabel("Password").press("Enter");
+        await signInOnPages(page, base, email, PASSWORD);
         await page.waitForURL(`${base}/account`);
         await page.getByText("No API keys yet.").waitFor();
 

@@ -4,6 +4,14 @@ import path from "node:path";
 import { chromium, type Browser, type CDPSession, type Page } from "playwright-core";
 import type { Clock } from "../../src/domain/lib/ports.js";
 
+/** Types the email and password into the hosted sign-in form and presses Enter, as a user would. */
+export async function signInOnPages(page: Page, base: string, email: string, password: string): Promise<void> {
+  await page.goto(`${base}/login?prompt=login`);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByLabel("Password").press("Enter");
+}
+
 /** Debian's Chromium, as CI installs it (.ci/run); test/run.ts checks it is there. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 

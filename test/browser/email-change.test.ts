@@ -10,7 +10,7 @@ import { nextMailLink } from "../accounts/smtp.js";
 import { engines } from "../helpers/engines.js";
 import { PASSWORD, postLogin } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
-import { launchChromium, snapper, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors, signInOnPages } from "./chromium.js";
 
 for (const [index, { engine, skip }] of engines.entries()) {
   test(
@@ -31,10 +31,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         const page = await context.newPage();
         const problems = watchForErrors(page);
 
-        await page.goto(`${base}/login`);
-        await page.getByLabel("Email address").fill(email);
-        await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByLabel("Password").press("Enter");
+        await signInOnPages(page, base, email, PASSWORD);
         await page.waitForURL(`${base}/account`);
         await page.getByText(`You sign in with ${email}.`).waitFor();
 

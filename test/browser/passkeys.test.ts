@@ -15,7 +15,14 @@ import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { startWarden } from "../helpers/warden.js";
-import { addVirtualAuthenticator, launchChromium, OffsetClock, snapper, watchForErrors } from "./chromium.js";
+import {
+  addVirtualAuthenticator,
+  launchChromium,
+  OffsetClock,
+  snapper,
+  watchForErrors,
+  signInOnPages,
+} from "./chromium.js";
 
 const heading = (page: Page) => page.getByRole("heading", { level: 1 }).textContent();
 
@@ -43,10 +50,7 @@ for (const [index, { engine, skip }] of engines.entries()) {
         const authenticatorId = await addVirtualAuthenticator(cdp);
 
         // Sign in with the password; the session is fresh, so adding a passkey needs no step-up.
-        await page.goto(`${base}/login`);
-        await page.getByLabel("Email address").fill(email);
-        await page.getByLabel("Password").fill(PASSWORD);
-        await page.getByLabel("Password").press("Enter");
+        await signInOnPages(page, base, email, PASSWORD);
         await page.waitForURL(`${base}/account`);
         await page.getByText("No passkeys yet.").waitFor();
         await page.getByLabel("Name of the new passkey").fill("Work laptop");

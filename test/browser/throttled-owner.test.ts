@@ -14,7 +14,7 @@ import { engines } from "../helpers/engines.js";
 import { PASSWORD } from "../helpers/login.js";
 import { freePort } from "../helpers/process.js";
 import { postJson } from "../helpers/warden.js";
-import { launchChromium, snapper, watchForErrors } from "./chromium.js";
+import { launchChromium, snapper, watchForErrors, signInOnPages } from "./chromium.js";
 
 const THROTTLED = "Too many failed login attempts for this account. Please try again later.";
 
@@ -23,12 +23,7 @@ const heading = (page: Page) => page.getByRole("heading", { level: 1 }).textCont
 /** A browser context whose requests come from `ip` (Warden trusts the loopback proxy's X-Forwarded-For). */
 const from = (context: BrowserContext, ip: string) => context.setExtraHTTPHeaders({ "x-forwarded-for": ip });
 
-async function signIn(page: Page, base: string, email: string): Promise<void> {
-  await page.goto(`${base}/login?prompt=login`);
-  await page.getByLabel("Email address").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByLabel("Password").press("Enter");
-}
+const signIn = (page: Page, base: string, email: string) => signInOnPages(page, base, email, PASSWORD);
 
 for (const [index, { engine, skip }] of engines.entries()) {
   test(
