@@ -22,6 +22,7 @@ import { buildDeps, resolveSecret, type Deps } from "../deps.js";
 import { createLogger } from "../log.js";
 import { assertDatabaseExists, StartupError } from "../startup.js";
 import { createSealedStore } from "../storage/secret-rotation.js";
+import { setEmailByOperator } from "../domain/accounts/email-change.js";
 import { readImportFile } from "./import-file.js";
 import { PasswordInputError, readPassword } from "./password-input.js";
 
@@ -32,6 +33,9 @@ const USAGE = `usage: warden <command>
   user deactivate --email E     revoke every session and block logins
   user activate --email E
   user confirm --email E        mark the email address as confirmed
+  user set-email --email E --new N
+                                move the account to another address (counts as confirmed; links
+                                to the old address die, and it is told)
   user mfa-reset --email E      turn two-factor off (user lost every factor); codes and challenges die
   user import --file F          JSON array or CSV (email,password_hash,confirmed,active[,roles]);
                                 bad rows are reported by line and skipped; exit 1 if any was
@@ -142,6 +146,13 @@ const commands: Record<string, (options: Options, args: string[]) => Promise<Out
     const changed = await confirmUserEmail(deps, user, CLI);
     return changed ? `confirmed ${user.email}` : `${user.email} was already confirmed`;
   }),
+  "user set-email": (o) => {
+    required(o, "new");
+    return withUser(async (deps, user) => {
+      const email = await setEmailByOperator(deps, user, o.new as string, CLI);
+      return `${user.email} is now ${email}; the old address was told`;
+    })(o);
+  },
   "user mfa-reset": withUser(async (deps, user) => {
     await resetMfa(deps, user, CLI);
     return `two-factor authentication reset for ${user.email}; they log in with the password alone until they enrol again`;
@@ -266,6 +277,7 @@ function parseCommandLine(argv: string[]) {
     allowPositionals: true,
     options: {
       email: { type: "string" },
+      new: { type: "string" },
       password: { type: "string" },
       file: { type: "string" },
       role: { type: "string", multiple: true },

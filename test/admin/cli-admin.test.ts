@@ -76,3 +76,42 @@ test("CLI: --version, --role admin stored as ROLE_ADMIN, user list/show/delete, 
   assert.deepEqual([gone.code, gone.stderr], [1, "warden: no user with email ann@example.com\n"]);
   assert.deepEqual((await warden("user", "list", "--status", "deleted")).stdout.split("  ")[2], "deleted");
 });
+
+test("CLI: user set-email moves an account to another address (a typo at sign-up); taken, malformed and unchanged ones are refused", async () => {
+  assert.equal((await warden("migrate")).code, 0);
+  assert.equal((await create("--email", "tpyo@example.com", "--unconfirmed")).code, 0);
+  assert.equal((await create("--email", "other@example.com")).code, 0);
+  const missing = await warden("user", "set-email", "--email", "tpyo@example.com");
+  assert.equal(missing.code, 2, "--new is required");
+
+  for (const [target, message] of [
+    ["other@example.com", "warden: a user with email other@example.com already exists\n"],
+    ["not an address", 'warden: "not an address" is not a valid email address\n'],
+    ["TPYO@example.com", "warden: tpyo@example.com is already the address of this account\n"],
+  ]) {
+    const refused = await warden("user", "set-email", "--email", "tpyo@example.com", "--new", target!);
+    assert.deepEqual([refused.code, refused.stderr], [1, message]);
+  }
+
+  const moved = await warden("user", "set-email", "--email", "tpyo@example.com", "--new", "Typo@Example.com");
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal(moved.stdout, "tpyo@example.com is now typo@example.com; the old address was told\n");
+  const w = await startWarden({
+    databaseUrl: scratch.env.DATABASE_URL,
+    env: { WARDEN_SECRET: scratch.env.WARDEN_SECRET },
+  });
+  try {
+    // The operator vouched for the new address: it signs in (it was unconfirmed); the old one does not.
+    const login = await postJson(w.app, "/api/auth", { email: "typo@example.com", password: "a long passphrase" });
+    assert.equal(login.status, 200, login.raw);
+    const old = await postJson(w.app, "/api/auth", { email: "tpyo@example.com", password: "a long passphrase" });
+    assert.equal(old.status, 401);
+    const events = await w.deps.eventSearch.search({ type: "email_changed", limit: 10 });
+    assert.deepEqual(
+      events.map((e) => [e.detail, e.userAgent]),
+      [[{ by: "admin" }, "warden-cli"]],
+    );
+  } finally {
+    await w.close();
+  }
+});

@@ -7,7 +7,7 @@ import type { Authenticated } from "../sessions/authentication.js";
 import { requireRecentAuthentication } from "../sessions/step-up.js";
 import { inTransaction } from "../unit-of-work.js";
 import { EMAIL_TOKEN_RULES, mailTokenLink } from "./email-tokens.js";
-import { isValidEmail } from "./lifecycle.js";
+import { AccountError, isValidEmail } from "./lifecycle.js";
 import { sendNotice } from "./notices.js";
 import type { EmailTokenPurpose, UserRecord } from "./ports.js";
 import { INVALID_EMAIL } from "./registration.js";
@@ -78,4 +78,31 @@ export async function confirmEmailChange(
   // To the address that was the account's until now: the one that must hear of it.
   sendNotice(deps, outcome.previous, "email_changed", ctx);
   return { message: EMAIL_CHANGED_MESSAGE };
+}
+
+/**
+ * `warden user set-email`: an operator moves an account to another address (a typo at sign-up,
+ * a mailbox that changed hands). The operator vouches for it, so no link is mailed and the new
+ * address counts as confirmed; otherwise as when a user's link is opened: links still out for
+ * the old address die, the old address is told, and the event says who (`by: "admin"`).
+ */
+export async function setEmailByOperator(
+  deps: DomainDeps,
+  user: UserRecord,
+  rawEmail: string,
+  ctx: RequestContext,
+): Promise<string> {
+  const email = normaliseEmail(rawEmail);
+  if (!isValidEmail(email)) throw new AccountError(`"${rawEmail}" is not a valid email address`);
+  if (email === user.email) throw new AccountError(`${email} is already the address of this account`);
+  const changed = await inTransaction(deps, async (tx) => {
+    const now = tx.clock.now();
+    if (!(await tx.users.changeEmail(user.id, email, now))) return false;
+    for (const purpose of OLD_ADDRESS_LINKS) await tx.emailTokens.revokeForUser(user.id, purpose, now);
+    await recordEvent(tx, user, "email_changed", ctx, { by: "admin" });
+    return true;
+  });
+  if (!changed) throw new AccountError(`a user with email ${email} already exists`);
+  sendNotice(deps, user, "email_changed", ctx);
+  return email;
 }
