@@ -287,7 +287,7 @@ export function accountPages(pages: FastifyInstance, deps: PageDeps): void {
       path: `${ACCOUNT}/email`,
       operationId: "pageAccountEmail",
       summary: "Ask for a new sign-in address (a sensitive operation): a link goes to it",
-      field: "email",
+      field: { name: "email", maxLength: 320, example: "ana.new@example.com" },
     },
   });
 

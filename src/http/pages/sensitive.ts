@@ -84,8 +84,13 @@ export function sensitiveAction(
       pending: PendingAction,
       verificationToken?: string,
     ): Promise<FastifyReply | undefined>;
-    /** A POST route that starts it, taking `{<field>}` (default `id`) as the pending target. */
-    form?: { path: string; operationId: string; summary: string; field?: string };
+    /** A POST route that starts it, taking one field (by default `{id}`) as the pending target. */
+    form?: {
+      path: string;
+      operationId: string;
+      summary: string;
+      field?: { name: string; maxLength: number; example: string };
+    };
   },
 ): ActionRunner {
   const run: ActionRunner = async (request, reply, auth, pending, verificationToken) => {
@@ -101,13 +106,13 @@ export function sensitiveAction(
   };
   onSensitiveAction(spec.action, run);
   if (spec.form) {
-    const name = spec.form.field ?? "id";
+    const { name, maxLength, example } = spec.form.field ?? { name: "id", maxLength: 64, example: "2b5f…" };
     pages.post<{ Body: Record<string, string | undefined> }>(
       spec.form.path,
       {
         schema: pageSchema(spec.form.operationId, spec.form.summary, {
-          body: { [name]: field(name === "id" ? 64 : 320) },
-          example: { [name]: name === "id" ? "2b5f…" : "ana.new@example.com", _csrf: "…" },
+          body: { [name]: field(maxLength) },
+          example: { [name]: example, _csrf: "…" },
         }),
       },
       async (request, reply) => {
